@@ -1,0 +1,218 @@
+import type { IngestConfig } from './config.js';
+import type { StreamApiEntry } from './http.js';
+import type { Logger } from './logger.js';
+import type { IngestMetrics } from './metrics.js';
+import { FlvRecorder, type FlvTagType } from './recorder.js';
+import { StreamStats } from './stats.js';
+
+/** Turns tag bodies into facts for {@link StreamStats}; implemented over `@rtmp/flv-demux`'s StreamDemuxer. */
+export interface MediaProbe {
+  push(type: FlvTagType, timestamp: number, body: Uint8Array): void;
+}
+
+/** Creates a probe feeding `stats`; `log` receives the codec announcements. */
+export type ProbeFactory = (stats: StreamStats, log: Logger) => MediaProbe;
+
+/** One live publish, from publish start to its end. */
+export class LiveStream {
+  readonly app: string;
+  readonly key: string;
+  readonly stats: StreamStats;
+  readonly log: Logger;
+  players = 0;
+  bytesOut = 0;
+  recorder: FlvRecorder | null = null;
+  /** Tags that arrived while the recording file was being opened, written once it is. */
+  private pending: [FlvTagType, number, Uint8Array][] | null = [];
+  private readonly probe: MediaProbe;
+  ended = false;
+
+  constructor(app: string, key: string, stats: StreamStats, log: Logger, probeFactory: ProbeFactory) {
+    this.app = app;
+    this.key = key;
+    this.stats = stats;
+    this.log = log;
+    this.probe = probeFactory(stats, log);
+  }
+
+  /** Feeds one media or data message of the publisher. */
+  media(type: FlvTagType, timestamp: number, body: Uint8Array): void {
+    if (this.ended) return;
+    this.probe.push(type, timestamp, body);
+    if (this.recorder !== null) this.recorder.write(type, timestamp, body);
+    else if (this.pending !== null) {
+      // Bounded: opening a file takes milliseconds; a stuck filesystem must not grow memory forever.
+      if (this.pending.length < 10_000) this.pending.push([type, timestamp, body]);
+    }
+  }
+
+  /** Attaches the opened recorder and flushes what arrived meanwhile. */
+  attachRecorder(rec: FlvRecorder | null): void {
+    const pending = this.pending ?? [];
+    this.pending = null;
+    this.recorder = rec;
+    if (rec !== null) for (const [t, ts, b] of pending) rec.write(t, ts, b);
+  }
+
+  /** The `/api/streams` entry. */
+  toApi(): StreamApiEntry {
+    const s = this.stats.snapshot();
+    const { width, height } = s.video;
+    return {
+      app: this.app,
+      key: this.key,
+      codecs: s.codecs,
+      video: s.video,
+      audio: s.audio,
+      resolution: width !== null && height !== null ? `${width}x${height}` : null,
+      fps: s.video.fps,
+      bitrate: s.bitrate,
+      uptimeSec: s.uptimeSec,
+      players: this.players,
+      bytesIn: s.bytesIn,
+      bytesOut: this.bytesOut,
+      recording: this.recorder?.path ?? null,
+    };
+  }
+}
+
+/**
+ * The app's view of the live streams: statistics, periodic log lines, recordings. Knows nothing about sockets, so
+ * the wiring to `@rtmp/server` stays a thin layer.
+ */
+export class StreamRegistry {
+  private readonly streams = new Map<string, LiveStream>();
+  private readonly closing = new Set<Promise<void>>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly config: IngestConfig,
+    private readonly log: Logger,
+    private readonly metrics: IngestMetrics,
+    private readonly probeFactory: ProbeFactory,
+  ) {}
+
+  /** Starts the periodic statistics log. */
+  start(): void {
+    this.timer = setInterval(() => this.tick(), this.config.statsIntervalSec * 1000);
+    this.timer.unref();
+  }
+
+  /** The stream published under `app/key`, if any. */
+  get(app: string, key: string): LiveStream | undefined {
+    return this.streams.get(`${app}/${key}`);
+  }
+
+  /** Every live stream. */
+  all(): LiveStream[] {
+    return [...this.streams.values()];
+  }
+
+  /** Registers a new publish and starts its recording. */
+  begin(app: string, key: string, context: Record<string, unknown> = {}): LiveStream {
+    const log = this.log.child({ app, key, ...context });
+    const stats = new StreamStats({
+      maxKeyframeIntervalMs: this.config.limits.maxKeyframeIntervalMs,
+      hugeGopBytes: this.config.limits.hugeGopBytes,
+      onWarning: (w) => {
+        this.metrics.error(`STREAM_${w.code}`);
+        log.warn({ warning: w.code, ...w.details }, w.message);
+      },
+    });
+    const stream = new LiveStream(app, key, stats, log, this.probeFactory);
+    this.streams.set(`${app}/${key}`, stream);
+    this.metrics.publishers.inc();
+    log.info('publish started');
+    if (this.config.record) {
+      FlvRecorder.open(this.config.recordDir, key).then(
+        (rec) => {
+          if (stream.ended) {
+            // The publish ended while the file was being opened: write what arrived and finish it.
+            stream.attachRecorder(rec);
+            this.track(this.finishRecording(stream));
+            return;
+          }
+          stream.attachRecorder(rec);
+          log.info({ file: rec.path }, 'recording');
+        },
+        (e: unknown) => {
+          stream.attachRecorder(null);
+          this.metrics.error('ERR_INGEST_RECORD_OPEN');
+          log.error({ err: e }, 'cannot open recording file');
+        },
+      );
+    } else stream.attachRecorder(null);
+    return stream;
+  }
+
+  /** Ends a publish (unpublish, publisher gone or shutdown); resolves once its recording is finalized. */
+  end(stream: LiveStream, reason: string): Promise<void> {
+    if (stream.ended) return Promise.resolve();
+    stream.ended = true;
+    if (this.streams.get(`${stream.app}/${stream.key}`) === stream)
+      this.streams.delete(`${stream.app}/${stream.key}`);
+    this.metrics.publishers.dec();
+    const s = stream.stats.snapshot();
+    stream.log.info(
+      {
+        reason,
+        durationSec: s.uptimeSec,
+        videoFrames: s.video.frames,
+        audioFrames: s.audio.frames,
+        bytesIn: s.bytesIn,
+      },
+      'publish ended',
+    );
+    return this.track(this.finishRecording(stream));
+  }
+
+  private async finishRecording(stream: LiveStream): Promise<void> {
+    const rec = stream.recorder;
+    if (rec === null) return;
+    await rec.close();
+    if (rec.error !== null) {
+      this.metrics.error('ERR_INGEST_RECORD_WRITE');
+      stream.log.error({ err: rec.error, file: rec.path }, 'recording failed');
+    } else {
+      this.metrics.recordings.inc();
+      stream.log.info({ file: rec.path, bytes: rec.bytes, tags: rec.tags }, 'recording finalized');
+    }
+  }
+
+  private track(p: Promise<void>): Promise<void> {
+    this.closing.add(p);
+    void p.finally(() => this.closing.delete(p));
+    return p;
+  }
+
+  /** Ends every stream and waits for every recording to be finalized. */
+  async shutdown(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    await Promise.all(this.all().map((s) => this.end(s, 'shutdown')));
+    await Promise.all([...this.closing]);
+  }
+
+  /** `/api/streams` content. */
+  api(): StreamApiEntry[] {
+    return this.all().map((s) => s.toApi());
+  }
+
+  private tick(): void {
+    for (const s of this.streams.values()) {
+      const bitrate = s.stats.tick();
+      const snap = s.stats.snapshot();
+      s.log.info(
+        {
+          bitrateKbps: Math.round(bitrate / 1000),
+          fps: snap.video.fps,
+          keyframeIntervalMs: snap.video.keyframeIntervalMs,
+          players: s.players,
+          videoFrames: snap.video.frames,
+          audioFrames: snap.audio.frames,
+        },
+        'stream stats',
+      );
+    }
+  }
+}

@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FlvRecorder, recordingFileName, stripSetDataFrame } from '../src/recorder.js';
+import { FIXTURES, haveTool, parseFlv, probeFrames } from './helpers.js';
+
+describe('recordingFileName', () => {
+  it('uses key and UTC start time, and is safe on disk', () => {
+    const d = new Date(Date.UTC(2024, 0, 2, 3, 4, 5));
+    expect(recordingFileName('test', d)).toBe('test-20240102-030405.flv');
+    expect(recordingFileName('../../etc/passwd', d)).toBe('__.._etc_passwd-20240102-030405.flv');
+    expect(recordingFileName('', d)).toBe('stream-20240102-030405.flv');
+  });
+});
+
+describe('stripSetDataFrame', () => {
+  it('removes the wrapper and keeps other data untouched', () => {
+    const wrapped = Buffer.concat([
+      Buffer.from([2, 0, 13]),
+      Buffer.from('@setDataFrame'),
+      Buffer.from([2, 0, 1, 65]),
+    ]);
+    expect(Buffer.from(stripSetDataFrame(wrapped))).toEqual(Buffer.from([2, 0, 1, 65]));
+    const bare = Buffer.from([2, 0, 10, 1, 2, 3]);
+    expect(stripSetDataFrame(bare)).toBe(bare);
+  });
+});
+
+describe('FlvRecorder', () => {
+  it('rewrites a real FLV tag by tag into a file ffprobe accepts with every frame', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ingest-rec-'));
+    const src = readFileSync(join(FIXTURES, 'small_h264_aac.flv'));
+    const tags = parseFlv(src);
+    const start = new Date(Date.UTC(2024, 5, 1, 12, 0, 0));
+    const rec = await FlvRecorder.open(dir, 'fixture', start);
+    // A second publish of the same key in the same second must not overwrite the first.
+    const rec2 = await FlvRecorder.open(dir, 'fixture', start);
+    await rec2.close();
+    for (const t of tags) rec.write(t.type as 8 | 9 | 18, t.timestamp + 5000, t.body);
+    await rec.close();
+    await rec.close();
+    expect(rec.error).toBeNull();
+    expect((await readdir(dir)).sort()).toEqual([
+      'fixture-20240601-120000-1.flv',
+      'fixture-20240601-120000.flv',
+    ]);
+    const out = readFileSync(rec.path);
+    const back = parseFlv(out);
+    expect(back).toHaveLength(tags.length);
+    expect(back[0]!.timestamp).toBe(0);
+    expect(back.map((t) => t.body.length)).toEqual(tags.map((t) => t.body.length));
+    expect(rec.bytes).toBe(out.length);
+    if (haveTool('ffprobe')) {
+      const csv = readFileSync(join(FIXTURES, 'small_h264_aac.packets.csv'), 'utf8').trim().split('\n');
+      const p = probeFrames(rec.path);
+      expect(p.stderr).toBe('');
+      expect(p.video).toBe(csv.filter((l) => l.startsWith('video')).length);
+      expect(p.audio).toBe(csv.filter((l) => l.startsWith('audio')).length);
+    }
+  });
+
+  it('ignores writes after close', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ingest-rec-'));
+    const rec = await FlvRecorder.open(dir, 'k');
+    await rec.close();
+    rec.write(9, 0, new Uint8Array(10));
+    expect(rec.tags).toBe(0);
+  });
+});
