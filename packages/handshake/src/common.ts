@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import { HandshakeError, HandshakeErrorCode } from './errors.js';
+
+/** What every `push` returns. */
+export interface HandshakeResult {
+  /** Bytes to send to the peer, in order. Empty when there is nothing to send yet. */
+  readonly output: Uint8Array[];
+  /** True once the handshake is complete; every later byte belongs to the chunk stream. */
+  readonly done: boolean;
+  /**
+   * Bytes of this push that follow the handshake (they belong to the chunk stream): a zero-copy view of the
+   * input. Empty until `done`; after `done`, each push returns its whole input here.
+   */
+  readonly rest: Uint8Array;
+}
+
+/** Which handshake was negotiated: plain echo (`simple`) or HMAC-SHA256 signed ("FP9", `digest`). */
+export type HandshakeKind = 'simple' | 'digest';
+
+/** Options shared by both roles; inject them for deterministic tests. */
+export interface HandshakeCommonOptions {
+  /** Source of random bytes; must return exactly `size` bytes. Default: `node:crypto` `randomBytes`. */
+  readonly random?: (size: number) => Uint8Array;
+  /** Value of the 4-byte time field of C1/S1 (taken modulo 2^32). Default: `Date.now()`. */
+  readonly now?: () => number;
+}
+
+/** @internal */
+export const EMPTY: Uint8Array = new Uint8Array(0);
+
+/** @internal */
+export function defaultRandom(size: number): Uint8Array {
+  const b = randomBytes(size);
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** @internal */
+export function defaultNow(): number {
+  return Date.now();
+}
+
+/** @internal Calls the injected random source and checks what it returned. */
+export function randomChecked(random: (size: number) => Uint8Array, size: number): Uint8Array {
+  const bytes = random(size);
+  if (!(bytes instanceof Uint8Array) || bytes.length !== size) {
+    throw new HandshakeError(
+      HandshakeErrorCode.INVALID_ARGUMENT,
+      `random(${size}) must return a Uint8Array of exactly ${size} bytes`,
+    );
+  }
+  return bytes;
+}
+
+/** @internal Writes the u32 BE time field, accepting any finite number. */
+export function writeTime(target: Uint8Array, offset: number, now: () => number): void {
+  const t = now();
+  const v = Number.isFinite(t) ? Math.trunc(t) % 0x100000000 : 0;
+  new DataView(target.buffer, target.byteOffset, target.byteLength).setUint32(offset, v >>> 0);
+}
+
+/** @internal Reads a u32 BE. */
+export function readU32(bytes: Uint8Array, offset: number): number {
+  return (
+    ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>>
+    0
+  );
+}
+
+/** @internal Checks a C0/S0 byte; the error names RTMPE explicitly because that is the usual cause. */
+export function checkVersion(version: number, who: 'C0' | 'S0'): HandshakeError | null {
+  if (version === 3) return null;
+  if (version === 6 || version === 8 || version === 9) {
+    return new HandshakeError(
+      HandshakeErrorCode.RTMPE_UNSUPPORTED,
+      `${who} version ${version} requests encrypted RTMPE, which is not supported`,
+    );
+  }
+  return new HandshakeError(
+    HandshakeErrorCode.BAD_VERSION,
+    `${who} version ${version} is not RTMP version 3`,
+  );
+}
+
+/** @internal */
+export function checkInput(bytes: unknown): asserts bytes is Uint8Array {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new HandshakeError(HandshakeErrorCode.INVALID_ARGUMENT, 'push() expects a Uint8Array');
+  }
+}
