@@ -6,6 +6,7 @@ export {
   type StreamAction,
   splitStreamName,
 } from './auth.js';
+export { INGEST_CODES, type IngestCode } from './codes.js';
 export {
   type CliAction,
   CONFIG_ENV,

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../src/logger.js';
+import { DemuxProbe, type ProbeEvent } from '../src/probe.js';
+import { StreamStats } from '../src/stats.js';
+
+const log = createLogger({ level: 'silent', pretty: false });
+
+function probeWith(events: ProbeEvent[][]) {
+  const stats = new StreamStats({ now: () => 0 });
+  const errors: string[] = [];
+  let i = 0;
+  const probe = new DemuxProbe({ push: () => events[i++] ?? [] }, stats, log, (c) => errors.push(c));
+  return { probe, stats, errors };
+}
+
+describe('DemuxProbe', () => {
+  it('applies codec, sample and metadata events to the stats', () => {
+    const { probe, stats, errors } = probeWith([
+      [
+        {
+          kind: 'metadata',
+          name: 'onMetaData',
+          value: { properties: { framerate: 30, width: 640, height: 360 } },
+        },
+      ],
+      [
+        {
+          kind: 'codec',
+          mediaType: 'video',
+          codec: 'avc',
+          track: 0,
+          info: { codecString: 'avc1.64001e', width: 320, height: 240 },
+        },
+      ],
+      [
+        {
+          kind: 'codec',
+          mediaType: 'audio',
+          codec: 'aac',
+          track: 0,
+          info: { codecString: 'mp4a.40.2', sampleRate: 44100, channels: 2 },
+        },
+      ],
+      [{ kind: 'video', track: 0, dts: 0, keyframe: true, payload: [new Uint8Array(10), new Uint8Array(5)] }],
+      [{ kind: 'audio', track: 0, timestamp: 0, payload: new Uint8Array(7) }],
+      [{ kind: 'video', track: 1, dts: 0, keyframe: true, payload: new Uint8Array(100) }],
+      [{ kind: 'error', code: 'ERR_FLV_TRUNCATED', message: 'short' }],
+    ]);
+    for (let i = 0; i < 7; i++) probe.push(9, 0, new Uint8Array(0));
+    expect(stats.metadataFps).toBe(30);
+    const s = stats.snapshot();
+    expect(s.codecs).toEqual(['avc1.64001e', 'mp4a.40.2']);
+    // the sequence header overrides the metadata hint
+    expect([s.video.width, s.video.height]).toEqual([320, 240]);
+    expect(s.audio).toMatchObject({ sampleRate: 44100, channels: 2, frames: 1 });
+    expect(s.video.frames).toBe(1);
+    expect(stats.mediaBytes).toBe(22);
+    expect(errors).toEqual(['ERR_FLV_TRUNCATED']);
+  });
+
+  it('lets the sequence header set the resolution when metadata has none', () => {
+    const { probe, stats } = probeWith([
+      [
+        {
+          kind: 'codec',
+          mediaType: 'video',
+          codec: 'avc',
+          track: 0,
+          info: { codecString: 'avc1.42c01e', width: 320, height: 240 },
+        },
+      ],
+    ]);
+    probe.push(9, 0, new Uint8Array(0));
+    expect([stats.video.width, stats.video.height]).toEqual([320, 240]);
+  });
+});
