@@ -1,1 +1,34 @@
-export const placeholder = true;
+export { AckCounter } from './ack.js';
+export { splitAggregate } from './aggregate.js';
+export {
+  type ControlMessage,
+  decodeAbort,
+  decodeAcknowledgement,
+  decodeControlMessage,
+  decodeSetChunkSize,
+  decodeSetPeerBandwidth,
+  decodeUserControl,
+  decodeWindowAckSize,
+  encodeAbort,
+  encodeAcknowledgement,
+  encodeSetChunkSize,
+  encodeSetPeerBandwidth,
+  encodeUserControl,
+  encodeWindowAckSize,
+  PeerBandwidthLimit,
+  type SetPeerBandwidth,
+  type UserControlEvent,
+  UserControlEventType,
+} from './control.js';
+export { ChunkDecoder, type ChunkDecoderLimits, DEFAULT_DECODER_LIMITS } from './decoder.js';
+export { ChunkEncoder, checkChunkSize, encodeMessage } from './encoder.js';
+export { CHUNK_ERROR_CODES, ChunkError, type ChunkErrorCode } from './errors.js';
+export {
+  DEFAULT_CHUNK_SIZE,
+  MAX_CHUNK_SIZE,
+  MAX_CSID,
+  MAX_MESSAGE_LENGTH,
+  MessageType,
+  MIN_CSID,
+  type RtmpMessage,
+} from './message.js';

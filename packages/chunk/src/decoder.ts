@@ -1,0 +1,453 @@
+import { ChunkError } from './errors.js';
+import { DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MAX_MESSAGE_LENGTH, type RtmpMessage } from './message.js';
+
+/** Limits applied by {@link ChunkDecoder}; every one is checked before anything is allocated. */
+export interface ChunkDecoderLimits {
+  /** Largest declared message length accepted (default and maximum 16 MiB - 1, the u24 limit). */
+  maxMessageLength?: number;
+  /** Largest chunk size a peer may set with Set Chunk Size (default 0x7FFFFFFF: chunk size never drives allocation). */
+  maxChunkSize?: number;
+  /** Most distinct chunk stream ids a connection may use (default 256). */
+  maxChunkStreams?: number;
+  /** Most payload bytes held for incomplete messages across all chunk streams (default 32 MiB). */
+  maxBufferedBytes?: number;
+}
+
+/** Default limits of {@link ChunkDecoder}. */
+export const DEFAULT_DECODER_LIMITS: Readonly<Required<ChunkDecoderLimits>> = Object.freeze({
+  maxMessageLength: MAX_MESSAGE_LENGTH,
+  maxChunkSize: MAX_CHUNK_SIZE,
+  maxChunkStreams: 256,
+  maxBufferedBytes: 32 * 1024 * 1024,
+});
+
+// Per chunk stream state: allocated once per csid, never per chunk.
+class InStream {
+  hasHeader = false;
+  timestamp = 0;
+  delta = 0;
+  length = 0;
+  type = 0;
+  streamId = 0;
+  // The raw 32-bit extended field of the last fmt 0/1/2 header, needed to recognise its optional repeat on fmt 3.
+  extended = false;
+  extValue = 0;
+  active = false;
+  received = 0;
+  parts: Uint8Array[] = [];
+}
+
+const S_HEADER = 0;
+const S_PAYLOAD = 1;
+// 3-byte basic header + 11-byte fmt 0 header + 4-byte extended timestamp.
+const MAX_HEADER = 18;
+const EMPTY = new Uint8Array(0);
+
+function checkLimit(name: string, value: number | undefined, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new ChunkError(
+      'ERR_CHUNK_INVALID_ARGUMENT',
+      `${name} must be an integer in 1..${max}, got ${value}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Push decoder for the RTMP chunk stream of one direction of a connection (the bytes after the handshake).
+ *
+ * Feed it whatever the socket delivers; it returns every message completed by those bytes. It applies Set Chunk Size
+ * and Abort itself and still reports them. Payloads are zero-copy views of the input when a message arrived in one
+ * chunk and one read, so do not reuse input buffers after pushing them. After an error the decoder stays failed and
+ * every later `push` rethrows that error.
+ */
+export class ChunkDecoder {
+  readonly #maxMessageLength: number;
+  readonly #maxChunkSize: number;
+  readonly #maxChunkStreams: number;
+  readonly #maxBufferedBytes: number;
+
+  #chunkSize = DEFAULT_CHUNK_SIZE;
+  #state = S_HEADER;
+  #bufs: Uint8Array[] = [];
+  #off = 0;
+  #avail = 0;
+  #scratch = new Uint8Array(MAX_HEADER);
+  #low: (InStream | undefined)[] = new Array<InStream | undefined>(64).fill(undefined);
+  #high = new Map<number, InStream>();
+  #streamCount = 0;
+  #cur: InStream | undefined = undefined;
+  #chunkLeft = 0;
+  #partial = 0;
+  #error: ChunkError | undefined = undefined;
+
+  /** @param limits - optional limits, see {@link ChunkDecoderLimits} */
+  constructor(limits: ChunkDecoderLimits = {}) {
+    this.#maxMessageLength = checkLimit(
+      'maxMessageLength',
+      limits.maxMessageLength,
+      MAX_MESSAGE_LENGTH,
+      MAX_MESSAGE_LENGTH,
+    );
+    this.#maxChunkSize = checkLimit('maxChunkSize', limits.maxChunkSize, MAX_CHUNK_SIZE, MAX_CHUNK_SIZE);
+    this.#maxChunkStreams = checkLimit(
+      'maxChunkStreams',
+      limits.maxChunkStreams,
+      DEFAULT_DECODER_LIMITS.maxChunkStreams,
+      65598,
+    );
+    this.#maxBufferedBytes = checkLimit(
+      'maxBufferedBytes',
+      limits.maxBufferedBytes,
+      DEFAULT_DECODER_LIMITS.maxBufferedBytes,
+      Number.MAX_SAFE_INTEGER,
+    );
+  }
+
+  /** The chunk size currently in force for incoming chunks (128 until the peer sets it). */
+  get chunkSize(): number {
+    return this.#chunkSize;
+  }
+
+  /** Bytes currently held: payload of incomplete messages plus an incomplete chunk header. */
+  get bufferedBytes(): number {
+    return this.#partial + this.#avail;
+  }
+
+  /** The error that failed this decoder, if any. */
+  get error(): ChunkError | undefined {
+    return this.#error;
+  }
+
+  /**
+   * Decodes the next bytes of the stream.
+   * @param bytes - any number of bytes, split anywhere
+   * @returns the messages completed by these bytes, in order
+   * @throws {@link ChunkError} on a protocol violation or exceeded limit; the decoder then stays failed
+   */
+  push(bytes: Uint8Array): RtmpMessage[] {
+    if (this.#error !== undefined) throw this.#error;
+    if (!(bytes instanceof Uint8Array)) {
+      throw new ChunkError('ERR_CHUNK_INVALID_ARGUMENT', 'push() expects a Uint8Array');
+    }
+    const out: RtmpMessage[] = [];
+    if (bytes.length === 0) return out;
+    this.#bufs.push(bytes);
+    this.#avail += bytes.length;
+    try {
+      this.#run(out);
+    } catch (cause) {
+      const error =
+        cause instanceof ChunkError
+          ? cause
+          : new ChunkError('ERR_CHUNK_INTERNAL', `internal decoder error: ${String(cause)}`, { cause });
+      error.messages = out;
+      this.#fail(error);
+      throw error;
+    }
+    return out;
+  }
+
+  #fail(error: ChunkError): void {
+    this.#error = error;
+    // Release everything held so a failed connection does not pin memory.
+    this.#bufs = [];
+    this.#avail = 0;
+    this.#low.fill(undefined);
+    this.#high.clear();
+    this.#cur = undefined;
+    this.#partial = 0;
+  }
+
+  #consume(n: number): void {
+    // Caller guarantees n bytes are available.
+    this.#avail -= n;
+    while (n > 0) {
+      const head = this.#bufs[0]!;
+      const have = head.length - this.#off;
+      if (n < have) {
+        this.#off += n;
+        return;
+      }
+      n -= have;
+      this.#bufs.shift();
+      this.#off = 0;
+    }
+  }
+
+  // Copies up to MAX_HEADER available bytes into scratch without consuming them; only used when a header spans reads.
+  #gather(): number {
+    const scratch = this.#scratch;
+    const want = Math.min(this.#avail, MAX_HEADER);
+    let at = 0;
+    let off = this.#off;
+    for (let i = 0; at < want; i++) {
+      const buf = this.#bufs[i]!;
+      const n = Math.min(buf.length - off, want - at);
+      scratch.set(buf.subarray(off, off + n), at);
+      at += n;
+      off = 0;
+    }
+    return want;
+  }
+
+  #stream(csid: number): InStream | undefined {
+    return csid < 64 ? this.#low[csid] : this.#high.get(csid);
+  }
+
+  #newStream(csid: number): InStream {
+    if (this.#streamCount >= this.#maxChunkStreams) {
+      throw new ChunkError(
+        'ERR_CHUNK_TOO_MANY_STREAMS',
+        `more than ${this.#maxChunkStreams} chunk streams (csid ${csid})`,
+      );
+    }
+    this.#streamCount++;
+    const s = new InStream();
+    if (csid < 64) this.#low[csid] = s;
+    else this.#high.set(csid, s);
+    return s;
+  }
+
+  #checkLength(length: number, csid: number): void {
+    if (length > this.#maxMessageLength) {
+      throw new ChunkError(
+        'ERR_CHUNK_MESSAGE_TOO_LONG',
+        `message length ${length} on csid ${csid} exceeds maxMessageLength ${this.#maxMessageLength}`,
+      );
+    }
+  }
+
+  #run(out: RtmpMessage[]): void {
+    for (;;) {
+      if (this.#state === S_PAYLOAD) {
+        const cs = this.#cur!;
+        let left = this.#chunkLeft;
+        while (left > 0) {
+          if (this.#avail === 0) {
+            this.#chunkLeft = left;
+            return;
+          }
+          const head = this.#bufs[0]!;
+          const off = this.#off;
+          const have = head.length - off;
+          let view: Uint8Array;
+          if (have <= left) {
+            view = off === 0 ? head : head.subarray(off);
+            this.#bufs.shift();
+            this.#off = 0;
+            this.#avail -= have;
+            left -= have;
+          } else {
+            view = head.subarray(off, off + left);
+            this.#off = off + left;
+            this.#avail -= left;
+            left = 0;
+          }
+          cs.parts.push(view);
+          cs.received += view.length;
+          this.#partial += view.length;
+          if (cs.received < cs.length && this.#partial > this.#maxBufferedBytes) {
+            throw new ChunkError(
+              'ERR_CHUNK_BUFFER_LIMIT',
+              `incomplete messages hold more than maxBufferedBytes ${this.#maxBufferedBytes}`,
+            );
+          }
+        }
+        this.#state = S_HEADER;
+        if (cs.received === cs.length) this.#complete(cs, out);
+        continue;
+      }
+
+      // S_HEADER
+      if (this.#avail === 0) return;
+      let b = this.#bufs[0]!;
+      let o = this.#off;
+      let lim = b.length - o;
+      if (lim < MAX_HEADER && this.#avail > lim) {
+        lim = this.#gather();
+        b = this.#scratch;
+        o = 0;
+      }
+      const b0 = b[o]!;
+      const fmt = b0 >>> 6;
+      let csid = b0 & 0x3f;
+      let hs = 1;
+      if (csid === 0) {
+        if (lim < 2) return;
+        csid = b[o + 1]! + 64;
+        hs = 2;
+      } else if (csid === 1) {
+        if (lim < 3) return;
+        csid = b[o + 1]! + (b[o + 2]! << 8) + 64;
+        hs = 3;
+      }
+      let cs = this.#stream(csid);
+      const p = o + hs;
+
+      if (fmt === 3) {
+        if (cs === undefined || !cs.hasHeader) {
+          throw new ChunkError(
+            'ERR_CHUNK_NO_PREVIOUS_HEADER',
+            `fmt 3 chunk on csid ${csid} without a previous header`,
+          );
+        }
+        let used = hs;
+        if (cs.extended) {
+          // Peek: FFmpeg repeats the extended field here, librtmp does not. Wait for more bytes only while what
+          // has arrived is still a prefix of the expected value, so librtmp's last chunk is not held back.
+          const have = Math.min(lim - hs, 4);
+          const ext = cs.extValue;
+          let match = true;
+          for (let i = 0; i < have; i++) {
+            if (b[p + i] !== ((ext >>> (24 - 8 * i)) & 0xff)) {
+              match = false;
+              break;
+            }
+          }
+          if (match) {
+            if (have < 4) return;
+            used += 4;
+          }
+        }
+        this.#consume(used);
+        if (cs.active) {
+          this.#resume(cs);
+        } else {
+          cs.timestamp = (cs.timestamp + cs.delta) >>> 0;
+          this.#begin(cs, out);
+        }
+        continue;
+      }
+
+      const mh = fmt === 0 ? 11 : fmt === 1 ? 7 : 3;
+      let used = hs + mh;
+      if (lim < used) return;
+      const field = (b[p]! << 16) | (b[p + 1]! << 8) | b[p + 2]!;
+      let value = field;
+      const ext = field === 0xffffff;
+      if (ext) {
+        if (lim < used + 4) return;
+        const q = o + used;
+        value = ((b[q]! << 24) | (b[q + 1]! << 16) | (b[q + 2]! << 8) | b[q + 3]!) >>> 0;
+        used += 4;
+      }
+      if (fmt !== 2) {
+        const length = (b[p + 3]! << 16) | (b[p + 4]! << 8) | b[p + 5]!;
+        this.#checkLength(length, csid);
+        if (cs === undefined) {
+          // fmt 1 as the first chunk of a csid is tolerated (librtmp's pings): stream 0, time base 0.
+          cs = this.#newStream(csid);
+        } else if (cs.active) {
+          throw new ChunkError(
+            'ERR_CHUNK_UNEXPECTED_HEADER',
+            `fmt ${fmt} header on csid ${csid} while a message is incomplete`,
+          );
+        }
+        cs.length = length;
+        cs.type = b[p + 6]!;
+        if (fmt === 0) {
+          cs.streamId = (b[p + 7]! | (b[p + 8]! << 8) | (b[p + 9]! << 16) | (b[p + 10]! << 24)) >>> 0;
+          cs.timestamp = value;
+        } else {
+          cs.timestamp = (cs.timestamp + value) >>> 0;
+        }
+      } else {
+        if (cs === undefined || !cs.hasHeader) {
+          throw new ChunkError(
+            'ERR_CHUNK_NO_PREVIOUS_HEADER',
+            `fmt 2 chunk on csid ${csid} without a previous header`,
+          );
+        }
+        if (cs.active) {
+          throw new ChunkError(
+            'ERR_CHUNK_UNEXPECTED_HEADER',
+            `fmt 2 header on csid ${csid} while a message is incomplete`,
+          );
+        }
+        cs.timestamp = (cs.timestamp + value) >>> 0;
+      }
+      // The spec makes a fmt 3 after a fmt 0 repeat the fmt 0 timestamp as its delta.
+      cs.delta = value;
+      cs.hasHeader = true;
+      cs.extended = ext;
+      cs.extValue = value;
+      this.#consume(used);
+      this.#begin(cs, out);
+    }
+  }
+
+  #resume(cs: InStream): void {
+    const rest = cs.length - cs.received;
+    this.#cur = cs;
+    this.#chunkLeft = Math.min(rest, this.#chunkSize);
+    this.#state = S_PAYLOAD;
+  }
+
+  #begin(cs: InStream, out: RtmpMessage[]): void {
+    cs.active = true;
+    cs.received = 0;
+    if (cs.length === 0) {
+      this.#complete(cs, out);
+      return;
+    }
+    this.#resume(cs);
+  }
+
+  #complete(cs: InStream, out: RtmpMessage[]): void {
+    const parts = cs.parts;
+    let payload: Uint8Array;
+    if (parts.length === 1) {
+      payload = parts[0]!;
+    } else if (parts.length === 0) {
+      payload = EMPTY;
+    } else {
+      payload = new Uint8Array(cs.length);
+      let at = 0;
+      for (let i = 0; i < parts.length; i++) {
+        const part = parts[i]!;
+        payload.set(part, at);
+        at += part.length;
+      }
+    }
+    parts.length = 0;
+    this.#partial -= cs.received;
+    cs.active = false;
+    cs.received = 0;
+    out.push({ type: cs.type, streamId: cs.streamId, timestamp: cs.timestamp, payload });
+    if (cs.type === 1) this.#applySetChunkSize(payload);
+    else if (cs.type === 2) this.#applyAbort(payload);
+  }
+
+  #applySetChunkSize(payload: Uint8Array): void {
+    if (payload.length < 4) {
+      throw new ChunkError('ERR_CHUNK_SIZE_INVALID', `Set Chunk Size payload of ${payload.length} bytes`);
+    }
+    const raw = ((payload[0]! << 24) | (payload[1]! << 16) | (payload[2]! << 8) | payload[3]!) >>> 0;
+    if (raw === 0 || raw > MAX_CHUNK_SIZE) {
+      throw new ChunkError('ERR_CHUNK_SIZE_INVALID', `Set Chunk Size ${raw} (must be 1..0x7FFFFFFF)`);
+    }
+    if (raw > this.#maxChunkSize) {
+      throw new ChunkError(
+        'ERR_CHUNK_SIZE_LIMIT',
+        `Set Chunk Size ${raw} exceeds maxChunkSize ${this.#maxChunkSize}`,
+      );
+    }
+    this.#chunkSize = raw;
+  }
+
+  #applyAbort(payload: Uint8Array): void {
+    if (payload.length < 4) {
+      throw new ChunkError('ERR_CHUNK_CONTROL_INVALID', `Abort payload of ${payload.length} bytes`);
+    }
+    const csid = ((payload[0]! << 24) | (payload[1]! << 16) | (payload[2]! << 8) | payload[3]!) >>> 0;
+    const target = csid < 65600 ? this.#stream(csid) : undefined;
+    if (target?.active) {
+      this.#partial -= target.received;
+      target.parts.length = 0;
+      target.received = 0;
+      target.active = false;
+    }
+  }
+}

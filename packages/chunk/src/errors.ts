@@ -1,0 +1,52 @@
+import type { RtmpMessage } from './message.js';
+
+/**
+ * Every stable error code thrown by `@rtmp/chunk`. Each is documented in the package README.
+ */
+export const CHUNK_ERROR_CODES = [
+  'ERR_CHUNK_SIZE_INVALID',
+  'ERR_CHUNK_SIZE_LIMIT',
+  'ERR_CHUNK_MESSAGE_TOO_LONG',
+  'ERR_CHUNK_TOO_MANY_STREAMS',
+  'ERR_CHUNK_BUFFER_LIMIT',
+  'ERR_CHUNK_NO_PREVIOUS_HEADER',
+  'ERR_CHUNK_UNEXPECTED_HEADER',
+  'ERR_CHUNK_CONTROL_INVALID',
+  'ERR_CHUNK_INVALID_ARGUMENT',
+  'ERR_CHUNK_INTERNAL',
+] as const;
+
+/** A stable string code identifying the kind of {@link ChunkError}. */
+export type ChunkErrorCode = (typeof CHUNK_ERROR_CODES)[number];
+
+// A registered symbol lets `instanceof` work across two installed copies of the package.
+const MARK = Symbol.for('@rtmp/chunk/ChunkError');
+
+/**
+ * The only error class thrown by this package. `code` is stable and safe to switch on.
+ * `messages` holds the messages a {@link ChunkDecoder.push} call had decoded before it failed.
+ */
+export class ChunkError extends Error {
+  /** Stable machine-readable code, one of {@link CHUNK_ERROR_CODES}. */
+  readonly code: ChunkErrorCode;
+  /** Messages completed by the failing `push` call before the error, in order (empty elsewhere). */
+  messages: RtmpMessage[] = [];
+
+  /**
+   * @param code - stable code
+   * @param message - human-readable detail
+   * @param options - standard `cause`
+   */
+  constructor(code: ChunkErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ChunkError';
+    this.code = code;
+  }
+
+  /** Recognises a ChunkError even when it comes from another copy of this package. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[MARK] === true;
+  }
+}
+
+Object.defineProperty(ChunkError.prototype, MARK, { value: true });
