@@ -1,0 +1,367 @@
+import { EventEmitter } from 'node:events';
+import { encodeMessage, MessageType, type RtmpMessage } from '@rtmp/chunk';
+import { ChunkStreams } from '../connection/control.js';
+import { RtmpError } from '../errors.js';
+import type { RtmpHandler, RtmpHandlerFactory, StreamContext } from '../server/handler.js';
+import { reject } from '../server/handler.js';
+import type { ClientSession } from '../server/session.js';
+import { classifyAudio, classifyVideo } from './classify.js';
+
+/** Options of {@link LiveRelay}. */
+export interface LiveRelayOptions {
+  /**
+   * A player whose socket holds more than this many unsent bytes falls behind: its media is dropped until
+   * the next keyframe, and it is disconnected (`ERR_RTMP_SLOW_CONSUMER`) if it is still behind then.
+   * Default 4 MiB.
+   */
+  maxPlayerQueue?: number;
+  /** Most bytes kept in the GOP cache; beyond it the cache is emptied until the next keyframe. Default 32 MiB. */
+  maxGopBytes?: number;
+  /**
+   * A publisher that sent nothing for this long (ms) is considered dead: a new publisher on its key replaces it
+   * instead of getting NetStream.Publish.BadName. Default 5 000.
+   */
+  stalePublisherTimeout?: number;
+}
+
+/** One message as the relay keeps it: its single encoding per (stream id, chunk size) is shared by every player. */
+interface RelayItem {
+  message: RtmpMessage;
+  csid: number;
+  keyframe: boolean;
+  bytes: number;
+  encodings: Map<string, Uint8Array[]>;
+}
+
+interface Player {
+  session: ClientSession;
+  streamId: number;
+  /** Dropping media until the next keyframe (a fresh player with no cached GOP, or one that fell behind). */
+  waitKeyframe: boolean;
+  /** Fell behind at least once and has not caught up: disconnect if still behind at the next keyframe. */
+  behind: boolean;
+}
+
+interface LiveStream {
+  key: string;
+  publisher: { session: ClientSession; streamId: number } | undefined;
+  lastMessageAt: number;
+  metadata: RelayItem | undefined;
+  videoHeaders: RelayItem[];
+  audioHeaders: RelayItem[];
+  gop: RelayItem[];
+  gopBytes: number;
+  hasVideo: boolean;
+  players: Set<Player>;
+}
+
+/** Events of {@link LiveRelay}, for logging and metrics. */
+export interface LiveRelayEvents {
+  publish: [key: string, session: ClientSession];
+  unpublish: [key: string, session: ClientSession];
+  play: [key: string, session: ClientSession];
+  stop: [key: string, session: ClientSession];
+  /** A player fell behind and was disconnected. */
+  slowPlayer: [key: string, session: ClientSession];
+}
+
+/** What {@link LiveRelay.stats} reports for one live key. */
+export interface LiveStreamStats {
+  key: string;
+  publishing: boolean;
+  players: number;
+  gopMessages: number;
+  gopBytes: number;
+}
+
+const MAX_HEADERS = 16;
+
+function item(message: RtmpMessage, csid: number, keyframe: boolean): RelayItem {
+  return { message, csid, keyframe, bytes: message.payload.byteLength, encodings: new Map() };
+}
+
+/**
+ * The live relay: publishers register a stream key, players of that key get metadata, sequence headers and
+ * the current GOP at once, then live media. Each message is chunk-encoded once per (stream id, chunk size)
+ * and the same slices are written to every player. A player that falls behind loses media until the next
+ * keyframe and is then disconnected if still behind; the publisher and other players are never slowed.
+ *
+ * Plug it into a server with {@link LiveRelay.handler}.
+ *
+ * @example
+ * ```ts
+ * const relay = new LiveRelay();
+ * const server = new RtmpServer({ handler: relay.handler() });
+ * ```
+ */
+export class LiveRelay extends EventEmitter<LiveRelayEvents> {
+  readonly #streams = new Map<string, LiveStream>();
+  readonly #maxQueue: number;
+  readonly #maxGop: number;
+  readonly #staleAfter: number;
+
+  constructor(options: LiveRelayOptions = {}) {
+    super();
+    this.#maxQueue = options.maxPlayerQueue ?? 4 * 1024 * 1024;
+    this.#maxGop = options.maxGopBytes ?? 32 * 1024 * 1024;
+    this.#staleAfter = options.stalePublisherTimeout ?? 5_000;
+    for (const [name, value] of [
+      ['maxPlayerQueue', this.#maxQueue],
+      ['maxGopBytes', this.#maxGop],
+      ['stalePublisherTimeout', this.#staleAfter],
+    ] as const) {
+      if (!Number.isFinite(value) || value < 0) {
+        throw new RtmpError('ERR_RTMP_INVALID_OPTION', `option ${name} must be a non-negative number`);
+      }
+    }
+  }
+
+  /** Keys that currently have a publisher. */
+  liveKeys(): string[] {
+    return [...this.#streams.values()].filter((s) => s.publisher).map((s) => s.key);
+  }
+
+  /** Whether `key` has a live publisher. */
+  isLive(key: string): boolean {
+    return this.#streams.get(key)?.publisher !== undefined;
+  }
+
+  /** Per-key figures. */
+  stats(): LiveStreamStats[] {
+    return [...this.#streams.values()].map((s) => ({
+      key: s.key,
+      publishing: s.publisher !== undefined,
+      players: s.players.size,
+      gopMessages: s.gop.length,
+      gopBytes: s.gopBytes,
+    }));
+  }
+
+  /**
+   * Registers `session` as the publisher of `key`. Returns false when a live publisher holds the key. A dead
+   * one (closed, or silent for `stalePublisherTimeout`) is disconnected and replaced.
+   */
+  publish(key: string, session: ClientSession, streamId: number): boolean {
+    let stream = this.#streams.get(key);
+    if (stream?.publisher) {
+      const current = stream.publisher;
+      const stale = Date.now() - stream.lastMessageAt >= this.#staleAfter;
+      if (current.session === session && current.streamId === streamId) return true;
+      if (!current.session.closed && !stale) return false;
+      this.unpublish(key, current.session, { notifyPlayers: false });
+      current.session.close(new RtmpError('ERR_RTMP_STREAM_BUSY', `stale publisher of ${key} replaced`));
+      stream = this.#streams.get(key);
+    }
+    if (!stream) {
+      stream = {
+        key,
+        publisher: undefined,
+        lastMessageAt: Date.now(),
+        metadata: undefined,
+        videoHeaders: [],
+        audioHeaders: [],
+        gop: [],
+        gopBytes: 0,
+        hasVideo: false,
+        players: new Set(),
+      };
+      this.#streams.set(key, stream);
+    }
+    stream.publisher = { session, streamId };
+    stream.lastMessageAt = Date.now();
+    for (const player of stream.players) player.waitKeyframe = true;
+    this.emit('publish', key, session);
+    return true;
+  }
+
+  /**
+   * Ends the publish of `key` by `session`: players get StreamEOF, NetStream.Play.UnpublishNotify and
+   * NetStream.Play.Stop (unless `notifyPlayers` is false, when a new publisher takes over at once).
+   */
+  unpublish(key: string, session: ClientSession, options: { notifyPlayers?: boolean } = {}): void {
+    const stream = this.#streams.get(key);
+    if (!stream || stream.publisher?.session !== session) return;
+    stream.publisher = undefined;
+    stream.metadata = undefined;
+    stream.videoHeaders = [];
+    stream.audioHeaders = [];
+    stream.gop = [];
+    stream.gopBytes = 0;
+    stream.hasVideo = false;
+    if (options.notifyPlayers !== false) {
+      const players = [...stream.players];
+      stream.players.clear();
+      for (const player of players) player.session.endPlayback(player.streamId, `${key} is now unpublished.`);
+      this.#streams.delete(key);
+    }
+    this.emit('unpublish', key, session);
+  }
+
+  /**
+   * Adds a player of `key` on its play stream `streamId` (after NetStream.Play.Start was sent). When the key
+   * is live it receives metadata, sequence headers and the cached GOP at once; otherwise it waits for a publisher.
+   */
+  play(key: string, session: ClientSession, streamId: number): void {
+    let stream = this.#streams.get(key);
+    if (!stream) {
+      stream = {
+        key,
+        publisher: undefined,
+        lastMessageAt: Date.now(),
+        metadata: undefined,
+        videoHeaders: [],
+        audioHeaders: [],
+        gop: [],
+        gopBytes: 0,
+        hasVideo: false,
+        players: new Set(),
+      };
+      this.#streams.set(key, stream);
+    }
+    const player: Player = { session, streamId, waitKeyframe: true, behind: false };
+    stream.players.add(player);
+    this.emit('play', key, session);
+    if (stream.metadata) this.#write(player, stream.metadata);
+    for (const header of stream.videoHeaders) this.#write(player, header);
+    for (const header of stream.audioHeaders) this.#write(player, header);
+    for (const cached of stream.gop) this.#deliver(stream, player, cached);
+  }
+
+  /** Removes a player (its play ended or it disconnected). */
+  stop(key: string, session: ClientSession, streamId?: number): void {
+    const stream = this.#streams.get(key);
+    if (!stream) return;
+    for (const player of stream.players) {
+      if (player.session === session && (streamId === undefined || player.streamId === streamId)) {
+        stream.players.delete(player);
+        this.emit('stop', key, session);
+      }
+    }
+    if (!stream.publisher && stream.players.size === 0) this.#streams.delete(key);
+  }
+
+  /** Forwards one message of the publisher of `key` to its players and updates the caches. */
+  push(key: string, session: ClientSession, message: RtmpMessage): void {
+    const stream = this.#streams.get(key);
+    if (!stream || stream.publisher?.session !== session || stream.publisher.streamId !== message.streamId)
+      return;
+    stream.lastMessageAt = Date.now();
+    if (message.type === MessageType.DataAmf0) {
+      const metadata = item({ ...message, timestamp: 0 }, ChunkStreams.Data, false);
+      stream.metadata = metadata;
+      for (const player of stream.players) this.#write(player, metadata);
+      return;
+    }
+    if (message.type !== MessageType.Video && message.type !== MessageType.Audio) return;
+    const video = message.type === MessageType.Video;
+    const kind = video ? classifyVideo(message.payload) : classifyAudio(message.payload);
+    const entry = item(message, video ? ChunkStreams.Video : ChunkStreams.Audio, kind.keyframe);
+    if (kind.header) {
+      const list = video ? stream.videoHeaders : stream.audioHeaders;
+      // A new single-track header replaces the old one; multitrack headers accumulate (bounded).
+      if (list.length >= MAX_HEADERS || !(message.payload[0]! & 0x80)) list.length = 0;
+      list.push(entry);
+      for (const player of stream.players) this.#write(player, entry);
+      return;
+    }
+    if (video) stream.hasVideo = true;
+    if (kind.keyframe) {
+      stream.gop = [entry];
+      stream.gopBytes = entry.bytes;
+    } else if (stream.gop.length > 0) {
+      if (stream.gopBytes + entry.bytes > this.#maxGop) {
+        stream.gop = [];
+        stream.gopBytes = 0;
+      } else {
+        stream.gop.push(entry);
+        stream.gopBytes += entry.bytes;
+      }
+    }
+    for (const player of stream.players) this.#deliver(stream, player, entry);
+  }
+
+  /** Drops every registration of `session` (called when it disconnects). */
+  removeSession(session: ClientSession): void {
+    for (const stream of [...this.#streams.values()]) {
+      if (stream.publisher?.session === session) this.unpublish(stream.key, session);
+      this.stop(stream.key, session);
+    }
+  }
+
+  /**
+   * A handler factory for {@link RtmpServer}: accepts everything, relays publishers to players, and refuses a
+   * second publisher of a live key with NetStream.Publish.BadName. Pass `inner` to add your own decisions
+   * (auth, logging): its callbacks run first, and a refusal from it stands.
+   */
+  handler<O>(inner?: RtmpHandlerFactory<O>): RtmpHandlerFactory<O> {
+    return (options: O, session: ClientSession): RtmpHandler => {
+      const user = inner?.(options, session) ?? {};
+      const published = new Map<number, string>();
+      session.on('play', (info) => this.play(info.name, session, info.streamId));
+      session.on('stop', (context: StreamContext) => this.stop(context.streamKey, session, context.streamId));
+      session.on('unpublish', (context: StreamContext) => {
+        published.delete(context.streamId);
+        this.unpublish(context.streamKey, session);
+      });
+      session.on('close', () => this.removeSession(session));
+      const relay: RtmpHandler = {
+        ...user,
+        handlePublish: async (streamKey, info) => {
+          const decision = await user.handlePublish?.call(user, streamKey, info);
+          if (typeof decision === 'object' && decision !== null) return decision;
+          if (session.closed) return reject('closed');
+          if (!this.publish(streamKey, session, info.streamId)) {
+            return reject(`${streamKey} is already being published`, 'NetStream.Publish.BadName');
+          }
+          published.set(info.streamId, streamKey);
+          return decision;
+        },
+        handleMessage: (message, context) => {
+          this.push(context.streamKey, session, message);
+          user.handleMessage?.call(user, message, context);
+        },
+      };
+      return relay;
+    };
+  }
+
+  #deliver(stream: LiveStream, player: Player, entry: RelayItem): void {
+    const type = entry.message.type as 8 | 9;
+    if (!player.session.wants(player.streamId, type)) return;
+    // Without video, every audio frame is a valid starting point.
+    const startPoint = entry.keyframe || (!stream.hasVideo && type === MessageType.Audio);
+    const queued = player.session.connection.writableLength;
+    if (player.waitKeyframe) {
+      if (!startPoint) return;
+      if (queued > this.#maxQueue) {
+        if (player.behind) {
+          stream.players.delete(player);
+          this.emit('slowPlayer', stream.key, player.session);
+          player.session.close(
+            new RtmpError('ERR_RTMP_SLOW_CONSUMER', `player of ${stream.key} stayed ${queued} bytes behind`),
+          );
+        }
+        return;
+      }
+      player.waitKeyframe = false;
+      player.behind = false;
+    } else if (queued > this.#maxQueue) {
+      player.waitKeyframe = true;
+      player.behind = true;
+      return;
+    }
+    this.#write(player, entry);
+  }
+
+  #write(player: Player, entry: RelayItem): void {
+    const connection = player.session.connection;
+    const chunkSize = connection.outChunkSize;
+    const cacheKey = `${player.streamId}:${chunkSize}`;
+    let slices = entry.encodings.get(cacheKey);
+    if (!slices) {
+      slices = encodeMessage({ ...entry.message, streamId: player.streamId }, entry.csid, chunkSize);
+      entry.encodings.set(cacheKey, slices);
+    }
+    connection.writeEncoded(slices, entry.csid);
+  }
+}
