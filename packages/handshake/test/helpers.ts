@@ -111,3 +111,8 @@ export function feed(
   });
   return { output: concat(output), done, rest: concat(rest), doneAt };
 }
+
+/** Fast byte equality (vitest's deep equality walks typed arrays element by element). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
+}

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HandshakeClient, HandshakeServer } from '../src/index.js';
-import { concat, directionBytes, feed, readCapture, seededRandom, splitAt } from './helpers.js';
+import { concat, directionBytes, feed, readCapture, sameBytes, seededRandom, splitAt } from './helpers.js';
 
 const TAIL = Uint8Array.from({ length: 300 }, (_, i) => (i * 7 + 3) & 0xff);
 
@@ -41,22 +41,24 @@ describe('every split of the input gives the same result', () => {
     it(`server, ${name}: one byte at a time`, () => {
       const s = newServer();
       const r = feed(s, oneByteAtATime(bytes));
-      expect(r.output).toEqual(reference.output);
-      expect(r.rest).toEqual(reference.rest);
+      expect(sameBytes(r.output, reference.output)).toBe(true);
+      expect(sameBytes(r.rest, reference.rest)).toBe(true);
       expect(r.doneAt).toBe(3072);
     });
 
     it(`server, ${name}: arbitrary split points`, () => {
       fc.assert(
         fc.property(fc.array(fc.integer({ min: 0, max: bytes.length }), { maxLength: 40 }), (cuts) => {
-          const r = feed(newServer(), splitAt(bytes, cuts));
-          expect(r.output).toEqual(reference.output);
-          expect(r.rest).toEqual(reference.rest);
+          const server = newServer();
+          const r = feed(server, splitAt(bytes, cuts));
+          expect(server.kind).toBe(name === 'ffmpeg' ? 'digest' : 'simple');
+          expect(sameBytes(r.output, reference.output)).toBe(true);
+          expect(sameBytes(r.rest, reference.rest)).toBe(true);
           expect(r.done).toBe(true);
         }),
         { numRuns: 300 },
       );
-    });
+    }, 60_000);
   }
 
   for (const digest of [true, false]) {
@@ -64,21 +66,21 @@ describe('every split of the input gives the same result', () => {
     const reference = feed(newClient(digest), [bytes]);
     it(`client (digest=${digest}): one byte at a time and arbitrary split points`, () => {
       expect(reference.done).toBe(true);
-      expect(reference.rest).toEqual(TAIL);
+      expect(sameBytes(reference.rest, TAIL)).toBe(true);
       const r = feed(newClient(digest), oneByteAtATime(bytes));
-      expect(r.output).toEqual(reference.output);
-      expect(r.rest).toEqual(TAIL);
+      expect(sameBytes(r.output, reference.output)).toBe(true);
+      expect(sameBytes(r.rest, TAIL)).toBe(true);
       fc.assert(
         fc.property(fc.array(fc.integer({ min: 0, max: bytes.length }), { maxLength: 40 }), (cuts) => {
           const c = newClient(digest);
           const r2 = feed(c, splitAt(bytes, cuts));
-          expect(r2.output).toEqual(reference.output);
-          expect(r2.rest).toEqual(TAIL);
+          expect(sameBytes(r2.output, reference.output)).toBe(true);
+          expect(sameBytes(r2.rest, TAIL)).toBe(true);
           expect(c.kind).toBe(digest ? 'digest' : 'simple');
         }),
         { numRuns: 300 },
       );
-    });
+    }, 60_000);
   }
 
   it('output bytes do not alias the caller input (the caller may reuse its read buffer)', () => {
