@@ -95,7 +95,7 @@ export class IngestHttpServer {
         return;
       }
       case '/metrics':
-        send(res, 200, this.metrics.registry.contentType, await this.metrics.registry.metrics());
+        send(res, 200, this.metrics.registry.contentType, await this.metrics.scrape());
         return;
       default:
         send(

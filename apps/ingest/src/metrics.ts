@@ -22,6 +22,8 @@ export class IngestMetrics {
   readonly errors: Counter<'code'>;
   /** Recordings finished. */
   readonly recordings: Counter;
+  /** Called before each scrape, to fold live figures (connection byte counters) into the metrics. */
+  beforeScrape: (() => void) | null = null;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -52,6 +54,12 @@ export class IngestMetrics {
       registers,
     });
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The Prometheus text exposition, after {@link IngestMetrics.beforeScrape}. */
+  async scrape(): Promise<string> {
+    this.beforeScrape?.();
+    return this.registry.metrics();
   }
 
   /** Counts one error under its stable code (e.g. `ERR_RTMP_...`), or `unknown`. */

@@ -1,11 +1,11 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { FlvWriter } from '@rtmp/flv-demux';
 
 /** FLV tag types recorded. */
 export type FlvTagType = 8 | 9 | 18;
 
-const FLV_HEADER = Uint8Array.of(0x46, 0x4c, 0x56, 0x01, 0x05, 0, 0, 0, 9, 0, 0, 0, 0);
 // AMF0 string "@setDataFrame": encoders send metadata wrapped in it; files and players want the bare onMetaData.
 const SET_DATA_FRAME = Uint8Array.of(
   0x02,
@@ -45,6 +45,7 @@ export class FlvRecorder {
   tags = 0;
   bytes = 0;
   private readonly out: WriteStream;
+  private readonly flv = new FlvWriter({ audio: true, video: true });
   private base: number | null = null;
   private failed: Error | null = null;
   private closed: Promise<void> | null = null;
@@ -55,8 +56,9 @@ export class FlvRecorder {
     out.on('error', (e) => {
       this.failed ??= e;
     });
-    out.write(FLV_HEADER);
-    this.bytes += FLV_HEADER.length;
+    const header = this.flv.header();
+    out.write(header);
+    this.bytes += header.length;
   }
 
   /** Opens a new recording in `dir` (created if needed); never overwrites an existing file. */
@@ -89,21 +91,14 @@ export class FlvRecorder {
     let ts = (timestamp - this.base) >>> 0;
     // Serial arithmetic: a timestamp slightly before the base (audio ahead of video) must not become ~49 days.
     if (ts > 0x7fffffff) ts = 0;
-    const header = Buffer.allocUnsafe(11);
-    header[0] = type;
-    header.writeUIntBE(body.length, 1, 3);
-    header.writeUIntBE(ts & 0xffffff, 4, 3);
-    header[7] = (ts >>> 24) & 0xff;
-    header.writeUIntBE(0, 8, 3);
-    const trailer = Buffer.allocUnsafe(4);
-    trailer.writeUInt32BE(body.length + 11, 0);
+    const pieces = this.flv.tag(type, ts, body);
     this.out.cork();
-    this.out.write(header);
-    this.out.write(body);
-    this.out.write(trailer);
+    for (const p of pieces) {
+      this.out.write(p);
+      this.bytes += p.byteLength;
+    }
     process.nextTick(() => this.out.uncork());
     this.tags++;
-    this.bytes += body.length + 15;
   }
 
   /** Flushes and closes the file. Safe to call more than once. */

@@ -13,8 +13,20 @@ export interface MediaProbe {
 /** Creates a probe feeding `stats`; `log` receives the codec announcements. */
 export type ProbeFactory = (stats: StreamStats, log: Logger) => MediaProbe;
 
+/** Live figures a stream reads from the connections serving it (set by the server wiring). */
+export interface StreamIo {
+  /** Bytes received from the publisher's connection. */
+  bytesIn(): number;
+  /** Bytes sent to the players of this stream. */
+  bytesOut(): number;
+  /** Players attached. */
+  players(): number;
+}
+
 /** One live publish, from publish start to its end. */
 export class LiveStream {
+  /** Live connection figures; without them, media bytes and {@link LiveStream.players} are reported. */
+  io: StreamIo | null = null;
   readonly app: string;
   readonly key: string;
   readonly stats: StreamStats;
@@ -35,9 +47,10 @@ export class LiveStream {
     this.probe = probeFactory(stats, log);
   }
 
-  /** Feeds one media or data message of the publisher. */
+  /** Feeds one media or data message of the publisher: probed and recorded. */
   media(type: FlvTagType, timestamp: number, body: Uint8Array): void {
     if (this.ended) return;
+    this.stats.bytesIn += body.byteLength;
     this.probe.push(type, timestamp, body);
     if (this.recorder !== null) this.recorder.write(type, timestamp, body);
     else if (this.pending !== null) {
@@ -68,9 +81,9 @@ export class LiveStream {
       fps: s.video.fps,
       bitrate: s.bitrate,
       uptimeSec: s.uptimeSec,
-      players: this.players,
-      bytesIn: s.bytesIn,
-      bytesOut: this.bytesOut,
+      players: this.io?.players() ?? this.players,
+      bytesIn: this.io?.bytesIn() ?? s.bytesIn,
+      bytesOut: this.io?.bytesOut() ?? this.bytesOut,
       recording: this.recorder?.path ?? null,
     };
   }
@@ -207,7 +220,7 @@ export class StreamRegistry {
           bitrateKbps: Math.round(bitrate / 1000),
           fps: snap.video.fps,
           keyframeIntervalMs: snap.video.keyframeIntervalMs,
-          players: s.players,
+          players: s.io?.players() ?? s.players,
           videoFrames: snap.video.frames,
           audioFrames: snap.audio.frames,
         },

@@ -74,3 +74,26 @@ describe('DemuxProbe', () => {
     expect([stats.video.width, stats.video.height]).toEqual([320, 240]);
   });
 });
+
+describe('DemuxProbe over @rtmp/flv-demux', () => {
+  it('measures the fixture file: codecs, resolution, fps, frames, keyframe interval', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { StreamDemuxer } = await import('@rtmp/flv-demux');
+    const { FIXTURES, parseFlv } = await import('./helpers.js');
+    const stats = new StreamStats({ now: () => 0 });
+    const probe = new DemuxProbe(new StreamDemuxer(), stats, log);
+    for (const t of parseFlv(readFileSync(join(FIXTURES, 'small_h264_aac.flv')))) {
+      probe.push(t.type as 8 | 9 | 18, t.timestamp, t.body);
+    }
+    const s = stats.snapshot();
+    expect(s.codecs[0]).toMatch(/^avc1\.64/i);
+    expect(s.codecs[1]).toBe('mp4a.40.2');
+    expect([s.video.width, s.video.height]).toEqual([320, 240]);
+    // ffprobe says mono for this file (the fixtures README says stereo): ffprobe is the oracle.
+    expect(s.audio).toMatchObject({ sampleRate: 44100, channels: 1 });
+    expect(s.video.frames).toBe(100);
+    expect(s.video.fps).toBe(25);
+    expect(s.video.keyframeIntervalMs).toBe(2000);
+  });
+});
