@@ -138,6 +138,14 @@ export class HandshakeClient {
     if (this.state !== State.Idle) {
       throw new HandshakeError(HandshakeErrorCode.INVALID_STATE, 'start() may be called only once');
     }
+    try {
+      return this.buildC0C1();
+    } catch (err) {
+      throw this.fail(err);
+    }
+  }
+
+  private buildC0C1(): Uint8Array {
     const out = new Uint8Array(1 + HANDSHAKE_SIZE);
     out[0] = 3;
     const c1 = out.subarray(1);
@@ -152,6 +160,16 @@ export class HandshakeClient {
     return out;
   }
 
+  /** Enters the failed state for good; callbacks that throw become typed errors. */
+  private fail(err: unknown): HandshakeError {
+    this.state = State.Failed;
+    this.error =
+      err instanceof HandshakeError
+        ? err
+        : new HandshakeError(HandshakeErrorCode.INVALID_ARGUMENT, `handshake failed: ${String(err)}`);
+    return this.error;
+  }
+
   /**
    * Consumes bytes received from the server. Survives any split of the input. Throws {@link HandshakeError} on a
    * bad S0 version, or in `strict` mode on an invalid server digest; after that every call throws the same error.
@@ -164,12 +182,7 @@ export class HandshakeClient {
     try {
       return this.run(bytes);
     } catch (err) {
-      this.state = State.Failed;
-      this.error =
-        err instanceof HandshakeError
-          ? err
-          : new HandshakeError(HandshakeErrorCode.INVALID_ARGUMENT, `handshake failed: ${String(err)}`);
-      throw this.error;
+      throw this.fail(err);
     }
   }
 

@@ -112,6 +112,25 @@ describe('misuse gives typed errors, never TypeError/RangeError', () => {
     );
   });
 
+  it('throwing callbacks become ERR_HANDSHAKE_INVALID_ARGUMENT and the machine stays failed', () => {
+    const c = new HandshakeClient({
+      now: () => {
+        throw new RangeError('boom');
+      },
+    });
+    expect(codeOf(() => c.start())).toBe('ERR_HANDSHAKE_INVALID_ARGUMENT');
+    expect(codeOf(() => c.start())).toBe('ERR_HANDSHAKE_INVALID_ARGUMENT');
+    const s = new HandshakeServer({
+      random: () => {
+        throw new TypeError('boom');
+      },
+    });
+    expect(codeOf(() => s.push(concat([Uint8Array.of(3), new Uint8Array(1536)])))).toBe(
+      'ERR_HANDSHAKE_INVALID_ARGUMENT',
+    );
+    expect(codeOf(() => s.push(new Uint8Array(1)))).toBe('ERR_HANDSHAKE_INVALID_ARGUMENT');
+  });
+
   it('arbitrary bytes: output or a HandshakeError, never another exception', () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 2000 }), { maxLength: 6 }), (parts) => {

@@ -97,6 +97,16 @@ describe('our client <-> our server', () => {
     }
   });
 
+  it('rest is a zero-copy view of the input, not a copy', () => {
+    const client = new HandshakeClient();
+    const server = new HandshakeServer();
+    const c2 = concat(client.push(concat(server.push(client.start()).output)).output);
+    const input = concat([c2, CHUNK]);
+    const r = server.push(input);
+    expect(r.rest.buffer).toBe(input.buffer);
+    expect(r.rest.byteOffset).toBe(1536);
+  });
+
   it('after done, push returns its whole input as rest', () => {
     const { client, server } = pipe({});
     const more = Uint8Array.from([1, 2, 3]);
