@@ -34,6 +34,8 @@ export class LiveStream {
   players = 0;
   bytesOut = 0;
   recorder: FlvRecorder | null = null;
+  /** Resolves once the recording file is open (null when not recording or when opening failed). */
+  recording: Promise<FlvRecorder | null> = Promise.resolve(null);
   /** Tags that arrived while the recording file was being opened, written once it is. */
   private pending: [FlvTagType, number, Uint8Array][] | null = [];
   private readonly probe: MediaProbe;
@@ -137,21 +139,17 @@ export class StreamRegistry {
     this.metrics.publishers.inc();
     log.info('publish started');
     if (this.config.record) {
-      FlvRecorder.open(this.config.recordDir, key).then(
+      stream.recording = FlvRecorder.open(this.config.recordDir, key).then(
         (rec) => {
-          if (stream.ended) {
-            // The publish ended while the file was being opened: write what arrived and finish it.
-            stream.attachRecorder(rec);
-            this.track(this.finishRecording(stream));
-            return;
-          }
           stream.attachRecorder(rec);
           log.info({ file: rec.path }, 'recording');
+          return rec;
         },
         (e: unknown) => {
           stream.attachRecorder(null);
           this.metrics.error('ERR_INGEST_RECORD_OPEN');
           log.error({ err: e }, 'cannot open recording file');
+          return null;
         },
       );
     } else stream.attachRecorder(null);
@@ -180,7 +178,8 @@ export class StreamRegistry {
   }
 
   private async finishRecording(stream: LiveStream): Promise<void> {
-    const rec = stream.recorder;
+    // The publish may end while its file is still being opened: what arrived meanwhile is written first.
+    const rec = await stream.recording;
     if (rec === null) return;
     await rec.close();
     if (rec.error !== null) {
