@@ -10,3 +10,24 @@ export {
   type RtmpStatus,
 } from './connection/index.js';
 export { RtmpError, type RtmpErrorCode, RtmpErrorCodes, toRtmpError } from './errors.js';
+export {
+  LiveRelay,
+  type LiveRelayEvents,
+  type LiveRelayOptions,
+  type LiveStreamStats,
+} from './relay/relay.js';
+export {
+  type ConnectInfo,
+  type Decision,
+  type MediaEvent,
+  type PlayInfo,
+  type PublishInfo,
+  type RawMedia,
+  type RejectDecision,
+  type RtmpHandler,
+  type RtmpHandlerFactory,
+  reject,
+  type StreamContext,
+} from './server/handler.js';
+export { RtmpServer, type RtmpServerEvents, type RtmpServerOptions } from './server/server.js';
+export { ClientSession, type ClientSessionEvents } from './server/session.js';

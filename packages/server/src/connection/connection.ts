@@ -239,8 +239,10 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
     socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('drain', () => this.#safeEmit('drain'));
-    socket.on('error', (error: Error) => {
-      this.#recordError(toRtmpError(error, 'ERR_RTMP_SOCKET'));
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      // A peer that went away (reset, or closed before reading our last replies) is an ordinary end.
+      if (error.code === 'EPIPE' || error.code === 'ECONNRESET') this.destroy();
+      else this.#recordError(toRtmpError(error, 'ERR_RTMP_SOCKET'));
     });
     socket.on('close', () => this.#onClose());
 

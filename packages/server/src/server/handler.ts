@@ -14,7 +14,8 @@ export interface RejectDecision {
 }
 
 /** What connect/publish/play callbacks return: nothing (or `'accept'`) to accept, a {@link RejectDecision} to refuse. */
-export type Decision = undefined | 'accept' | RejectDecision;
+// biome-ignore lint/suspicious/noConfusingVoidType: a callback that accepts simply returns nothing.
+export type Decision = void | undefined | 'accept' | RejectDecision;
 
 /** Builds a refusal; `code` overrides the standard status code of the refused command. */
 export function reject(reason: string, code?: string): RejectDecision {
@@ -104,7 +105,10 @@ export interface RtmpHandler {
   /** A play ended (closeStream/deleteStream/disconnect). Called once per accepted play. */
   handleStop?(context: StreamContext): void | Promise<void>;
   /** `deleteStream` arrived; return `'close'` to close the connection. Default `'keep'`. */
-  handleDeleteStream?(streamId: number): 'keep' | 'close' | undefined | Promise<'keep' | 'close' | undefined>;
+  handleDeleteStream?(
+    streamId: number,
+    // biome-ignore lint/suspicious/noConfusingVoidType: returning nothing means 'keep'.
+  ): 'keep' | 'close' | void | Promise<'keep' | 'close' | void>;
   /** Metadata of a published stream, without the `@setDataFrame` wrapper. */
   handleMetadata?(metadata: Record<string, AmfValue>, context: StreamContext): void | Promise<void>;
   /** Video of a published stream: demux events (`codec`, `video`, ...) or {@link RawMedia}. */

@@ -1,0 +1,105 @@
+import type { NalVideoSampleEvent } from '@rtmp/flv-demux';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type RawMedia, RtmpServer } from '../src/index.js';
+import { type Recorded, recordingHandler } from './helpers/recorder.js';
+import { ffmpegPublish, fixture, hasTool, readOracle, until } from './helpers/tools.js';
+
+const haveFfmpeg = hasTool('ffmpeg');
+
+let server: RtmpServer | undefined;
+afterEach(async () => {
+  await server?.stop();
+  server = undefined;
+});
+
+async function publish(
+  file: string,
+  options: { demux?: boolean; realtime?: boolean; extra?: string[] } = {},
+): Promise<Recorded> {
+  const records: Recorded[] = [];
+  server = new RtmpServer({
+    host: '127.0.0.1',
+    port: 0,
+    demux: options.demux ?? true,
+    handler: recordingHandler(records),
+  });
+  const port = await server.start();
+  const ffmpeg = ffmpegPublish(fixture(file), `rtmp://127.0.0.1:${port}/live/key1?token=abc`, options);
+  const result = await ffmpeg.done;
+  expect(result.code, result.stderr).toBe(0);
+  await until(() => records[0]?.disconnects.length === 1, 5_000, 'handleDisconnect');
+  return records[0]!;
+}
+
+function checkDemuxed(record: Recorded, oracleName: string): void {
+  const oracle = readOracle(oracleName);
+  const codecs = [...record.video, ...record.audio].filter((e) => e.kind === 'codec');
+  const videoCodec = codecs.find((e) => e.kind === 'codec' && e.mediaType === 'video');
+  const audioCodec = codecs.find((e) => e.kind === 'codec' && e.mediaType === 'audio');
+  expect(videoCodec).toMatchObject({ codec: 'avc' });
+  expect(audioCodec).toMatchObject({ codec: 'aac' });
+  // avcC starts with configurationVersion 1; the AudioSpecificConfig with AAC-LC (2) at 44.1 kHz (index 4): 0x12.
+  expect(videoCodec?.kind === 'codec' && videoCodec.initData?.[0]).toBe(1);
+  expect(audioCodec?.kind === 'codec' && audioCodec.initData?.[0]).toBe(0x12);
+
+  const video = record.video.filter((e): e is NalVideoSampleEvent => e.kind === 'video');
+  const audio = record.audio.filter((e) => e.kind === 'audio');
+  const oVideo = oracle.filter((p) => p.type === 'video');
+  const oAudio = oracle.filter((p) => p.type === 'audio');
+  expect(video).toHaveLength(oVideo.length);
+  expect(audio).toHaveLength(oAudio.length);
+  expect(
+    video.map((v) => ({
+      dts: v.dts,
+      pts: v.pts,
+      keyframe: v.keyframe,
+      size: v.payload.reduce((n, nal) => n + nal.byteLength + 4, 0),
+    })),
+  ).toEqual(oVideo.map((p) => ({ dts: p.dts, pts: p.pts, keyframe: p.keyframe, size: p.size })));
+  expect(audio.map((a) => (a.kind === 'audio' ? [a.timestamp, a.payload.byteLength] : []))).toEqual(
+    oAudio.map((p) => [p.dts, p.size]),
+  );
+}
+
+describe.skipIf(!haveFfmpeg)('FFmpeg publishes to RtmpServer', () => {
+  it('delivers codec configs and exactly the oracle samples (as fast as possible)', async () => {
+    const record = await publish('small_h264_aac.flv');
+    expect(record.calls.slice(0, 3)).toEqual(['init', 'connect', 'publish']);
+    expect(record.calls.at(-1)).toBe('disconnect');
+    expect(record.calls.filter((c) => c === 'unpublish')).toHaveLength(1);
+    expect(record.connect).toMatchObject({ app: 'live', objectEncoding: 0 });
+    expect(record.connect?.tcUrl).toMatch(/^rtmp:\/\/127\.0\.0\.1:\d+\/live$/);
+    expect(record.publish).toMatchObject({ streamKey: 'key1', type: 'live', query: { token: 'abc' } });
+    expect(record.metadata[0]).toMatchObject({ width: 320, height: 240 });
+    expect(record.disconnects).toEqual([undefined]);
+    checkDemuxed(record, 'small_h264_aac.packets.csv');
+  });
+
+  it('delivers the same samples in real time (-re)', async () => {
+    const record = await publish('small_h264_aac.flv', { realtime: true });
+    checkDemuxed(record, 'small_h264_aac.packets.csv');
+  }, 20_000);
+
+  it('carries extended timestamps (timestamps above 0xFFFFFF, ffmpeg -copyts)', async () => {
+    const record = await publish('extended_ts_h264_aac.flv', { extra: ['-copyts'] });
+    checkDemuxed(record, 'extended_ts_h264_aac.packets.csv');
+  });
+
+  it('gives raw tag bodies with demux: false', async () => {
+    const record = await publish('small_h264_aac.flv', { demux: false });
+    const oracle = readOracle('small_h264_aac.packets.csv');
+    const raw = (events: unknown[]) => events as RawMedia[];
+    expect(record.video.every((e) => e.kind === 'raw')).toBe(true);
+    // Coded frames only (AVC packet type 1 / AAC packet type 1): headers and end-of-sequence aside.
+    const frames = raw(record.video).filter((e) => e.body[1] === 1);
+    const audioFrames = raw(record.audio).filter((e) => e.body[1] === 1);
+    expect(frames.map((e) => [e.timestamp, e.body.byteLength, e.body[0]! >> 4 === 1])).toEqual(
+      oracle.filter((p) => p.type === 'video').map((p) => [p.dts, p.size + 5, p.keyframe]),
+    );
+    expect(audioFrames.map((e) => [e.timestamp, e.body.byteLength])).toEqual(
+      oracle.filter((p) => p.type === 'audio').map((p) => [p.dts, p.size + 2]),
+    );
+    expect(raw(record.video).filter((e) => e.body[1] === 0)).toHaveLength(1);
+    expect(raw(record.audio).filter((e) => e.body[1] === 0)).toHaveLength(1);
+  });
+});
