@@ -288,7 +288,8 @@ export class StreamDemuxer {
         e.code === 'ERR_FLV_UNKNOWN_MULTITRACK_TYPE' ||
         e.code === 'ERR_FLV_UNKNOWN_CODEC');
     const code: FlvErrorCode = e instanceof FlvError ? e.code : 'ERR_FLV_TRUNCATED';
-    const message = e instanceof Error ? e.message : String(e);
+    // A non-FlvError would be a bug in this package: still an event, but marked so tests can catch it.
+    const message = e instanceof FlvError ? e.message : `internal: ${String(e)}`;
     if (unsupported) this.stats.unsupported++;
     else this.stats.errors++;
     return { kind: unsupported ? 'unsupported' : 'error', code, message, timestamp, mediaType };

@@ -204,6 +204,7 @@ export class FlvReader {
 
   /** Takes `n` buffered bytes: a view when they lie in the first chunk, a copy only when they span chunks. */
   private consume(n: number): Uint8Array {
+    if (n === 0) return new Uint8Array(0);
     this.buffered -= n;
     const first = this.chunks[0]!;
     if (n <= first.length) {

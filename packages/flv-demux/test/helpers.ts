@@ -58,3 +58,10 @@ export function haveTool(tool: string): boolean {
     return false;
   }
 }
+
+/** avcC of small_h264_aac.flv (High, 320x240, 4-byte NAL lengths). */
+export const AVCC = hex(
+  '0164000dffe100196764000dacd94141fb011000000300100000030320f142996001000468efbcb0fdf8f800',
+);
+/** A minimal hvcC: Main, level 3.1, 4:2:0 8-bit, 4-byte NAL lengths, no arrays. */
+export const HVCC = hex('01 01 60000000 900000000000 5d f000 fc fd f8 f8 0000 0f 00');
