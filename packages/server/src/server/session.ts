@@ -354,7 +354,8 @@ export class ClientSession extends EventEmitter<ClientSessionEvents> {
       const status: Record<string, AmfValue> = Object.create(null);
       status.level = 'error';
       status.code = decision.code ?? 'NetConnection.Connect.Rejected';
-      status.description = decision.reason;
+      // FFmpeg prints only the description: carry the code in it too.
+      status.description = `${decision.reason} (${status.code})`;
       this.connection.replyError(command, [null, status]);
       this.close(new RtmpError('ERR_RTMP_CONNECT_REJECTED', `connect rejected: ${decision.reason}`));
       return;
@@ -428,7 +429,12 @@ export class ClientSession extends EventEmitter<ClientSessionEvents> {
     const stream = this.#streamFor(command);
     if (stream?.mode !== 'idle' || rawName === '') {
       const reason = !stream ? 'no such stream' : rawName === '' ? 'empty stream name' : 'stream busy';
-      this.connection.sendStatus(command.streamId, 'error', 'NetStream.Publish.BadName', reason);
+      this.connection.sendStatus(
+        command.streamId,
+        'error',
+        'NetStream.Publish.BadName',
+        `${reason} (NetStream.Publish.BadName)`,
+      );
       this.close(new RtmpError('ERR_RTMP_PUBLISH_REJECTED', `publish rejected: ${reason}`));
       return;
     }
@@ -437,12 +443,8 @@ export class ClientSession extends EventEmitter<ClientSessionEvents> {
     const decision = await this.#handler.handlePublish?.(key, info);
     if (this.closed) return;
     if (isReject(decision)) {
-      this.connection.sendStatus(
-        stream.id,
-        'error',
-        decision.code ?? 'NetStream.Publish.Rejected',
-        decision.reason,
-      );
+      const code = decision.code ?? 'NetStream.Publish.Rejected';
+      this.connection.sendStatus(stream.id, 'error', code, `${decision.reason} (${code})`);
       this.close(new RtmpError('ERR_RTMP_PUBLISH_REJECTED', `publish rejected: ${decision.reason}`));
       return;
     }
@@ -471,7 +473,12 @@ export class ClientSession extends EventEmitter<ClientSessionEvents> {
     const stream = this.#streamFor(command);
     if (stream?.mode !== 'idle' || rawName === '') {
       const reason = !stream ? 'no such stream' : rawName === '' ? 'empty stream name' : 'stream busy';
-      this.connection.sendStatus(command.streamId, 'error', 'NetStream.Play.Failed', reason);
+      this.connection.sendStatus(
+        command.streamId,
+        'error',
+        'NetStream.Play.Failed',
+        `${reason} (NetStream.Play.Failed)`,
+      );
       this.close(new RtmpError('ERR_RTMP_PLAY_REJECTED', `play rejected: ${reason}`));
       return;
     }
@@ -480,12 +487,8 @@ export class ClientSession extends EventEmitter<ClientSessionEvents> {
     const decision = await this.#handler.handlePlay?.(info);
     if (this.closed) return;
     if (isReject(decision)) {
-      this.connection.sendStatus(
-        stream.id,
-        'error',
-        decision.code ?? 'NetStream.Play.StreamNotFound',
-        decision.reason,
-      );
+      const code = decision.code ?? 'NetStream.Play.StreamNotFound';
+      this.connection.sendStatus(stream.id, 'error', code, `${decision.reason} (${code})`);
       this.close(new RtmpError('ERR_RTMP_PLAY_REJECTED', `play rejected: ${decision.reason}`));
       return;
     }
