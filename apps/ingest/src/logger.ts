@@ -18,12 +18,12 @@ export interface LoggerOptions {
  */
 export function createLogger(options: LoggerOptions): Logger {
   const usePretty = options.pretty ?? process.stdout.isTTY === true;
-  const base = { level: options.level, base: { app: 'rtmp-ingest' } };
+  const base = { level: options.level, name: 'rtmp-ingest' };
   if (usePretty) {
     // pino-pretty as an in-process stream, not a transport: no worker thread to flush at exit.
     return pino(
       base,
-      pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,app' }),
+      pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' }),
     );
   }
   return pino(base, pino.destination({ dest: 1, sync: true }));

@@ -83,7 +83,8 @@ export class DemuxProbe implements MediaProbe {
         s.video.width = i.width ?? s.video.width;
         s.video.height = i.height ?? s.video.height;
         this.log.info(
-          { codec: i.codecString, width: i.width, height: i.height, profile: i.profile, level: i.level },
+          // `level` would clobber pino's own level field.
+          { codec: i.codecString, width: i.width, height: i.height, profile: i.profile, codecLevel: i.level },
           'video codec',
         );
       } else {

@@ -137,9 +137,12 @@ export class StreamStats {
   tick(): number {
     const t = this.now();
     const elapsed = t - this.windowStart;
-    if (elapsed > 0) this.bitrate = Math.round((this.windowBytes * 8 * 1000) / elapsed);
-    this.windowStart = t;
-    this.windowBytes = 0;
+    // A window shorter than a second (a publish that just began) says little: keep accumulating.
+    if (elapsed >= 1000) {
+      this.bitrate = Math.round((this.windowBytes * 8 * 1000) / elapsed);
+      this.windowStart = t;
+      this.windowBytes = 0;
+    }
     // A stream that stopped sending keyframes entirely never reaches the per-frame check.
     if (!this.noKeyWarned && this.videoFrames > 0 && t - this.lastKeyWall > this.maxKeyframeIntervalMs) {
       this.noKeyframe(t - this.lastKeyWall);

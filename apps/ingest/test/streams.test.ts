@@ -18,7 +18,12 @@ async function registry(extra: string[] = []) {
   const action = loadConfig(['--record-dir', dir, ...extra], {}, dir);
   if (action.kind !== 'run') throw new Error('config');
   const metrics = new IngestMetrics({ defaultMetrics: false });
-  const reg = new StreamRegistry(action.config, log, metrics, (stats, l) => new DemuxProbe(new StreamDemuxer(), stats, l));
+  const reg = new StreamRegistry(
+    action.config,
+    log,
+    metrics,
+    (stats, l) => new DemuxProbe(new StreamDemuxer(), stats, l),
+  );
   return { reg, dir, metrics };
 }
 
