@@ -67,6 +67,9 @@ const SET_DATA_FRAME = new Uint8Array([0x02, 0x00, 0x0d, ...new TextEncoder().en
 
 let nextSessionId = 1;
 
+/** Most bytes of media held while a command waits for a handler decision. */
+const MAX_HELD_BYTES = 8 * 1024 * 1024;
+
 function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
   if (bytes.byteLength < prefix.byteLength) return false;
   for (let i = 0; i < prefix.byteLength; i++) if (bytes[i] !== prefix[i]) return false;
@@ -101,6 +104,8 @@ export class ClientSession extends EventEmitter<ClientSessionEvents> {
   readonly #hooks: SessionHooks;
   #handler: RtmpHandler = {};
   #chain: Promise<void> = Promise.resolve();
+  #queued = 0;
+  #heldBytes = 0;
   #connected = false;
   #closing = false;
   #closed = false;
@@ -123,8 +128,12 @@ export class ClientSession extends EventEmitter<ClientSessionEvents> {
     const socket = connection.socket;
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     connection.on('command', (command) => this.#enqueue(() => this.#onCommand(command)));
-    connection.on('data', (data) => this.#onData(data));
-    connection.on('message', (message) => this.#onMedia(message));
+    // While a command waits for the handler's decision, later messages wait behind it so that what a client
+    // sends right after `publish` is judged against the decision, in order (as nginx-rtmp does).
+    connection.on('data', (data) => this.#inOrder(data.payload.byteLength, () => this.#onData(data)));
+    connection.on('message', (message) =>
+      this.#inOrder(message.payload.byteLength, () => this.#onMedia(message)),
+    );
     connection.on('close', (error) => this.#onClose(error));
     this.#enqueue(async () => {
       this.#handler = factory(handlerOptions, this);
@@ -205,9 +214,27 @@ export class ClientSession extends EventEmitter<ClientSessionEvents> {
   }
 
   #enqueue(task: () => Promise<void> | void): void {
+    this.#queued++;
     this.#chain = this.#chain
       .then(() => (this.#closed ? undefined : task()))
-      .catch((error: unknown) => this.#fail(error));
+      .catch((error: unknown) => this.#fail(error))
+      .finally(() => {
+        this.#queued--;
+      });
+  }
+
+  #inOrder(bytes: number, task: () => void): void {
+    if (this.#queued === 0) {
+      task();
+      return;
+    }
+    // Bounded: a client flooding media while its publish is being decided loses the excess.
+    if (this.#heldBytes + bytes > MAX_HELD_BYTES) return;
+    this.#heldBytes += bytes;
+    this.#enqueue(() => {
+      this.#heldBytes -= bytes;
+      task();
+    });
   }
 
   #fail(error: unknown): void {
