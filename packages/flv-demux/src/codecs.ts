@@ -141,6 +141,7 @@ export const VideoFrameType = {
 /** FLV tag types / RTMP message types carrying media. */
 export const TagType = { Audio: 8, Video: 9, Script: 18 } as const;
 
+/** True for the codecs whose samples are length-prefixed NAL units (AVC, HEVC, VVC). */
 export function isNalCodec(codec: VideoCodec): codec is NalVideoCodec {
   return codec === 'avc' || codec === 'hevc' || codec === 'vvc';
 }

@@ -332,7 +332,8 @@ export class StreamDemuxer {
         const info = mpeg2ts
           ? { codecString: LEGACY_VIDEO_STRINGS[codec] ?? codec }
           : videoConfigInfo(codec, p.data);
-        if (p.legacyCodecId !== null) info.legacyId = p.legacyCodecId;
+        // AVC's legacy header is its canonical form, so only the HEVC id 12 variant is worth reporting.
+        if (p.legacyCodecId !== null && p.legacyCodecId !== 7) info.legacyId = p.legacyCodecId;
         const initData = p.data.slice();
         this.video.set(p.track, { codec, initData, nalLengthSize: info.nalLengthSize ?? 4, legacyKey });
         const ev: VideoCodecEvent = {
@@ -417,11 +418,8 @@ export class StreamDemuxer {
       case AudioPacketType.SequenceStart: {
         if (p.data.length === 0) return;
         if (state !== undefined && state.codec === codec && bytesEqual(state.initData, p.data)) return;
+        // Only AAC has a legacy sequence header, and its legacy header bits carry nothing (always 44 kHz stereo).
         const info = audioConfigInfo(codec, p.data);
-        if (!tag.enhanced) {
-          info.legacyId = tag.soundFormat;
-          info.legacyFlags = tag.legacyFlags;
-        }
         const initData = p.data.slice();
         this.audio.set(p.track, { codec, initData, nalLengthSize: 0, legacyKey });
         out.push({ kind: 'codec', mediaType: 'audio', codec, track: p.track, timestamp, initData, info });

@@ -58,6 +58,15 @@ describe.each(FILES)('enhanced/%s.flv against its .tags.csv', (name) => {
     ]);
     const av1 = codecs[1]!;
     expect(av1.kind === 'codec' && av1.info.codecString).toMatch(/^av01\.\d\.\d\d[MH]\.(08|10|12)$/);
+    // av1C's sequence header OBU gives the frame size: the same as onMetaData says.
+    const meta = events.find((e) => e.kind === 'metadata' && e.name === 'onMetaData');
+    const props = (meta?.kind === 'metadata' ? meta.value : null) as {
+      properties: Record<string, number>;
+    } | null;
+    expect(av1.kind === 'codec' && [av1.info.width, av1.info.height]).toEqual([
+      props?.properties.width,
+      props?.properties.height,
+    ]);
     const opus = codecs[0]!;
     expect(opus.kind === 'codec' && opus.info).toMatchObject({ codecString: 'opus', sampleRate: 48000 });
     const videoCoded = rows.filter((r) => r[1] === '9' && r[5] === '1').length;

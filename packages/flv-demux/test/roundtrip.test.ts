@@ -154,6 +154,24 @@ describe('demux(mux(samples)) === samples, for every codec', () => {
     );
   });
 
+  it('an Enhanced RTMP avc1 + mp4a stream on track 0 survives being re-muxed to the legacy form', () => {
+    const tags: Tag[] = [
+      { type: 9, timestamp: 0, body: [Uint8Array.from([0x90, ...ascii('avc1')]), AVCC] },
+      {
+        type: 9,
+        timestamp: 0,
+        body: [Uint8Array.from([0x91, ...ascii('avc1'), 0, 0, 40, 0, 0, 0, 1, 0x65])],
+      },
+      { type: 8, timestamp: 0, body: [Uint8Array.from([0x90, ...ascii('mp4a'), 0x12, 0x10])] },
+      { type: 8, timestamp: 5, body: [Uint8Array.from([0x91, ...ascii('mp4a'), 7])] },
+    ];
+    const events = demuxAll(tags);
+    const muxer = new StreamMuxer();
+    const muxed = events.flatMap((e) => muxer.push(e));
+    expect(muxed.map((t) => t.body[0]![0])).toEqual([0x17, 0x17, 0xaf, 0xaf]);
+    expect(demuxAll(muxed)).toEqual(events);
+  });
+
   it('the muxer uses the legacy form for AVC/AAC on track 0 and Enhanced RTMP for the rest', () => {
     const avc = muxVideoSample({ codec: 'avc', track: 0 }, { dts: 0, pts: 40, keyframe: true, payload: [] });
     expect(Array.from(avc[0]!)).toEqual([0x17, 1, 0, 0, 40]);

@@ -1,4 +1,4 @@
-import { ByteReader } from '../bytes.js';
+import { BitReader, ByteReader } from '../bytes.js';
 import { FlvError } from '../errors.js';
 import { asConfigError } from './avc.js';
 import type { CodecInfo } from './info.js';
@@ -24,16 +24,90 @@ export function av1Info(bytes: Uint8Array): CodecInfo {
     const ssy = (b2 >> 2) & 1;
     const bitDepth = highBitDepth ? (twelveBit ? 12 : 10) : 8;
     const chromaFormat = mono ? 0 : ssx && ssy ? 1 : ssx ? 2 : 3;
-    return {
+    const info: CodecInfo = {
       codecString: `av01.${profile}.${String(level).padStart(2, '0')}${tier ? 'H' : 'M'}.${String(bitDepth).padStart(2, '0')}`,
       profile,
       level,
       bitDepth,
       chromaFormat,
     };
+    r.u8();
+    const size = av1SequenceHeaderSize(r.rest());
+    if (size !== null) {
+      info.width = size.width;
+      info.height = size.height;
+    }
+    return info;
   } catch (e) {
     throw asConfigError(e, 'av1C');
   }
+}
+
+/**
+ * Finds the sequence header OBU among av1C's configOBUs and reads max_frame_width/height from it.
+ * Returns null when there is none.
+ */
+export function av1SequenceHeaderSize(obus: Uint8Array): { width: number; height: number } | null {
+  let p = 0;
+  while (p < obus.length) {
+    const h = obus[p++]!;
+    const type = (h >> 3) & 15;
+    if (h & 4) p++;
+    let size = obus.length - p;
+    if (h & 2) {
+      size = 0;
+      for (let i = 0; i < 8; i++) {
+        if (p >= obus.length) throw new FlvError('ERR_FLV_INVALID_CONFIG', 'av1C OBU size truncated');
+        const b = obus[p++]!;
+        size += (b & 0x7f) * 2 ** (7 * i);
+        if (!(b & 0x80)) break;
+      }
+    }
+    if (size > obus.length - p) throw new FlvError('ERR_FLV_INVALID_CONFIG', 'av1C OBU overruns the record');
+    if (type === 1)
+      return parseSequenceHeader(new BitReader(obus.subarray(p, p + size), 'AV1 sequence header'));
+    p += size;
+  }
+  return null;
+}
+
+function parseSequenceHeader(br: BitReader): { width: number; height: number } {
+  br.skip(3);
+  br.skip(1);
+  const reduced = br.flag();
+  if (reduced) {
+    br.skip(5);
+  } else {
+    let decoderModelInfo = false;
+    let delayLength = 0;
+    if (br.flag()) {
+      br.skip(64);
+      if (br.flag()) {
+        // uvlc num_ticks_per_picture_minus_1
+        let zeros = 0;
+        while (!br.flag()) {
+          if (++zeros > 32) throw new FlvError('ERR_FLV_INVALID_CONFIG', 'AV1 uvlc');
+        }
+        br.skip(zeros);
+      }
+      decoderModelInfo = br.flag();
+      if (decoderModelInfo) {
+        delayLength = br.u(5) + 1;
+        br.skip(32 + 5 + 5);
+      }
+    }
+    const initialDisplayDelay = br.flag();
+    const points = br.u(5) + 1;
+    for (let i = 0; i < points; i++) {
+      br.skip(12);
+      if (br.u(5) > 7) br.skip(1);
+      if (decoderModelInfo && br.flag()) br.skip(delayLength * 2 + 1);
+      if (initialDisplayDelay && br.flag()) br.skip(4);
+    }
+  }
+  const wBits = br.u(4) + 1;
+  const hBits = br.u(4) + 1;
+  return { width: br.u(wBits) + 1, height: br.u(hBits) + 1 };
 }
 
 /**

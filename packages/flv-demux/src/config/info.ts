@@ -25,7 +25,11 @@ export interface CodecInfo {
   channels?: number;
   /** Audio sample size in bits (legacy header, FLAC). */
   sampleSize?: number;
-  /** The legacy FLV sound format (audio) or codec id (video) when the stream uses the legacy header. */
+  /**
+   * The legacy FLV sound format (audio) or codec id (video) when the stream uses a legacy header that carries
+   * information: the legacy-only codecs, MP3 (2 or 14) and HEVC's id 12. AVC and AAC omit it (their legacy form
+   * is the canonical one).
+   */
   legacyId?: number;
   /** The legacy audio header's low nibble (rate/size/type), kept so a muxer can rebuild the header byte. */
   legacyFlags?: number;
