@@ -34,7 +34,10 @@ class InStream {
   extValue = 0;
   active = false;
   received = 0;
-  parts: Uint8Array[] = [];
+  // Received pieces of the incomplete message as (buffer, start, length), kept without allocating a view per chunk.
+  parts = 0;
+  partBufs: Uint8Array[] = [];
+  partPos: number[] = [];
 }
 
 const S_HEADER = 0;
@@ -42,6 +45,9 @@ const S_PAYLOAD = 1;
 // 3-byte basic header + 11-byte fmt 0 header + 4-byte extended timestamp.
 const MAX_HEADER = 18;
 const EMPTY = new Uint8Array(0);
+// Reassembled payloads up to SLAB_MAX bytes share SLAB_SIZE-byte buffers (like Node's Buffer pool, but larger).
+const SLAB_SIZE = 256 * 1024;
+const SLAB_MAX = 64 * 1024;
 
 function checkLimit(name: string, value: number | undefined, fallback: number, max: number): number {
   if (value === undefined) return fallback;
@@ -81,6 +87,8 @@ export class ChunkDecoder {
   #chunkLeft = 0;
   #partial = 0;
   #error: ChunkError | undefined = undefined;
+  #slab: ArrayBuffer | undefined = undefined;
+  #slabUsed = 0;
 
   /** @param limits - optional limits, see {@link ChunkDecoderLimits} */
   constructor(limits: ChunkDecoderLimits = {}) {
@@ -163,6 +171,11 @@ export class ChunkDecoder {
   #consume(n: number): void {
     // Caller guarantees n bytes are available.
     this.#avail -= n;
+    const first = this.#bufs[0]!.length - this.#off;
+    if (n < first) {
+      this.#off += n;
+      return;
+    }
     while (n > 0) {
       const head = this.#bufs[0]!;
       const have = head.length - this.#off;
@@ -232,22 +245,23 @@ export class ChunkDecoder {
           const head = this.#bufs[0]!;
           const off = this.#off;
           const have = head.length - off;
-          let view: Uint8Array;
+          let take: number;
           if (have <= left) {
-            view = off === 0 ? head : head.subarray(off);
+            take = have;
             this.#bufs.shift();
             this.#off = 0;
-            this.#avail -= have;
-            left -= have;
           } else {
-            view = head.subarray(off, off + left);
+            take = left;
             this.#off = off + left;
-            this.#avail -= left;
-            left = 0;
           }
-          cs.parts.push(view);
-          cs.received += view.length;
-          this.#partial += view.length;
+          this.#avail -= take;
+          left -= take;
+          const k = cs.parts++;
+          cs.partBufs[k] = head;
+          cs.partPos[2 * k] = off;
+          cs.partPos[2 * k + 1] = take;
+          cs.received += take;
+          this.#partial += take;
           if (cs.received < cs.length && this.#partial > this.#maxBufferedBytes) {
             throw new ChunkError(
               'ERR_CHUNK_BUFFER_LIMIT',
@@ -396,28 +410,53 @@ export class ChunkDecoder {
   }
 
   #complete(cs: InStream, out: RtmpMessage[]): void {
-    const parts = cs.parts;
+    const n = cs.parts;
+    const bufs = cs.partBufs;
+    const pos = cs.partPos;
     let payload: Uint8Array;
-    if (parts.length === 1) {
-      payload = parts[0]!;
-    } else if (parts.length === 0) {
+    if (n === 1) {
+      const b = bufs[0]!;
+      const start = pos[0]!;
+      const len = pos[1]!;
+      // A plain Uint8Array view: Buffer#subarray goes through a slower species constructor.
+      payload = start === 0 && len === b.length ? b : new Uint8Array(b.buffer, b.byteOffset + start, len);
+      bufs[0] = EMPTY;
+    } else if (n === 0) {
       payload = EMPTY;
     } else {
-      payload = new Uint8Array(cs.length);
+      payload = this.#alloc(cs.length);
       let at = 0;
-      for (let i = 0; i < parts.length; i++) {
-        const part = parts[i]!;
-        payload.set(part, at);
-        at += part.length;
+      for (let i = 0; i < n; i++) {
+        const b = bufs[i]!;
+        const start = pos[2 * i]!;
+        const len = pos[2 * i + 1]!;
+        payload.set(new Uint8Array(b.buffer, b.byteOffset + start, len), at);
+        at += len;
+        // Drop the reference so old reads are not pinned.
+        bufs[i] = EMPTY;
       }
     }
-    parts.length = 0;
+    cs.parts = 0;
     this.#partial -= cs.received;
     cs.active = false;
     cs.received = 0;
     out.push({ type: cs.type, streamId: cs.streamId, timestamp: cs.timestamp, payload });
     if (cs.type === 1) this.#applySetChunkSize(payload);
     else if (cs.type === 2) this.#applyAbort(payload);
+  }
+
+  // Reassembled payloads of small messages are carved from a shared slab: one ArrayBuffer per SLAB_SIZE bytes
+  // instead of one per message. Called only once every byte of the message has arrived.
+  #alloc(length: number): Uint8Array {
+    if (length > SLAB_MAX) return new Uint8Array(length);
+    if (this.#slab === undefined || this.#slabUsed + length > SLAB_SIZE) {
+      this.#slab = new ArrayBuffer(SLAB_SIZE);
+      this.#slabUsed = 0;
+    }
+    const out = new Uint8Array(this.#slab, this.#slabUsed, length);
+    // Keep views 8-byte aligned so consumers can build wider typed views over them.
+    this.#slabUsed += (length + 7) & ~7;
+    return out;
   }
 
   #applySetChunkSize(payload: Uint8Array): void {
@@ -445,7 +484,8 @@ export class ChunkDecoder {
     const target = csid < 65600 ? this.#stream(csid) : undefined;
     if (target?.active) {
       this.#partial -= target.received;
-      target.parts.length = 0;
+      target.partBufs.fill(EMPTY, 0, target.parts);
+      target.parts = 0;
       target.received = 0;
       target.active = false;
     }
