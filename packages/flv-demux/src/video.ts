@@ -140,7 +140,8 @@ function parseLegacy(r: ByteReader, frameType: number, codecId: number): VideoTa
     packets: [],
   };
   const codec = LEGACY_VIDEO_CODECS[codecId] ?? null;
-  if (frameType === VideoFrameType.Command && r.remaining === 1) {
+  // FLV 10.1: a command frame carries one UI8 instead of video data (trailing bytes, if any, are ignored).
+  if (frameType === VideoFrameType.Command) {
     tag.command = r.u8();
     return tag;
   }

@@ -69,6 +69,9 @@ describe('legacy video (FLV 10.1)', () => {
     expect(new StreamDemuxer().push(9, 0, b(0x52, 1))).toEqual([
       { kind: 'videoCommand', command: 1, timestamp: 0 },
     ]);
+    expect(new StreamDemuxer().push(9, 0, b(0x57, 0, 0, 0, 0))).toMatchObject([
+      { kind: 'videoCommand', command: 0 },
+    ]);
   });
 
   it('unknown legacy codec id is unsupported, not a crash', () => {
