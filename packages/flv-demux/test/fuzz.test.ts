@@ -60,7 +60,7 @@ describe('arbitrary bytes never throw anything but FlvError', () => {
       }),
       { numRuns: 3000 },
     );
-  });
+  }, 60_000);
 
   it('StreamDemuxer.push never throws, whatever the type and body', () => {
     const d = new StreamDemuxer();
@@ -77,7 +77,7 @@ describe('arbitrary bytes never throw anything but FlvError', () => {
       ),
       { numRuns: 5000 },
     );
-  });
+  }, 60_000);
 
   it('mutated real tags demux to events only', () => {
     const tags = new FlvReader().push(fixture('enhanced/av1_opus_testsrc.flv')).slice(0, 40);
@@ -101,7 +101,7 @@ describe('arbitrary bytes never throw anything but FlvError', () => {
       ),
       { numRuns: 3000 },
     );
-  });
+  }, 60_000);
 
   it('FlvReader on arbitrary and mutated files', () => {
     const file = fixture('small_h264_aac.flv').subarray(0, 4000);
@@ -121,5 +121,5 @@ describe('arbitrary bytes never throw anything but FlvError', () => {
       ),
       { numRuns: 500 },
     );
-  });
+  }, 60_000);
 });

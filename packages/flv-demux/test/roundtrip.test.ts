@@ -150,9 +150,9 @@ describe('demux(mux(samples)) === samples, for every codec', () => {
         const again = demuxAll(events.flatMap((e) => muxer.push(e)));
         expect(again).toEqual(events);
       }),
-      { numRuns: 1500 },
+      { numRuns: 800 },
     );
-  });
+  }, 60_000);
 
   it('an Enhanced RTMP avc1 + mp4a stream on track 0 survives being re-muxed to the legacy form', () => {
     const tags: Tag[] = [
