@@ -1,0 +1,563 @@
+import { EventEmitter } from 'node:events';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { type AmfValue, createAmfObject } from '@rtmp/amf';
+import type { ControlMessage, RtmpMessage } from '@rtmp/chunk';
+import { type RtmpCommand, RtmpConnection, type RtmpDataMessage, type RtmpStatus } from '@rtmp/server';
+import {
+  RtmpClientError,
+  type RtmpClientErrorCode,
+  type RtmpClientStep,
+  type RtmpServerStatus,
+  toClientError,
+} from './errors.js';
+import { type PlayOptions, RtmpPlayer } from './player.js';
+import { type PublishOptions, type PublishType, RtmpPublisher } from './publisher.js';
+import { parseRtmpUrl, type RtmpUrl } from './url.js';
+import { statusOf } from './util.js';
+
+/** Per-step controls accepted by every asynchronous method of the client. */
+export interface StepOptions {
+  /** Aborts the step; the connection is destroyed (its state is unknown after a half-done step). */
+  signal?: AbortSignal;
+  /** Milliseconds allowed for this step; defaults to the client's `timeout`. 0 disables. */
+  timeout?: number;
+}
+
+/** Options of {@link RtmpClient}. */
+export interface RtmpClientOptions {
+  /** `rtmp[s]://host[:port]/app[/instance]/stream[?query]`; the parts below override what it says. */
+  url?: string;
+  /** Server host (required without `url`). */
+  host?: string;
+  /** Server port. Default 1935, or 443 with `secure`. */
+  port?: number;
+  /** Use TLS (RTMPS). Default: true for `rtmps://` URLs. */
+  secure?: boolean;
+  /** Application name sent in `connect` (default: from the URL). */
+  app?: string;
+  /** Stream name used by {@link RtmpClient.publish}/{@link RtmpClient.play} (default: from the URL, query kept). */
+  streamName?: string;
+  /** `tcUrl` sent in `connect`. Default: built from the URL (`rtmp://host[:port]/app`). */
+  tcUrl?: string;
+  /** `flashVer` sent in `connect`. Default `FMLE/3.0 (compatible; @rtmp/client)`. */
+  flashVer?: string;
+  /** Use the digest (FP9) handshake. Default true; false sends the simple handshake. */
+  digest?: boolean;
+  /** E-RTMP: the FourCCs this client can handle, sent as `fourCcList`. */
+  fourCcList?: readonly string[];
+  /** E-RTMP: `capsEx` bits (Reconnect 1, Multitrack 2, ModEx 4, TimestampNanoOffset 8). */
+  capsEx?: number;
+  /** E-RTMP: `videoFourCcInfoMap` (FourCC -> CanDecode 1 | CanEncode 2 | CanForward 4). */
+  videoFourCcInfoMap?: Readonly<Record<string, number>>;
+  /** E-RTMP: `audioFourCcInfoMap`. */
+  audioFourCcInfoMap?: Readonly<Record<string, number>>;
+  /** More `connect` command-object properties; they override the defaults. */
+  properties?: Readonly<Record<string, AmfValue>>;
+  /** Values appended after the command object of `connect` (some servers read credentials there). */
+  connectArgs?: readonly AmfValue[];
+  /** TLS options for RTMPS (`ca`, `rejectUnauthorized`, `servername`...). */
+  tls?: tls.ConnectionOptions;
+  /** Default per-step timeout (ms). Default 10 000; 0 disables. */
+  timeout?: number;
+  /** Chunk size this client writes with (announced right after the handshake). Default 4096. */
+  chunkSize?: number;
+  /** Close the connection when nothing arrives for this long (ms). Default 0 (off). */
+  idleTimeout?: number;
+  /** Ping the server after this many ms of silence. Default 0 (off). */
+  pingInterval?: number;
+  /** Largest message accepted from the server (bytes). Default 16 MiB - 1. */
+  maxMessageSize?: number;
+}
+
+/** What {@link RtmpClient.connect} resolves with. */
+export interface RtmpConnectResult {
+  /** `simple` or `digest`: the handshake the server answered with. */
+  handshakeKind: string;
+  /** The command object of the server's `_result` (fmsVer, capabilities, E-RTMP echoes...). */
+  properties: AmfValue;
+  /** The info object (`NetConnection.Connect.Success`...). */
+  status: RtmpServerStatus;
+}
+
+/** Events of {@link RtmpClient}. */
+export interface RtmpClientEvents {
+  /** Every `onStatus`, whichever stream it is about. */
+  status: [status: RtmpStatus];
+  /** A command from the server that is not a reply (e.g. `onBWDone`, `onFCPublish`). */
+  command: [command: RtmpCommand];
+  /** The connection closed; `error` is undefined for a clean close. The client may connect again. */
+  close: [error: RtmpClientError | undefined];
+}
+
+type Stream = RtmpPublisher | RtmpPlayer;
+
+const DEFAULT_FLASH_VER = 'FMLE/3.0 (compatible; @rtmp/client)';
+
+function checkTimeout(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < 0) {
+    throw new RtmpClientError(
+      'ERR_RTMP_INVALID_OPTION',
+      'connect',
+      `option ${name} must be a non-negative number`,
+    );
+  }
+  return value;
+}
+
+/**
+ * An RTMP/RTMPS client connection (a NetConnection): connect, then publish or play on streams it creates.
+ * Built on the connection core of `@rtmp/server` (`RtmpConnection`): handshake, chunking, acknowledgements,
+ * pings and command transactions are the server's own code, used in the client role.
+ *
+ * After {@link RtmpClient.close} (or a disconnect) the same client may {@link RtmpClient.connect} again.
+ *
+ * @example
+ * ```ts
+ * const client = new RtmpClient({ url: 'rtmp://localhost/live/key' });
+ * await client.connect();
+ * const publisher = await client.publish();
+ * await publisher.sendMetadata({ width: 1280, height: 720 });
+ * await publisher.sendTag(9, 0, videoTagBody);
+ * await client.close();
+ * ```
+ */
+export class RtmpClient extends EventEmitter<RtmpClientEvents> {
+  /** Where this client connects, after options were applied to the URL. */
+  readonly target: RtmpUrl;
+  readonly #options: RtmpClientOptions;
+  readonly #timeout: number;
+  #connection: RtmpConnection | undefined;
+  #connecting = false;
+  #connectResult: RtmpConnectResult | undefined;
+  readonly #streams = new Map<number, Stream>();
+
+  /** @throws {RtmpClientError} `ERR_RTMP_INVALID_URL` / `ERR_RTMP_INVALID_OPTION`. */
+  constructor(options: RtmpClientOptions) {
+    super();
+    this.#options = options;
+    this.#timeout = checkTimeout('timeout', options.timeout, 10_000);
+    checkTimeout('idleTimeout', options.idleTimeout, 0);
+    checkTimeout('pingInterval', options.pingInterval, 0);
+    const chunkSize = options.chunkSize ?? 4096;
+    if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > 0x7fffffff) {
+      throw new RtmpClientError(
+        'ERR_RTMP_INVALID_OPTION',
+        'connect',
+        'option chunkSize must be in 1..2^31-1',
+      );
+    }
+    let base: RtmpUrl;
+    if (options.url !== undefined) base = parseRtmpUrl(options.url);
+    else {
+      if (!options.host || options.app === undefined) {
+        throw new RtmpClientError('ERR_RTMP_INVALID_OPTION', 'connect', 'give url, or host and app');
+      }
+      const secure = options.secure ?? false;
+      const port = options.port ?? (secure ? 443 : 1935);
+      const scheme = secure ? 'rtmps' : 'rtmp';
+      const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+      base = {
+        protocol: scheme,
+        secure,
+        host: options.host,
+        port,
+        app: options.app,
+        streamName: options.streamName ?? '',
+        tcUrl: `${scheme}://${host}:${port}/${options.app}`,
+      };
+    }
+    const secure = options.secure ?? base.secure;
+    const port = options.port ?? base.port;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new RtmpClientError('ERR_RTMP_INVALID_OPTION', 'connect', `invalid port ${port}`);
+    }
+    this.target = {
+      ...base,
+      secure,
+      protocol: secure ? 'rtmps' : 'rtmp',
+      host: options.host ?? base.host,
+      port,
+      app: options.app ?? base.app,
+      streamName: options.streamName ?? base.streamName,
+      tcUrl: options.tcUrl ?? base.tcUrl,
+    };
+  }
+
+  /** The connection core underneath (bytes counters, chunk sizes, raw sends); undefined when not connected. */
+  get connection(): RtmpConnection | undefined {
+    return this.#connection;
+  }
+
+  /** True between a successful {@link RtmpClient.connect} and the close. */
+  get connected(): boolean {
+    return this.#connection !== undefined && !this.#connection.closed && this.#connectResult !== undefined;
+  }
+
+  /** `simple` or `digest` once connected. */
+  get handshakeKind(): string | undefined {
+    return this.#connection?.handshakeKind;
+  }
+
+  /** The server's answer to `connect`, once connected. */
+  get connectResult(): RtmpConnectResult | undefined {
+    return this.#connectResult;
+  }
+
+  /**
+   * Opens the TCP (or TLS) connection, runs the handshake and sends `connect`. Resolves with the server's reply.
+   * @throws {RtmpClientError} `ERR_RTMP_SOCKET`, `ERR_RTMP_HANDSHAKE_FAILED`, `ERR_RTMP_CONNECT_REJECTED` (with the
+   *   server's `status`), `ERR_RTMP_TIMEOUT`, `ERR_RTMP_ABORTED`, `ERR_RTMP_CLOSED`, `ERR_RTMP_INVALID_STATE`.
+   */
+  async connect(options: StepOptions = {}): Promise<RtmpConnectResult> {
+    if (this.#connection || this.#connecting) {
+      throw new RtmpClientError('ERR_RTMP_INVALID_STATE', 'connect', 'already connected or connecting');
+    }
+    this.#connecting = true;
+    try {
+      const target = this.target;
+      const socket = target.secure
+        ? tls.connect({
+            host: target.host,
+            port: target.port,
+            ...(net.isIP(target.host) === 0 ? { servername: target.host } : {}),
+            ...this.#options.tls,
+          })
+        : net.connect({ host: target.host, port: target.port });
+      const connection = new RtmpConnection(socket, {
+        role: 'client',
+        digest: this.#options.digest ?? true,
+        // The step timeout below covers the handshake; the core's own timer would only duplicate it.
+        handshakeTimeout: 0,
+        idleTimeout: this.#options.idleTimeout ?? 0,
+        pingInterval: this.#options.pingInterval ?? 0,
+        callTimeout: 0,
+        ...(this.#options.maxMessageSize === undefined
+          ? {}
+          : { maxMessageSize: this.#options.maxMessageSize }),
+      });
+      this.#attach(connection);
+      const result = await this.#step('connect', options, connection, async () => {
+        await new Promise<void>((resolve, reject) => {
+          if (connection.ready) return resolve();
+          const onClose = (error: unknown) =>
+            reject(toClientError(error ?? closedError('connect'), 'connect', 'ERR_RTMP_CLOSED'));
+          connection.once('ready', () => {
+            connection.off('close', onClose);
+            resolve();
+          });
+          connection.once('close', onClose);
+        });
+        connection.setChunkSize(this.#options.chunkSize ?? 4096);
+        let reply: Awaited<ReturnType<RtmpConnection['call']>>;
+        try {
+          reply = await connection.call('connect', [
+            this.#connectObject(),
+            ...(this.#options.connectArgs ?? []),
+          ]);
+        } catch (error) {
+          throw rejection(error, 'connect', 'ERR_RTMP_CONNECT_REJECTED');
+        }
+        return {
+          handshakeKind: connection.handshakeKind ?? 'simple',
+          properties: reply.commandObject,
+          status: statusOf(reply.args[0]),
+        };
+      });
+      this.#connectResult = result;
+      return result;
+    } catch (error) {
+      // A failed connect leaves nothing behind: the next connect() starts afresh.
+      const connection = this.#connection as RtmpConnection | undefined;
+      this.#connection = undefined;
+      connection?.destroy();
+      throw error;
+    } finally {
+      this.#connecting = false;
+    }
+  }
+
+  /**
+   * Sends `createStream` and resolves with the new message stream id. {@link RtmpClient.publish} and
+   * {@link RtmpClient.play} call it themselves.
+   */
+  async createStream(options: StepOptions = {}): Promise<number> {
+    const connection = this.#require('createStream');
+    return this.#step('createStream', options, connection, async () => {
+      let reply: Awaited<ReturnType<RtmpConnection['call']>>;
+      try {
+        reply = await connection.call('createStream', [null]);
+      } catch (error) {
+        throw rejection(error, 'createStream', 'ERR_RTMP_CREATE_STREAM_FAILED');
+      }
+      const id = reply.args[0];
+      if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 0xffffffff) {
+        throw new RtmpClientError(
+          'ERR_RTMP_CREATE_STREAM_FAILED',
+          'createStream',
+          `server answered stream id ${String(id)}`,
+        );
+      }
+      return id;
+    });
+  }
+
+  /**
+   * Publishes: `releaseStream` and `FCPublish` (not awaited, as FFmpeg does: many servers never answer them),
+   * `createStream`, then `publish(name, type)`; resolves once the server says `NetStream.Publish.Start`.
+   * @throws {RtmpClientError} `ERR_RTMP_PUBLISH_REJECTED` carrying the server's `status` (BadName, Unauthorized...).
+   */
+  async publish(options: PublishOptions = {}): Promise<RtmpPublisher> {
+    const connection = this.#require('publish');
+    const name = options.name ?? this.target.streamName;
+    const type: PublishType = options.type ?? 'live';
+    if (name === '')
+      throw new RtmpClientError('ERR_RTMP_INVALID_OPTION', 'publish', 'no stream name (URL or option name)');
+    if (type !== 'live' && type !== 'record' && type !== 'append') {
+      throw new RtmpClientError('ERR_RTMP_INVALID_OPTION', 'publish', `invalid publish type ${String(type)}`);
+    }
+    const ignore = () => {};
+    connection.call('releaseStream', [null, name]).catch(ignore);
+    connection.call('FCPublish', [null, name]).catch(ignore);
+    const streamId = await this.createStream(options);
+    const publisher = new RtmpPublisher(connection, streamId, name, type, () =>
+      this.#streams.delete(streamId),
+    );
+    this.#streams.set(streamId, publisher);
+    try {
+      await this.#step('publish', options, connection, async () => {
+        const started = publisher.started();
+        connection.sendCommand('publish', 0, [null, name, type], streamId);
+        await started;
+      });
+    } catch (error) {
+      this.#streams.delete(streamId);
+      throw error;
+    }
+    return publisher;
+  }
+
+  /**
+   * Plays: `createStream`, Set Buffer Length, `play(name, start, duration, reset)`; resolves once the server says
+   * `NetStream.Play.Start`. Attach listeners (or start iterating) right after it resolves: events are held until
+   * the next turn of the event loop so none is lost.
+   * @throws {RtmpClientError} `ERR_RTMP_PLAY_REJECTED` carrying the server's `status` (StreamNotFound...).
+   */
+  async play(options: PlayOptions = {}): Promise<RtmpPlayer> {
+    const connection = this.#require('play');
+    const name = options.name ?? this.target.streamName;
+    if (name === '')
+      throw new RtmpClientError('ERR_RTMP_INVALID_OPTION', 'play', 'no stream name (URL or option name)');
+    const streamId = await this.createStream(options);
+    const player = new RtmpPlayer(connection, streamId, name, options, () => this.#streams.delete(streamId));
+    this.#streams.set(streamId, player);
+    try {
+      await this.#step('play', options, connection, async () => {
+        const started = player.started();
+        const args: AmfValue[] = [null, name, options.start ?? -2000];
+        if (options.duration !== undefined || options.reset !== undefined) args.push(options.duration ?? -1);
+        if (options.reset !== undefined) args.push(options.reset);
+        connection.sendCommand('play', 0, args, streamId);
+        connection.sendUserControl({
+          type: 'setBufferLength',
+          streamId,
+          bufferLength: options.bufferLength ?? 3000,
+        });
+        await started;
+      });
+    } catch (error) {
+      this.#streams.delete(streamId);
+      throw error;
+    }
+    player.flowSoon();
+    return player;
+  }
+
+  /**
+   * Ends every publish and play (`FCUnpublish`, `deleteStream`), then closes the connection gracefully. Resolves
+   * when the socket is closed (destroyed after the timeout). Safe to call at any time; the client can connect again.
+   */
+  async close(options: StepOptions = {}): Promise<void> {
+    const connection = this.#connection;
+    if (!connection) return;
+    for (const stream of [...this.#streams.values()]) stream.end();
+    if (connection.socket.destroyed) return this.#waitClosed(connection);
+    connection.close();
+    const timeout = options.timeout ?? this.#timeout;
+    const timer = timeout > 0 ? setTimeout(() => connection.destroy(), timeout) : undefined;
+    const onAbort = () => connection.destroy();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await this.#waitClosed(connection);
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Closes the connection at once (no teardown commands). */
+  destroy(): void {
+    this.#connection?.destroy();
+  }
+
+  /** Same as {@link RtmpClient.close}, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #waitClosed(connection: RtmpConnection): Promise<void> {
+    if (this.#connection !== connection) return Promise.resolve();
+    return new Promise<void>((resolve) => connection.once('close', () => resolve()));
+  }
+
+  #connectObject(): Record<string, AmfValue> {
+    const o = this.#options;
+    const props = createAmfObject() as Record<string, AmfValue>;
+    props.app = this.target.app;
+    props.type = 'nonprivate';
+    props.flashVer = o.flashVer ?? DEFAULT_FLASH_VER;
+    props.tcUrl = this.target.tcUrl;
+    props.fpad = false;
+    props.capabilities = 15;
+    props.audioCodecs = 0x0fff;
+    props.videoCodecs = 0x00ff;
+    props.videoFunction = 1;
+    props.objectEncoding = 0;
+    if (o.fourCcList) props.fourCcList = [...o.fourCcList];
+    if (o.capsEx !== undefined) props.capsEx = o.capsEx;
+    if (o.videoFourCcInfoMap) props.videoFourCcInfoMap = toAmfObject(o.videoFourCcInfoMap);
+    if (o.audioFourCcInfoMap) props.audioFourCcInfoMap = toAmfObject(o.audioFourCcInfoMap);
+    for (const [key, value] of Object.entries(o.properties ?? {})) props[key] = value;
+    return props;
+  }
+
+  #require(step: RtmpClientStep): RtmpConnection {
+    const connection = this.#connection;
+    if (!connection || connection.closed || !this.#connectResult) {
+      throw new RtmpClientError('ERR_RTMP_INVALID_STATE', step, 'not connected: call connect() first');
+    }
+    return connection;
+  }
+
+  #attach(connection: RtmpConnection): void {
+    this.#connection = connection;
+    this.#connectResult = undefined;
+    const route = (streamId: number): Stream | undefined => {
+      const stream = this.#streams.get(streamId);
+      if (stream || this.#streams.size !== 1) return stream;
+      // Some servers send a single stream's status and media on message stream 0.
+      return streamId === 0 ? this.#streams.values().next().value : undefined;
+    };
+    connection.on('message', (message: RtmpMessage) => route(message.streamId)?.onMessage(message));
+    connection.on('data', (data: RtmpDataMessage) => route(data.streamId)?.onData(data));
+    connection.on('status', (status: RtmpStatus) => {
+      route(status.streamId)?.onStatus(status);
+      this.#emitSafe('status', status);
+    });
+    connection.on('control', (control: ControlMessage) => {
+      if (control.type === 'userControl' && control.event.type === 'streamEof') {
+        this.#streams.get(control.event.streamId)?.onStreamEof();
+      }
+    });
+    connection.on('command', (command: RtmpCommand) => {
+      if (command.name === '_error') route(command.streamId)?.onError(statusOf(command.args[0]));
+      this.#emitSafe('command', command);
+    });
+    connection.on('drain', () => {
+      for (const stream of this.#streams.values()) stream.onDrain();
+    });
+    connection.on('close', (error) => {
+      const clientError =
+        error === undefined ? undefined : toClientError(error, 'connection', 'ERR_RTMP_CLOSED');
+      for (const stream of [...this.#streams.values()]) stream.onClose(clientError);
+      this.#streams.clear();
+      if (this.#connection === connection) {
+        this.#connection = undefined;
+        this.#connectResult = undefined;
+      }
+      this.#emitSafe('close', clientError);
+    });
+  }
+
+  async #step<T>(
+    step: RtmpClientStep,
+    options: StepOptions,
+    connection: RtmpConnection,
+    run: () => Promise<T>,
+  ): Promise<T> {
+    const timeout = options.timeout ?? this.#timeout;
+    if (!Number.isFinite(timeout) || timeout < 0) {
+      throw new RtmpClientError('ERR_RTMP_INVALID_OPTION', step, 'timeout must be a non-negative number');
+    }
+    const signal = options.signal;
+    if (signal?.aborted) {
+      const error = new RtmpClientError('ERR_RTMP_ABORTED', step, `${step} aborted`, {
+        cause: signal.reason,
+      });
+      connection.destroy();
+      throw error;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const guard = new Promise<never>((_, reject) => {
+      if (timeout > 0) {
+        timer = setTimeout(() => {
+          reject(
+            new RtmpClientError('ERR_RTMP_TIMEOUT', step, `${step} did not complete within ${timeout} ms`),
+          );
+          connection.destroy();
+        }, timeout);
+      }
+      if (signal) {
+        onAbort = () => {
+          reject(new RtmpClientError('ERR_RTMP_ABORTED', step, `${step} aborted`, { cause: signal.reason }));
+          connection.destroy();
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+    });
+    // A step that loses the race must not surface as an unhandled rejection.
+    const work = run();
+    work.catch(() => {});
+    try {
+      return await Promise.race([work, guard]);
+    } catch (error) {
+      throw toClientError(error, step, 'ERR_RTMP_CLOSED');
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  #emitSafe<K extends keyof RtmpClientEvents>(event: K, ...args: RtmpClientEvents[K]): void {
+    try {
+      (this.emit as (event: K, ...args: RtmpClientEvents[K]) => boolean)(event, ...args);
+    } catch {
+      // A throwing user listener must not break the connection's own bookkeeping.
+    }
+  }
+}
+
+function toAmfObject(record: Readonly<Record<string, number>>): AmfValue {
+  const object = createAmfObject() as Record<string, AmfValue>;
+  for (const [key, value] of Object.entries(record)) object[key] = value;
+  return object;
+}
+
+function closedError(step: RtmpClientStep): RtmpClientError {
+  return new RtmpClientError('ERR_RTMP_CLOSED', step, `${step}: the server closed the connection`);
+}
+
+/** A call's `_error` becomes `code` with the server's status; anything else keeps its own meaning. */
+function rejection(error: unknown, step: RtmpClientStep, code: RtmpClientErrorCode): RtmpClientError {
+  if ((error as { code?: unknown })?.code === 'ERR_RTMP_CALL_FAILED') {
+    const status = statusOf((error as { detail?: AmfValue }).detail);
+    const reason = [status.code, status.description].filter((s) => s !== '').join(': ') || 'refused';
+    return new RtmpClientError(code, step, `${step} rejected by the server: ${reason}`, {
+      cause: error,
+      status,
+    });
+  }
+  return toClientError(error, step, 'ERR_RTMP_CLOSED');
+}

@@ -1,0 +1,82 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { FlvReader, type FlvTag } from '@rtmp/flv-demux';
+import { LiveRelay, type RtmpHandler, RtmpServer, type RtmpServerOptions } from '@rtmp/server';
+import type { RtmpPublisher } from '../../src/index.js';
+
+/** Every tag of an FLV file. */
+export function readFlvTags(file: string): FlvTag[] {
+  const reader = new FlvReader();
+  const tags = reader.push(readFileSync(file));
+  reader.end();
+  return tags;
+}
+
+/** Publishes `tags` in order; `realtime` paces them by timestamp. Script tags get the @setDataFrame wrapper. */
+export async function publishTags(
+  publisher: RtmpPublisher,
+  tags: readonly FlvTag[],
+  options: { realtime?: boolean } = {},
+): Promise<void> {
+  const started = Date.now();
+  const first = tags.find((t) => t.type !== 18)?.timestamp ?? 0;
+  for (const tag of tags) {
+    if (options.realtime) {
+      const due = started + (tag.timestamp - first);
+      const wait = due - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    if (tag.type === 18) {
+      const prefix = Uint8Array.of(0x02, 0x00, 0x0d, ...new TextEncoder().encode('@setDataFrame'));
+      await publisher.sendTag(18, tag.timestamp, [prefix, tag.body]);
+    } else {
+      await publisher.sendTag(tag.type as 8 | 9, tag.timestamp, tag.body);
+    }
+  }
+}
+
+/** Our RtmpServer with a LiveRelay on 127.0.0.1:<free port>; `inner` adds decisions (rejections). */
+export async function startRelayServer(
+  options: { inner?: () => RtmpHandler; tls?: RtmpServerOptions['tls'] } = {},
+): Promise<{ server: RtmpServer; relay: LiveRelay; port: number }> {
+  const relay = new LiveRelay();
+  const server = new RtmpServer({
+    host: '127.0.0.1',
+    port: 0,
+    handler: relay.handler(options.inner ? () => options.inner!() : undefined),
+    ...(options.tls ? { tls: options.tls } : {}),
+  });
+  const port = await server.start();
+  return { server, relay, port };
+}
+
+/** A self-signed certificate for localhost (openssl), for RTMPS tests. */
+export function selfSignedCert(): { key: Buffer; cert: Buffer } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'rtmp-cert-'));
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-days',
+      '1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    { stdio: 'ignore' },
+  );
+  return { key: readFileSync(key), cert: readFileSync(cert) };
+}
