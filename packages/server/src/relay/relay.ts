@@ -25,12 +25,18 @@ export interface LiveRelayOptions {
 }
 
 /** One message as the relay keeps it: its single encoding per (stream id, chunk size) is shared by every player. */
-interface RelayItem {
+export interface RelayItem {
   message: RtmpMessage;
   csid: number;
   keyframe: boolean;
   bytes: number;
-  encodings: Map<string, Uint8Array[]>;
+  // The encoding for the first (stream id, chunk size) seen: in practice every player shares it, so the common
+  // path looks it up with two comparisons and no per-player key.
+  streamId: number;
+  chunkSize: number;
+  slices: Uint8Array[] | undefined;
+  /** Encodings for other (stream id, chunk size) pairs, keyed by `streamId * 2^32 + chunkSize`; built lazily. */
+  others: Map<number, Uint8Array[]> | undefined;
 }
 
 interface Player {
@@ -77,7 +83,16 @@ export interface LiveStreamStats {
 const MAX_HEADERS = 16;
 
 function item(message: RtmpMessage, csid: number, keyframe: boolean): RelayItem {
-  return { message, csid, keyframe, bytes: message.payload.byteLength, encodings: new Map() };
+  return {
+    message,
+    csid,
+    keyframe,
+    bytes: message.payload.byteLength,
+    streamId: 0,
+    chunkSize: 0,
+    slices: undefined,
+    others: undefined,
+  };
 }
 
 /**
@@ -355,13 +370,25 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
 
   #write(player: Player, entry: RelayItem): void {
     const connection = player.session.connection;
-    const chunkSize = connection.outChunkSize;
-    const cacheKey = `${player.streamId}:${chunkSize}`;
-    let slices = entry.encodings.get(cacheKey);
-    if (!slices) {
-      slices = encodeMessage({ ...entry.message, streamId: player.streamId }, entry.csid, chunkSize);
-      entry.encodings.set(cacheKey, slices);
-    }
-    connection.writeEncoded(slices, entry.csid);
+    connection.writeEncoded(encodingFor(entry, player.streamId, connection.outChunkSize), entry.csid);
   }
+}
+
+/** The shared chunk encoding of `entry` for one (stream id, chunk size): encoded once, reused by every player. */
+export function encodingFor(entry: RelayItem, streamId: number, chunkSize: number): Uint8Array[] {
+  if (entry.slices === undefined) {
+    entry.streamId = streamId;
+    entry.chunkSize = chunkSize;
+    entry.slices = encodeMessage({ ...entry.message, streamId }, entry.csid, chunkSize);
+    return entry.slices;
+  }
+  if (entry.streamId === streamId && entry.chunkSize === chunkSize) return entry.slices;
+  const key = streamId * 0x1_0000_0000 + chunkSize;
+  entry.others ??= new Map();
+  let slices = entry.others.get(key);
+  if (!slices) {
+    slices = encodeMessage({ ...entry.message, streamId }, entry.csid, chunkSize);
+    entry.others.set(key, slices);
+  }
+  return slices;
 }

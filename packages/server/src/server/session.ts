@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { AmfValue } from '@rtmp/amf';
 import { EcmaArray } from '@rtmp/amf';
 import { MessageType, type RtmpMessage } from '@rtmp/chunk';
-import { StreamDemuxer } from '@rtmp/flv-demux';
+import { concatBytes, type DemuxEvent, StreamDemuxer, StreamMuxer } from '@rtmp/flv-demux';
 import type { RtmpCommand, RtmpConnection, RtmpDataMessage } from '../connection/connection.js';
 import { ChunkStreams } from '../connection/control.js';
 import { RtmpError, toRtmpError } from '../errors.js';
@@ -52,6 +52,8 @@ interface StreamState {
   mode: StreamMode;
   key: string;
   demuxer: StreamDemuxer | undefined;
+  /** Turns demuxed events sent to this play stream back into tag bodies (built on first use). */
+  muxer: StreamMuxer | undefined;
   context: StreamContext;
   receiveAudio: boolean;
   receiveVideo: boolean;
@@ -131,9 +133,11 @@ export class ClientSession extends EventEmitter<ClientSessionEvents> {
     // While a command waits for the handler's decision, later messages wait behind it so that what a client
     // sends right after `publish` is judged against the decision, in order (as nginx-rtmp does).
     connection.on('data', (data) => this.#inOrder(data.payload.byteLength, () => this.#onData(data)));
-    connection.on('message', (message) =>
-      this.#inOrder(message.payload.byteLength, () => this.#onMedia(message)),
-    );
+    connection.on('message', (message) => {
+      // The per-message hot path: no closure unless a decision is pending.
+      if (this.#queued === 0) this.#onMedia(message);
+      else this.#inOrder(message.payload.byteLength, () => this.#onMedia(message));
+    });
     connection.on('close', (error) => this.#onClose(error));
     this.#enqueue(async () => {
       this.#handler = factory(handlerOptions, this);
@@ -171,6 +175,46 @@ export class ClientSession extends EventEmitter<ClientSessionEvents> {
   /** Sends an audio tag body to a playing stream (default: the first one). */
   sendAudio(timestamp: number, body: Uint8Array, streamId?: number): boolean {
     return this.#sendMedia(MessageType.Audio, timestamp, body, streamId);
+  }
+
+  /**
+   * Sends a demuxed event (as produced by `@rtmp/flv-demux`'s `StreamDemuxer`, e.g. what `handleVideoData` /
+   * `handleAudioData` received from a publisher, or samples you built) to a playing stream (default: the first
+   * one). Codec events become sequence headers, `video`/`audio` samples become tag bodies (NAL units get their
+   * length prefixes), `metadata` becomes a data message; other kinds send nothing. Each play stream keeps its
+   * own `StreamMuxer`, so a sample must follow the codec event of its track.
+   *
+   * @returns true when a message was written; false when the stream is not playing, does not want this media
+   *   type (pause/receiveAudio/receiveVideo), the event carries no media, or the connection is closed
+   * @throws {@link RtmpError} `ERR_RTMP_INVALID_STATE` for a sample whose track had no codec event on this
+   *   stream, or a value the FLV format cannot carry (cause: the `FlvError`)
+   */
+  sendDemuxed(event: DemuxEvent, streamId?: number): boolean {
+    const id = streamId ?? this.playingStreams[0];
+    const stream = id === undefined ? undefined : this.#streams.get(id);
+    if (stream?.mode !== 'playing') return false;
+    stream.muxer ??= new StreamMuxer();
+    let tags: ReturnType<StreamMuxer['push']>;
+    try {
+      // The muxer must see every codec event, even while paused, to mux the samples that follow.
+      tags = stream.muxer.push(event);
+    } catch (error) {
+      throw new RtmpError('ERR_RTMP_INVALID_STATE', `cannot send ${event.kind} event`, { cause: error });
+    }
+    let sent = false;
+    for (const tag of tags) {
+      // One message needs one payload: a single piece is sent as is, several are joined (the only copy).
+      const payload = tag.body.length === 1 ? tag.body[0]! : concatBytes(tag.body);
+      if (tag.type === MessageType.DataAmf0) {
+        sent = this.connection.send(
+          { type: MessageType.DataAmf0, streamId: stream.id, timestamp: tag.timestamp >>> 0, payload },
+          ChunkStreams.Data,
+        );
+      } else {
+        sent = this.#sendMedia(tag.type, tag.timestamp, payload, stream.id) || sent;
+      }
+    }
+    return sent;
   }
 
   /** Sends `onMetaData` (an ECMA array, no `@setDataFrame`) to a playing stream. */
@@ -431,6 +475,7 @@ export class ClientSession extends EventEmitter<ClientSessionEvents> {
       mode: 'idle',
       key: '',
       demuxer: undefined,
+      muxer: undefined,
       context: { streamId: id, streamKey: '' },
       receiveAudio: true,
       receiveVideo: true,
@@ -578,6 +623,7 @@ export class ClientSession extends EventEmitter<ClientSessionEvents> {
     if (mode === 'idle') return;
     stream.mode = 'idle';
     stream.demuxer = undefined;
+    stream.muxer = undefined;
     stream.paused = false;
     const context = stream.context;
     if (mode === 'publishing') {
@@ -630,7 +676,14 @@ export class ClientSession extends EventEmitter<ClientSessionEvents> {
     if (stream?.mode !== 'publishing') return;
     const context = stream.context;
     const handler = this.#handler;
-    this.#fire(() => handler.handleMessage?.(message, context));
+    if (handler.handleMessage) {
+      try {
+        handler.handleMessage(message, context);
+      } catch (error) {
+        this.#fail(error);
+        return;
+      }
+    }
     const deliver = message.type === MessageType.Video ? handler.handleVideoData : handler.handleAudioData;
     if (!deliver) return;
     if (!stream.demuxer) {

@@ -1,0 +1,155 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type ClientSession, RtmpServer } from '../src/index.js';
+import { ffmpegPublish, fixture, hasTool, run, until } from './helpers/tools.js';
+
+const haveTools = hasTool('ffmpeg') && hasTool('ffprobe');
+
+let server: RtmpServer | undefined;
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'rtmp-demuxed-'));
+});
+afterEach(async () => {
+  await server?.stop();
+  server = undefined;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** ffprobe's packets as the `.packets.csv` oracles list them. */
+async function packetsCsv(file: string): Promise<string[]> {
+  const { stdout } = await run('ffprobe', [
+    '-v',
+    'error',
+    '-show_entries',
+    'packet=codec_type,stream_index,pts,dts,size,flags',
+    '-of',
+    'csv=p=0',
+    file,
+  ]).done;
+  return stdout.trim().split('\n');
+}
+
+describe.skipIf(!haveTools)('ClientSession.sendDemuxed', () => {
+  it('a handler re-sending demuxed samples to a player: FFmpeg plays exactly the published packets', async () => {
+    const players = new Set<ClientSession>();
+    const sent: Record<string, number> = {};
+    server = new RtmpServer({
+      host: '127.0.0.1',
+      port: 0,
+      handler: (_options, session) => {
+        session.on('play', () => players.add(session));
+        session.on('stop', () => players.delete(session));
+        const forward = (event: Parameters<ClientSession['sendDemuxed']>[0]) => {
+          for (const player of players) {
+            const key = `${event.kind}:${player.sendDemuxed(event)}`;
+            sent[key] = (sent[key] ?? 0) + 1;
+          }
+        };
+        return {
+          handleMetadata: (metadata) => {
+            for (const player of players) player.sendMetadata(metadata);
+          },
+          // Only demuxed events reach here (demux defaults to true); raw ones would be a test failure.
+          handleVideoData: (event) => {
+            if (event.kind === 'raw') throw new Error('raw event with demux on');
+            forward(event);
+          },
+          handleAudioData: (event) => {
+            if (event.kind === 'raw') throw new Error('raw event with demux on');
+            forward(event);
+          },
+          handleUnpublish: () => {
+            for (const player of players) player.endPlayback(player.playingStreams[0]!);
+          },
+        };
+      },
+    });
+    const port = await server.start();
+    const out = path.join(dir, 'out.flv');
+    const player = run(
+      'ffmpeg',
+      [
+        '-hide_banner',
+        '-nostdin',
+        '-y',
+        '-i',
+        `rtmp://127.0.0.1:${port}/live/out`,
+        '-c',
+        'copy',
+        '-f',
+        'flv',
+        out,
+      ],
+      30_000,
+    );
+    await until(() => players.size === 1, 10_000, 'player');
+    const publisher = ffmpegPublish(fixture('small_h264_aac.flv'), `rtmp://127.0.0.1:${port}/live/in`);
+    const published = await publisher.done;
+    expect(published.code, published.stderr).toBe(0);
+    const played = await player.done;
+    expect(played.code, played.stderr).toBe(0);
+    // Two sequence headers, 100 video + 174 audio samples, and the AVC end of sequence FFmpeg sends last.
+    expect(sent).toEqual({ 'codec:true': 2, 'video:true': 100, 'audio:true': 174, 'sequenceEnd:true': 1 });
+    const oracle = readFileSync(fixture('small_h264_aac.packets.csv'), 'utf8').trim().split('\n');
+    const got = await packetsCsv(out);
+    // Same packets (type, pts, dts, size, keyframe) in the same order.
+    expect(got.map((l) => l.replace(/,+$/, ''))).toEqual(oracle.map((l) => l.replace(/,+$/, '')));
+  });
+
+  it('refuses a sample before its codec event, and sends nothing to a stream that is not playing', async () => {
+    const sessions: ClientSession[] = [];
+    server = new RtmpServer({
+      host: '127.0.0.1',
+      port: 0,
+      handler: (_o, session) => {
+        sessions.push(session);
+        return {};
+      },
+    });
+    const port = await server.start();
+    const { RtmpConnection } = await import('../src/index.js');
+    const net = await import('node:net');
+    const c = new RtmpConnection(net.connect(port, '127.0.0.1'), { role: 'client' });
+    await new Promise<void>((r) => c.once('ready', () => r()));
+    await c.call('connect', [{ app: 'live', tcUrl: 'rtmp://x/live' }]);
+    const sample = {
+      kind: 'audio' as const,
+      codec: 'aac' as const,
+      track: 0,
+      timestamp: 0,
+      payload: new Uint8Array(4),
+      timestampOffsetNano: 0,
+    };
+    const session = sessions[0]!;
+    expect(session.sendDemuxed(sample)).toBe(false);
+    const id = (await c.call('createStream', [null])).args[0] as number;
+    const started = new Promise((r) => c.on('status', (s) => s.code === 'NetStream.Play.Start' && r(s)));
+    c.sendCommand('play', 0, [null, 'x'], id);
+    await started;
+    expect(() => session.sendDemuxed(sample)).toThrow(
+      expect.objectContaining({ code: 'ERR_RTMP_INVALID_STATE' }),
+    );
+    const received: number[] = [];
+    c.on('message', (m) => received.push(m.type, m.payload.byteLength));
+    const config = new Uint8Array([0x12, 0x10]);
+    expect(
+      session.sendDemuxed({
+        kind: 'codec',
+        mediaType: 'audio',
+        codec: 'aac',
+        track: 0,
+        timestamp: 0,
+        initData: config,
+        info: { codec: 'mp4a.40.2' } as never,
+      }),
+    ).toBe(true);
+    expect(session.sendDemuxed(sample)).toBe(true);
+    await until(() => received.length === 4, 2_000, 'media');
+    // AAC sequence header: 2-byte tag header + config; frame: 2 + 4.
+    expect(received).toEqual([8, 4, 8, 6]);
+    c.destroy();
+  });
+});
