@@ -9,7 +9,10 @@ export interface ChunkDecoderLimits {
   maxChunkSize?: number;
   /** Most distinct chunk stream ids a connection may use (default 256). */
   maxChunkStreams?: number;
-  /** Most payload bytes held for incomplete messages across all chunk streams (default 32 MiB). */
+  /**
+   * Most bytes held for incomplete messages across all chunk streams (default 32 MiB). Counted as the length of
+   * every input buffer an incomplete message keeps a view of, since a view pins its whole buffer.
+   */
   maxBufferedBytes?: number;
 }
 
@@ -23,6 +26,12 @@ export const DEFAULT_DECODER_LIMITS: Readonly<Required<ChunkDecoderLimits>> = Ob
 
 // Per chunk stream state: allocated once per csid, never per chunk.
 class InStream {
+  // The 1-byte fmt 3 basic header of this csid when no extended timestamp follows it, else -1.
+  fmt3 = -1;
+  readonly csid: number;
+  constructor(csid: number) {
+    this.csid = csid;
+  }
   hasHeader = false;
   timestamp = 0;
   delta = 0;
@@ -38,6 +47,9 @@ class InStream {
   parts = 0;
   partBufs: Uint8Array[] = [];
   partPos: number[] = [];
+  // Bytes charged against maxBufferedBytes for this message, and the last input buffer charged.
+  charged = 0;
+  lastBuf: Uint8Array | undefined = undefined;
 }
 
 const S_HEADER = 0;
@@ -118,7 +130,7 @@ export class ChunkDecoder {
     return this.#chunkSize;
   }
 
-  /** Bytes currently held: payload of incomplete messages plus an incomplete chunk header. */
+  /** Bytes currently held: input buffers pinned by incomplete messages plus an incomplete chunk header. */
   get bufferedBytes(): number {
     return this.#partial + this.#avail;
   }
@@ -217,7 +229,7 @@ export class ChunkDecoder {
       );
     }
     this.#streamCount++;
-    const s = new InStream();
+    const s = new InStream(csid);
     if (csid < 64) this.#low[csid] = s;
     else this.#high.set(csid, s);
     return s;
@@ -237,37 +249,56 @@ export class ChunkDecoder {
       if (this.#state === S_PAYLOAD) {
         const cs = this.#cur!;
         let left = this.#chunkLeft;
-        while (left > 0) {
-          if (this.#avail === 0) {
-            this.#chunkLeft = left;
-            return;
+        for (;;) {
+          while (left > 0) {
+            if (this.#avail === 0) {
+              this.#chunkLeft = left;
+              return;
+            }
+            const head = this.#bufs[0]!;
+            const off = this.#off;
+            const have = head.length - off;
+            let take: number;
+            if (have <= left) {
+              take = have;
+              this.#bufs.shift();
+              this.#off = 0;
+            } else {
+              take = left;
+              this.#off = off + left;
+            }
+            this.#avail -= take;
+            left -= take;
+            const k = cs.parts++;
+            cs.partBufs[k] = head;
+            cs.partPos[2 * k] = off;
+            cs.partPos[2 * k + 1] = take;
+            cs.received += take;
+            // Charge whole input buffers, not just the bytes taken: a view pins its entire read, so counting
+            // only the taken bytes would let a peer pin many reads with one byte each.
+            if (head !== cs.lastBuf) {
+              cs.lastBuf = head;
+              cs.charged += head.length;
+              this.#partial += head.length;
+            }
+            if (cs.received < cs.length && this.#partial > this.#maxBufferedBytes) {
+              throw new ChunkError(
+                'ERR_CHUNK_BUFFER_LIMIT',
+                `incomplete messages hold more than maxBufferedBytes ${this.#maxBufferedBytes}`,
+              );
+            }
           }
+          // Fast path for the common next chunk: a 1-byte fmt 3 header continuing the same message.
+          if (cs.received === cs.length || cs.fmt3 < 0 || this.#avail === 0) break;
           const head = this.#bufs[0]!;
-          const off = this.#off;
-          const have = head.length - off;
-          let take: number;
-          if (have <= left) {
-            take = have;
+          if (head[this.#off] !== cs.fmt3) break;
+          this.#avail -= 1;
+          if (++this.#off === head.length) {
             this.#bufs.shift();
             this.#off = 0;
-          } else {
-            take = left;
-            this.#off = off + left;
           }
-          this.#avail -= take;
-          left -= take;
-          const k = cs.parts++;
-          cs.partBufs[k] = head;
-          cs.partPos[2 * k] = off;
-          cs.partPos[2 * k + 1] = take;
-          cs.received += take;
-          this.#partial += take;
-          if (cs.received < cs.length && this.#partial > this.#maxBufferedBytes) {
-            throw new ChunkError(
-              'ERR_CHUNK_BUFFER_LIMIT',
-              `incomplete messages hold more than maxBufferedBytes ${this.#maxBufferedBytes}`,
-            );
-          }
+          const rest = cs.length - cs.received;
+          left = Math.min(rest, this.#chunkSize);
         }
         this.#state = S_HEADER;
         if (cs.received === cs.length) this.#complete(cs, out);
@@ -387,6 +418,7 @@ export class ChunkDecoder {
       cs.hasHeader = true;
       cs.extended = ext;
       cs.extValue = value;
+      cs.fmt3 = !ext && csid < 64 ? 0xc0 | csid : -1;
       this.#consume(used);
       this.#begin(cs, out);
     }
@@ -437,7 +469,9 @@ export class ChunkDecoder {
       }
     }
     cs.parts = 0;
-    this.#partial -= cs.received;
+    this.#partial -= cs.charged;
+    cs.charged = 0;
+    cs.lastBuf = undefined;
     cs.active = false;
     cs.received = 0;
     out.push({ type: cs.type, streamId: cs.streamId, timestamp: cs.timestamp, payload });
@@ -483,7 +517,9 @@ export class ChunkDecoder {
     const csid = ((payload[0]! << 24) | (payload[1]! << 16) | (payload[2]! << 8) | payload[3]!) >>> 0;
     const target = csid < 65600 ? this.#stream(csid) : undefined;
     if (target?.active) {
-      this.#partial -= target.received;
+      this.#partial -= target.charged;
+      target.charged = 0;
+      target.lastBuf = undefined;
       target.partBufs.fill(EMPTY, 0, target.parts);
       target.parts = 0;
       target.received = 0;

@@ -189,8 +189,23 @@ describe('limits and failure', () => {
 
   test('a 16 MiB declared length does not allocate 16 MiB: memory follows received bytes', () => {
     const d = new ChunkDecoder();
-    d.push(hex('02 000000 000004 01 00000000 7fffffff 04 000000 ffffff 09 01000000 00'));
-    expect(d.bufferedBytes).toBe(1);
+    const input = hex('02 000000 000004 01 00000000 7fffffff 04 000000 ffffff 09 01000000 00');
+    d.push(input);
+    // The one pinned input buffer is all that is held.
+    expect(d.bufferedBytes).toBe(input.length);
+  });
+
+  test('a peer cannot pin many reads with one payload byte each', () => {
+    const d = new ChunkDecoder({ maxBufferedBytes: 100_000 });
+    d.push(hex('02 000000 000004 01 00000000 00000001'));
+    // Each read: a 1-byte chunk of a huge message on its own csid, padded with complete empty messages.
+    const padding = hex('03 000000 000000 14 00000000'.repeat(1000));
+    expect(() => {
+      for (let csid = 4; csid < 60; csid++) {
+        const header = hex(`${csid.toString(16).padStart(2, '0')} 000000 ffffff 09 01000000 00`);
+        d.push(concat([header, padding]));
+      }
+    }).toThrow(expect.objectContaining({ code: 'ERR_CHUNK_BUFFER_LIMIT' }));
   });
 
   test('maxBufferedBytes bounds incomplete messages across chunk streams', () => {
