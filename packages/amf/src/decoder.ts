@@ -26,7 +26,36 @@ import {
 } from './values.js';
 
 const EMPTY = new Uint8Array(0);
-const EMPTY_VIEW = new DataView(EMPTY.buffer);
+
+// Doubles are read through a scratch buffer rather than a DataView: creating a DataView per call cost more than the
+// whole decode of a small command.
+const scratch = new Float64Array(1);
+const scratchBytes = new Uint8Array(scratch.buffer);
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function f64(b: Uint8Array, p: number): number {
+  if (littleEndian) {
+    scratchBytes[0] = b[p + 7]!;
+    scratchBytes[1] = b[p + 6]!;
+    scratchBytes[2] = b[p + 5]!;
+    scratchBytes[3] = b[p + 4]!;
+    scratchBytes[4] = b[p + 3]!;
+    scratchBytes[5] = b[p + 2]!;
+    scratchBytes[6] = b[p + 1]!;
+    scratchBytes[7] = b[p]!;
+  } else {
+    for (let i = 0; i < 8; i++) scratchBytes[i] = b[p + i]!;
+  }
+  return scratch[0]!;
+}
+
+function u32(b: Uint8Array, p: number): number {
+  return b[p]! * 0x1000000 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
+}
+
+function i32(b: Uint8Array, p: number): number {
+  return (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
+}
 
 interface Traits {
   className: string;
@@ -44,7 +73,6 @@ const INT29_MAX = 0x0fffffff;
  */
 export class Decoder implements ExternalizableInput {
   private bytes: Uint8Array = EMPTY;
-  private view: DataView = EMPTY_VIEW;
   private pos = 0;
   private end = 0;
   private depth = 0;
@@ -111,27 +139,23 @@ export class Decoder implements ExternalizableInput {
     }
     this.busy = true;
     this.bytes = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = start;
     this.end = bytes.length;
     this.depth = 0;
-    this.refs0.length = 0;
-    this.resetAmf3();
   }
 
   private finish(): void {
     // Drop references to the caller's data so that it can be collected.
     this.bytes = EMPTY;
-    this.view = EMPTY_VIEW;
-    this.refs0.length = 0;
+    if (this.refs0.length !== 0) this.refs0.length = 0;
     this.resetAmf3();
     this.busy = false;
   }
 
   private resetAmf3(): void {
-    this.strings3.length = 0;
-    this.objects3.length = 0;
-    this.traits3.length = 0;
+    if (this.strings3.length !== 0) this.strings3.length = 0;
+    if (this.objects3.length !== 0) this.objects3.length = 0;
+    if (this.traits3.length !== 0) this.traits3.length = 0;
   }
 
   private wrap(e: unknown): AmfError {
@@ -172,7 +196,7 @@ export class Decoder implements ExternalizableInput {
   /** @inheritdoc */
   readUint16(): number {
     this.need(2);
-    const v = this.view.getUint16(this.pos);
+    const v = (this.bytes[this.pos]! << 8) | this.bytes[this.pos + 1]!;
     this.pos += 2;
     return v;
   }
@@ -180,7 +204,7 @@ export class Decoder implements ExternalizableInput {
   /** @inheritdoc */
   readUint32(): number {
     this.need(4);
-    const v = this.view.getUint32(this.pos);
+    const v = u32(this.bytes, this.pos);
     this.pos += 4;
     return v;
   }
@@ -188,7 +212,7 @@ export class Decoder implements ExternalizableInput {
   /** @inheritdoc */
   readInt32(): number {
     this.need(4);
-    const v = this.view.getInt32(this.pos);
+    const v = i32(this.bytes, this.pos);
     this.pos += 4;
     return v;
   }
@@ -196,7 +220,7 @@ export class Decoder implements ExternalizableInput {
   /** @inheritdoc */
   readDouble(): number {
     this.need(8);
-    const v = this.view.getFloat64(this.pos);
+    const v = f64(this.bytes, this.pos);
     this.pos += 8;
     return v;
   }
@@ -308,7 +332,7 @@ export class Decoder implements ExternalizableInput {
       case 0x0b: {
         const ms = this.readDouble();
         this.need(2);
-        const tz = this.view.getInt16(this.pos);
+        const tz = (((this.bytes[this.pos]! << 8) | this.bytes[this.pos + 1]!) << 16) >> 16;
         this.pos += 2;
         return tz === 0 ? new Date(ms) : new AmfDate(new Date(ms), tz);
       }
@@ -354,7 +378,7 @@ export class Decoder implements ExternalizableInput {
     let count = 0;
     for (;;) {
       this.need(2);
-      const keyLength = this.view.getUint16(this.pos);
+      const keyLength = (this.bytes[this.pos]! << 8) | this.bytes[this.pos + 1]!;
       this.pos += 2;
       // An empty key followed by the end marker closes the object; an empty key followed by a value is a real key.
       if (keyLength === 0 && this.pos < this.end && this.bytes[this.pos] === 0x09) {
@@ -655,11 +679,10 @@ export class Decoder implements ExternalizableInput {
     if (marker === 0x10) {
       for (let i = 0; i < count; i++) items[i] = this.read3();
     } else {
-      const view = this.view;
+      const b = this.bytes;
       let pos = this.pos;
       for (let i = 0; i < count; i++) {
-        items[i] =
-          size === 8 ? view.getFloat64(pos) : type === 'int' ? view.getInt32(pos) : view.getUint32(pos);
+        items[i] = size === 8 ? f64(b, pos) : type === 'int' ? i32(b, pos) : u32(b, pos);
         pos += size;
       }
       this.pos = pos;

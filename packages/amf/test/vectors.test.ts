@@ -258,3 +258,25 @@ describe('command payloads', () => {
     );
   });
 });
+
+describe('encoder output ownership', () => {
+  test('results are never overwritten by later calls, across slab changes and huge values', () => {
+    const first = encodeAmf0(['first', 1]);
+    const firstHex = hex(first);
+    const later: [Uint8Array, string][] = [];
+    for (let i = 0; i < 5000; i++) {
+      const b = encodeAmf0([`value ${i}`, i, { k: 'x'.repeat(i % 50) }]);
+      later.push([b, hex(b)]);
+    }
+    const huge = encodeAmf0(['y'.repeat(200000)]);
+    expect(huge.length).toBe(200005);
+    expect(hex(first)).toBe(firstHex);
+    for (const [b, h] of later) expect(hex(b)).toBe(h);
+    expect(hex(encodeAmf0([true]))).toBe('0101');
+  });
+  test('a failed encode does not disturb earlier results', () => {
+    const ok = encodeAmf3([{ a: 1 }]);
+    expectCode(() => encodeAmf3([{ a: 'x'.repeat(100), b: () => 1 } as never]), 'ERR_AMF_INVALID_VALUE');
+    expect(hex(ok)).toBe('0a0b010361040101');
+  });
+});
