@@ -1,1 +1,369 @@
-console.log("benchmarks: not yet");
+/**
+ * The benchmark harness: ingest, fan-out and micro benchmarks of our server beside nginx-rtmp and
+ * node-media-server, printed as one table and written to BENCHMARKS.md at the repo root.
+ *
+ * `pnpm bench` (root: builds, then runs this), or `node --import tsx src/run.ts [options]` in bench/:
+ *   --quick              1 ingest run, 5 s fan-out steps, no micro benchmarks
+ *   --players=50,200,500 fan-out steps
+ *   --duration=20        seconds measured per fan-out step
+ *   --runs=3             ingest runs per server
+ *   --servers=ours,nginx-rtmp,node-media-server
+ *   --no-micro           skip the per-package micro benchmarks
+ *   --no-write           print only, leave BENCHMARKS.md alone
+ *   --out=PATH           where to write (default: ../BENCHMARKS.md)
+ */
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describeMachine } from './machine.js';
+import { readFlv, SOURCE_ARGS, sourceFile } from './media.js';
+import { MICRO_PACKAGES, type MicroResult, runMicro } from './micro.js';
+import { hasTool } from './proc.js';
+import { type FanoutResult, fanout, type IngestResult, ingest } from './scenarios.js';
+import { rtmpModulePath, SERVER_NAMES, type ServerName } from './servers.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+interface Options {
+  quick: boolean;
+  players: number[];
+  duration: number;
+  warmup: number;
+  runs: number;
+  servers: ServerName[];
+  micro: boolean;
+  write: boolean;
+  out: string;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const flags = new Map<string, string>();
+  for (const arg of argv) {
+    const match = /^--([^=]+)(?:=(.*))?$/.exec(arg);
+    if (!match?.[1]) throw new Error(`unknown argument ${arg}`);
+    flags.set(match[1], match[2] ?? 'true');
+  }
+  const quick = flags.has('quick');
+  const servers = (flags.get('servers') ?? SERVER_NAMES.join(',')).split(',') as ServerName[];
+  for (const s of servers) if (!SERVER_NAMES.includes(s)) throw new Error(`unknown server ${s}`);
+  return {
+    quick,
+    players: (flags.get('players') ?? '50,200,500').split(',').map(Number),
+    duration: Number(flags.get('duration') ?? (quick ? 5 : 20)) * 1000,
+    warmup: quick ? 2_000 : 3_000,
+    runs: Number(flags.get('runs') ?? (quick ? 1 : 3)),
+    servers,
+    micro: !flags.has('no-micro') && !quick,
+    write: !flags.has('no-write'),
+    out: path.resolve(flags.get('out') ?? path.resolve(here, '../../BENCHMARKS.md')),
+  };
+}
+
+const MB = 1024 * 1024;
+
+/** One row of the table: a figure per server, optionally a target for ours. */
+interface Row {
+  label: string;
+  values: Partial<Record<ServerName, number>>;
+  format: (v: number) => string;
+  /** Show ours/nginx and ours/nms ratios (meaningless for counts). */
+  ratios: boolean;
+  target?: string;
+  met?: boolean | undefined;
+}
+
+const fixed = (digits: number) => (v: number) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
+
+function ingestRows(results: IngestResult[]): Row[] {
+  const of = (pick: (r: IngestResult) => number): Partial<Record<ServerName, number>> =>
+    Object.fromEntries(results.map((r) => [r.server, pick(r)]));
+  const cpu = of((r) => r.cpuPerGb);
+  const ours = cpu.ours;
+  const nginx = cpu['nginx-rtmp'];
+  const nms = cpu['node-media-server'];
+  const met =
+    ours !== undefined && nginx !== undefined && nms !== undefined
+      ? ours <= nms / 3 && ours <= 2 * nginx
+      : undefined;
+  return [
+    {
+      label: 'ingest: server CPU s per GB (all runs)',
+      values: cpu,
+      format: fixed(1),
+      ratios: true,
+      target: '<= 1/3 nms and <= 2x nginx',
+      met,
+    },
+    {
+      label: 'ingest: server CPU s per GB (best run)',
+      values: of((r) => r.bestCpuPerGb),
+      format: fixed(1),
+      ratios: true,
+    },
+    {
+      label: 'ingest: throughput MB/s (FFmpeg -c copy)',
+      values: of((r) => r.mbPerSecond),
+      format: fixed(1),
+      ratios: true,
+    },
+    {
+      label: 'ingest: server peak RSS MB',
+      values: of((r) => r.peakRss / MB),
+      format: fixed(1),
+      ratios: true,
+    },
+  ];
+}
+
+function fanoutRows(results: FanoutResult[], players: number): Row[] {
+  const step = results.filter((r) => r.players === players);
+  const of = (pick: (r: FanoutResult) => number): Partial<Record<ServerName, number>> =>
+    Object.fromEntries(step.map((r) => [r.server, pick(r)]));
+  const ours = step.find((r) => r.server === 'ours');
+  const nginx = step.find((r) => r.server === 'nginx-rtmp');
+  const at200 = players === 200;
+  const p = `fan-out ${players}:`;
+  return [
+    {
+      label: `${p} server CPU % of one core`,
+      values: of((r) => r.cpuPercent),
+      format: fixed(1),
+      ratios: true,
+      ...(at200
+        ? {
+            target: '<= 1.2x nginx',
+            met: ours && nginx ? ours.cpuPercent <= 1.2 * nginx.cpuPercent : undefined,
+          }
+        : {}),
+    },
+    {
+      label: `${p} server peak RSS MB`,
+      values: of((r) => r.peakRss / MB),
+      format: fixed(1),
+      ratios: true,
+      ...(at200 ? { target: '< 80 MB', met: ours ? ours.peakRss / MB < 80 : undefined } : {}),
+    },
+    {
+      label: `${p} players >= 95% of bytes (of ${players})`,
+      values: of((r) => r.playersAt95),
+      format: fixed(0),
+      ratios: false,
+      ...(at200 ? { target: `all ${players}`, met: ours ? ours.playersAt95 === players : undefined } : {}),
+    },
+    {
+      label: `${p} bytes per player / sent, min`,
+      values: of((r) => r.minDelivered),
+      format: fixed(3),
+      ratios: false,
+    },
+    {
+      label: `${p} bytes per player / sent, median`,
+      values: of((r) => r.medianDelivered),
+      format: fixed(3),
+      ratios: false,
+    },
+    { label: `${p} latency p50 ms`, values: of((r) => r.latencyP50), format: fixed(1), ratios: true },
+    { label: `${p} latency p90 ms`, values: of((r) => r.latencyP90), format: fixed(1), ratios: true },
+    {
+      label: `${p} latency p99 ms`,
+      values: of((r) => r.latencyP99),
+      format: fixed(1),
+      ratios: true,
+      ...(at200 ? { target: '< 10 ms', met: ours ? ours.latencyP99 < 10 : undefined } : {}),
+    },
+    {
+      label: `${p} rtmpdump FLV bytes / sent, min`,
+      values: of((r) => (r.rtmpdump.length ? Math.min(...r.rtmpdump) : Number.NaN)),
+      format: fixed(3),
+      ratios: false,
+    },
+  ];
+}
+
+function renderTable(rows: Row[], servers: readonly ServerName[]): string {
+  const ratioCols = servers.includes('ours') ? servers.filter((s) => s !== 'ours') : [];
+  const short: Record<ServerName, string> = {
+    ours: 'ours',
+    'nginx-rtmp': 'nginx',
+    'node-media-server': 'nms',
+  };
+  const header = ['figure', ...servers, ...ratioCols.map((s) => `ours/${short[s]}`), 'target (ours)', 'met'];
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
+  for (const row of rows) {
+    const cells = [row.label];
+    for (const s of servers) {
+      const v = row.values[s];
+      cells.push(v === undefined ? 'failed' : row.format(v));
+    }
+    for (const s of ratioCols) {
+      const a = row.values.ours;
+      const b = row.values[s];
+      cells.push(row.ratios && a !== undefined && b !== undefined && b !== 0 ? `${(a / b).toFixed(2)}` : '');
+    }
+    cells.push(row.target ?? '');
+    cells.push(row.met === undefined ? (row.target ? '?' : '') : row.met ? 'yes' : '**no**');
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const command = `pnpm bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  for (const [tool, args] of [
+    ['ffmpeg', ['-version']],
+    ['rtmpdump', ['-h']],
+  ] as const) {
+    if (!hasTool(tool, [...args])) throw new Error(`${tool} is required for the benchmarks`);
+  }
+  if (options.servers.includes('nginx-rtmp') && (!hasTool('nginx', ['-v']) || !rtmpModulePath())) {
+    throw new Error('nginx with libnginx-mod-rtmp is required (or pass --servers without nginx-rtmp)');
+  }
+  const machine = describeMachine();
+  const started = new Date();
+  console.log(machine.join('\n'));
+
+  const file = sourceFile();
+  const tags = readFlv(file);
+  const fileBytes = statSync(file).size;
+  const lastTs = tags[tags.length - 1]?.timestamp ?? 0;
+  console.log(
+    `source: ${path.basename(file)}, ${(fileBytes / 1e6).toFixed(1)} MB, ${(lastTs / 1000).toFixed(1)} s`,
+  );
+
+  console.log(`\ningest: ${options.runs} run(s) per server, interleaved`);
+  const ingestResults = await ingest(options.servers, file, options.runs);
+
+  const fanoutResults: FanoutResult[] = [];
+  const failures: string[] = [];
+  for (const players of options.players) {
+    for (const server of options.servers) {
+      console.log(
+        `\nfan-out: ${server}, ${players} players + 3 rtmpdump, ${options.duration / 1000} s measured`,
+      );
+      try {
+        const r = await fanout(server, tags, players, {
+          duration: options.duration,
+          warmup: options.warmup,
+          rtmpdumps: 3,
+        });
+        fanoutResults.push(r);
+        console.log(
+          `  CPU ${r.cpuPercent.toFixed(1)}%, peak RSS ${(r.peakRss / MB).toFixed(1)} MB, ${r.playersAt95}/${players} players >= 95%, ` +
+            `latency p50 ${r.latencyP50.toFixed(1)} p99 ${r.latencyP99.toFixed(1)} ms, rtmpdump ${r.rtmpdump.map((x) => x.toFixed(3)).join(' ')}` +
+            `, ${r.setupFailures} setup failures, publisher ${r.publishMbps.toFixed(2)} Mbit/s`,
+        );
+      } catch (error) {
+        failures.push(`fan-out ${players} ${server}: ${(error as Error).message.split('\n')[0]}`);
+        console.log(`  FAILED: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  const micro: MicroResult[] = [];
+  if (options.micro) {
+    for (const pkg of MICRO_PACKAGES) {
+      console.log(`\nmicro: pnpm --filter ${pkg} bench`);
+      const result = await runMicro(pkg);
+      console.log(result.output);
+      micro.push(result);
+    }
+  }
+
+  const rows = [
+    ...ingestRows(ingestResults),
+    ...options.players.flatMap((n) => fanoutRows(fanoutResults, n)),
+  ];
+  const table = renderTable(rows, options.servers);
+  console.log(`\n${table}\n`);
+  if (failures.length) console.log(`failures:\n${failures.join('\n')}`);
+
+  if (!options.write) return;
+  const publishRate = fanoutResults.length
+    ? fanoutResults.reduce((a, r) => a + r.publishMbps, 0) / fanoutResults.length
+    : Number.NaN;
+  const generated = [
+    '<!-- bench:begin (generated by bench/src/run.ts: edits between these markers are overwritten) -->',
+    `Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC with \`${command}\` ` +
+      `(${options.quick ? 'quick run' : 'full run'}; ${((Date.now() - started.getTime()) / 60000).toFixed(1)} min).`,
+    '',
+    '**These figures come from a shared 2-core machine** on which other engineers were running test suites at the',
+    'same time: absolute numbers move from run to run, so compare servers within one run (ingest runs are',
+    'interleaved across the three servers, fan-out steps run back to back) and read the ratios, not the absolutes.',
+    '',
+    '### Machine',
+    '',
+    ...machine.map((l) => `- ${l}`),
+    '',
+    '### Results',
+    '',
+    table,
+    '',
+    ...(failures.length ? ['Failures:', '', ...failures.map((f) => `- ${f}`), ''] : []),
+    '### How each figure is measured',
+    '',
+    `- Source: \`ffmpeg ${SOURCE_ARGS.join(' ')} ${path.basename(file)}\` (generated once into bench/.cache):`,
+    `  ${(fileBytes / 1e6).toFixed(1)} MB, ${((fileBytes * 8) / 1e6 / (lastTs / 1000)).toFixed(2)} Mbit/s.`,
+    '- Servers, each alone in its process on 127.0.0.1 and a free port: ours = `RtmpServer` + `LiveRelay`',
+    '  (`demux: false`, bench/src/servers/ours.mjs on the built packages); nginx-rtmp = `nginx` with',
+    '  `daemon off; master_process off; worker_processes 1;`, `chunk_size 4096; application live { live on; }`;',
+    '  node-media-server 4.4.3 (bench/src/servers/nms.cjs: RTMP only, logger at error level).',
+    '- CPU = utime + stime of the server process from /proc/PID/stat (clock ticks from `getconf CLK_TCK`);',
+    '  RSS = VmHWM (peak) from /proc/PID/status. Client processes (FFmpeg, players, rtmpdump) are not counted.',
+    `- Ingest: \`ffmpeg -i <source> -c copy -f flv rtmp://127.0.0.1:PORT/live/ingestN\` (no -re), ${options.runs}x per`,
+    '  server, interleaved; CPU seconds per GB = server CPU / (file bytes sent / 1e9).',
+    `- Fan-out: a fresh server per step; one realtime publisher (paced by the file timestamps, ${publishRate.toFixed(2)} Mbit/s`,
+    '  of audio + video payload) and N players in the harness process (on the connection core of @rtmp/server),',
+    '  plus 3 rtmpdump players (`rtmpdump -v -r URL -o -`). Players join, 3 s settle, then the window is measured.',
+    `  CPU % = server CPU seconds / ${options.duration / 1000} s window. Bytes per player = audio + video payload bytes`,
+    '  received in the window / payload bytes the publisher wrote in the window. Latency = publisher write to player',
+    '  receipt of each video message (matched by content, so timestamp rewriting does not matter), same process',
+    '  and clock; it includes the harness event loop, which carries all players, and scheduling delays of a busy',
+    '  machine, so it is an upper bound on what the server adds.',
+    '',
+    ...(micro.length
+      ? [
+          '### Micro benchmarks (per package, beside node-media-server)',
+          '',
+          ...micro.flatMap((m) => [
+            `\`pnpm --filter ${m.pkg} bench\` (${m.ok ? 'ok' : 'FAILED'}, ${m.seconds.toFixed(0)} s):`,
+            '',
+            '```text',
+            m.output,
+            '```',
+            '',
+          ]),
+        ]
+      : []),
+    '<!-- bench:end -->',
+  ].join('\n');
+
+  let document: string;
+  const previous = existsSync(options.out) ? readFileSync(options.out, 'utf8') : '';
+  const begin = previous.indexOf('<!-- bench:begin');
+  const end = previous.indexOf('<!-- bench:end -->');
+  if (begin >= 0 && end > begin) {
+    document = previous.slice(0, begin) + generated + previous.slice(end + '<!-- bench:end -->'.length);
+  } else {
+    document = [
+      '# Benchmarks',
+      '',
+      'Our RTMP server beside nginx-rtmp and node-media-server, in the same run on the same machine.',
+      'Reproduce with `pnpm bench` at the repo root (builds, then runs bench/src/run.ts; `pnpm bench -- --quick` for a',
+      'short run). Needs ffmpeg, rtmpdump, nginx and libnginx-mod-rtmp.',
+      '',
+      generated,
+      '',
+    ].join('\n');
+  }
+  writeFileSync(options.out, document);
+  console.log(`wrote ${options.out}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,79 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** Where generated media is cached between runs (`RTMP_BENCH_CACHE` overrides). */
+export const cacheDir = process.env.RTMP_BENCH_CACHE ?? path.resolve(here, '../.cache');
+
+/** The FFmpeg arguments that make the benchmark source: 60 s of 720p30 H.264 (~3 Mbps) + AAC. */
+export const SOURCE_ARGS = [
+  '-f',
+  'lavfi',
+  '-i',
+  'testsrc2=size=1280x720:rate=30',
+  '-f',
+  'lavfi',
+  '-i',
+  'sine',
+  '-t',
+  '60',
+  '-c:v',
+  'libx264',
+  '-preset',
+  'veryfast',
+  '-b:v',
+  '3M',
+  '-g',
+  '60',
+  '-c:a',
+  'aac',
+  '-f',
+  'flv',
+];
+
+/** Generates the source file once (minutes of CPU on a small machine) and returns its path. */
+export function sourceFile(): string {
+  const file = path.join(cacheDir, 'testsrc2-720p30-3M-aac-60s.flv');
+  if (existsSync(file) && statSync(file).size > 1_000_000) return file;
+  mkdirSync(cacheDir, { recursive: true });
+  const partial = `${file}.partial`;
+  console.log(`generating ${file} (once)...`);
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...SOURCE_ARGS, partial], {
+    stdio: 'inherit',
+  });
+  renameSync(partial, file);
+  return file;
+}
+
+/** One FLV tag of the source file. */
+export interface FlvTag {
+  /** 8 audio, 9 video, 18 script data. */
+  type: number;
+  /** Milliseconds. */
+  timestamp: number;
+  /** The tag body (a view into the file). */
+  body: Buffer;
+}
+
+/**
+ * Reads the tags of an FLV file we generated ourselves (trusted input: a truncated last tag ends the list).
+ */
+export function readFlv(file: string): FlvTag[] {
+  const data = readFileSync(file);
+  if (data.toString('latin1', 0, 3) !== 'FLV') throw new Error(`${file} is not an FLV file`);
+  const tags: FlvTag[] = [];
+  let offset = data.readUInt32BE(5) + 4;
+  while (offset + 11 <= data.length) {
+    const type = data.readUInt8(offset) & 0x1f;
+    const size = data.readUIntBE(offset + 1, 3);
+    const timestamp = (data.readUIntBE(offset + 4, 3) | (data.readUInt8(offset + 7) << 24)) >>> 0;
+    const start = offset + 11;
+    if (start + size > data.length) break;
+    tags.push({ type, timestamp, body: data.subarray(start, start + size) });
+    offset = start + size + 4;
+  }
+  return tags;
+}
