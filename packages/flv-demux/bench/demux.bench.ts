@@ -73,29 +73,36 @@ function nms(): number {
   return samples;
 }
 
-function measure(name: string, fn: () => number): void {
-  for (let i = 0; i < 3; i++) fn();
-  const runs: number[] = [];
-  let samples = 0;
-  for (let i = 0; i < 15; i++) {
-    const t0 = process.hrtime.bigint();
-    samples = fn();
-    runs.push(Number(process.hrtime.bigint() - t0) / 1e9);
+/** Runs the contenders in interleaved rounds so a busy machine slows them alike; reports medians. */
+function measure(contenders: [string, () => number][]): void {
+  for (const [, fn] of contenders) for (let i = 0; i < 3; i++) fn();
+  const runs = contenders.map(() => [] as number[]);
+  const samples = contenders.map(() => 0);
+  for (let round = 0; round < 21; round++) {
+    contenders.forEach(([, fn], k) => {
+      const t0 = process.hrtime.bigint();
+      samples[k] = fn();
+      runs[k]!.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    });
   }
-  runs.sort((a, b) => a - b);
-  const median = runs[Math.floor(runs.length / 2)]!;
-  const mb = bytes.length / 1e6;
-  console.log(
-    `${name.padEnd(44)} ${(samples / median).toFixed(0).padStart(10)} samples/s ${(mb / median)
-      .toFixed(0)
-      .padStart(7)} MB/s  (${samples} samples, median of ${runs.length})`,
-  );
+  contenders.forEach(([name], k) => {
+    const r = runs[k]!.sort((a, b) => a - b);
+    const median = r[Math.floor(r.length / 2)]!;
+    const mb = bytes.length / 1e6;
+    console.log(
+      `${name.padEnd(44)} ${(samples[k]! / median).toFixed(0).padStart(10)} samples/s ${(mb / median)
+        .toFixed(0)
+        .padStart(7)} MB/s  (${samples[k]} samples, median of ${r.length} interleaved rounds)`,
+    );
+  });
 }
 
 console.log(
   `input: ${(bytes.length / 1e6).toFixed(1)} MB, ${SECONDS} s, ${((bytes.length * 8) / SECONDS / 1e6).toFixed(2)} Mbit/s, ` +
     `${tags.length} tags, read in ${CHUNK / 1024} KiB chunks; node ${process.version}`,
 );
-measure('@rtmp/flv-demux FlvReader + StreamDemuxer', ours);
-measure('@rtmp/flv-demux StreamDemuxer (tags only)', oursDemuxOnly);
-measure('node-media-server 4.4.3 Flv.parserData', nms);
+measure([
+  ['@rtmp/flv-demux FlvReader + StreamDemuxer', ours],
+  ['@rtmp/flv-demux StreamDemuxer (tags only)', oursDemuxOnly],
+  ['node-media-server 4.4.3 Flv.parserData', nms],
+]);
