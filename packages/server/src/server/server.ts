@@ -141,7 +141,11 @@ export class RtmpServer<O = unknown> extends EventEmitter<RtmpServerEvents> {
     if (this.#server) return Promise.resolve(this.#port);
     const onSocket = (socket: net.Socket) => this.#accept(socket);
     const server = this.#options.tls
-      ? tls.createServer(this.#options.tls, onSocket)
+      ? tls.createServer(
+          // A client that never finishes its TLS handshake must not hold a socket for Node's default 120 s.
+          { handshakeTimeout: this.#settings.handshakeTimeout || 120_000, ...this.#options.tls },
+          onSocket,
+        )
       : net.createServer({ noDelay: true }, onSocket);
     this.#server = server;
     server.on('error', (error) => {
