@@ -40,7 +40,7 @@ export interface RtmpClientOptions {
   streamName?: string;
   /** `tcUrl` sent in `connect`. Default: built from the URL (`rtmp://host[:port]/app`). */
   tcUrl?: string;
-  /** `flashVer` sent in `connect`. Default `FMLE/3.0 (compatible; @rtmp/client)`. */
+  /** `flashVer` sent in `connect`. Default `FMLE/3.0 (compatible; rtmp-stack)`. */
   flashVer?: string;
   /** Use the digest (FP9) handshake. Default true; false sends the simple handshake. */
   digest?: boolean;
@@ -92,7 +92,7 @@ export interface RtmpClientEvents {
 
 type Stream = RtmpPublisher | RtmpPlayer;
 
-const DEFAULT_FLASH_VER = 'FMLE/3.0 (compatible; @rtmp/client)';
+const DEFAULT_FLASH_VER = 'FMLE/3.0 (compatible; rtmp-stack)';
 
 function checkTimeout(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;

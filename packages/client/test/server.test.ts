@@ -1,9 +1,15 @@
-import type { DemuxEvent, NalVideoSampleEvent } from '@rtmp/flv-demux';
 import { type RtmpHandler, type RtmpServer, reject } from '@rtmp/server';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RtmpClient, RtmpClientError, type RtmpPlayer } from '../src/index.js';
-import { publishTags, readFlvTags, selfSignedCert, startRelayServer } from './helpers/media.js';
-import { fixture, type OraclePacket, readOracle } from './helpers/tools.js';
+import { RtmpClient, RtmpClientError } from '../src/index.js';
+import {
+  checkSamples,
+  collect,
+  publishTags,
+  readFlvTags,
+  selfSignedCert,
+  startRelayServer,
+} from './helpers/media.js';
+import { fixture, readOracle } from './helpers/tools.js';
 
 let server: RtmpServer | undefined;
 const clients: RtmpClient[] = [];
@@ -17,35 +23,6 @@ function client(url: string, options: ConstructorParameters<typeof RtmpClient>[0
   const c = new RtmpClient({ url, ...options });
   clients.push(c);
   return c;
-}
-
-async function collect(player: RtmpPlayer): Promise<DemuxEvent[]> {
-  const items: DemuxEvent[] = [];
-  for await (const item of player) if (item.kind !== 'raw') items.push(item);
-  return items;
-}
-
-/** The relay starts a fresh player at the first keyframe: compare from the first sample we received. */
-export function checkSamples(events: DemuxEvent[], oracle: OraclePacket[]): void {
-  const video = events.filter((e): e is NalVideoSampleEvent => e.kind === 'video');
-  const audio = events.filter((e) => e.kind === 'audio');
-  const oVideo = oracle.filter((p) => p.type === 'video');
-  const oAudio = oracle.filter((p) => p.type === 'audio');
-  expect(video.length).toBe(oVideo.length);
-  expect(
-    video.map((v) => ({
-      dts: v.dts,
-      pts: v.pts,
-      keyframe: v.keyframe,
-      size: v.payload.reduce((n, nal) => n + nal.byteLength + 4, 0),
-    })),
-  ).toEqual(oVideo.map((p) => ({ dts: p.dts, pts: p.pts, keyframe: p.keyframe, size: p.size })));
-  // Audio sent before the first keyframe may be skipped by a live relay.
-  expect(audio.length).toBeGreaterThan(oAudio.length - 5);
-  const tail = oAudio.slice(oAudio.length - audio.length);
-  expect(audio.map((a) => (a.kind === 'audio' ? [a.timestamp, a.payload.byteLength] : []))).toEqual(
-    tail.map((p) => [p.dts, p.size]),
-  );
 }
 
 async function roundTrip(options: { digest: boolean; secure?: boolean }): Promise<void> {

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { FlvReader, type FlvTag } from '@rtmp/flv-demux';
 import { LiveRelay, type RtmpHandler, RtmpServer, type RtmpServerOptions } from '@rtmp/server';
-import type { RtmpPublisher } from '../../src/index.js';
+import { expect } from 'vitest';
+import type { RtmpPlayer, RtmpPublisher } from '../../src/index.js';
+import type { OraclePacket } from './tools.js';
 
 /** Every tag of an FLV file. */
 export function readFlvTags(file: string): FlvTag[] {
@@ -79,4 +81,34 @@ export function selfSignedCert(): { key: Buffer; cert: Buffer } {
     { stdio: 'ignore' },
   );
   return { key: readFileSync(key), cert: readFileSync(cert) };
+}
+
+/** The relay starts a fresh player at the first keyframe: compare from the first sample we received. */
+export function checkSamples(events: DemuxEvent[], oracle: OraclePacket[]): void {
+  const video = events.filter((e): e is NalVideoSampleEvent => e.kind === 'video');
+  const audio = events.filter((e) => e.kind === 'audio');
+  const oVideo = oracle.filter((p) => p.type === 'video');
+  const oAudio = oracle.filter((p) => p.type === 'audio');
+  expect(video.length).toBe(oVideo.length);
+  expect(
+    video.map((v) => ({
+      dts: v.dts,
+      pts: v.pts,
+      keyframe: v.keyframe,
+      size: v.payload.reduce((n, nal) => n + nal.byteLength + 4, 0),
+    })),
+  ).toEqual(oVideo.map((p) => ({ dts: p.dts, pts: p.pts, keyframe: p.keyframe, size: p.size })));
+  // Audio sent before the first keyframe may be skipped by a live relay.
+  expect(audio.length).toBeGreaterThan(oAudio.length - 5);
+  const tail = oAudio.slice(oAudio.length - audio.length);
+  expect(audio.map((a) => (a.kind === 'audio' ? [a.timestamp, a.payload.byteLength] : []))).toEqual(
+    tail.map((p) => [p.dts, p.size]),
+  );
+}
+
+/** Every demux event a player yields until its end of stream. */
+export async function collect(player: RtmpPlayer): Promise<DemuxEvent[]> {
+  const items: DemuxEvent[] = [];
+  for await (const item of player) if (item.kind !== 'raw') items.push(item);
+  return items;
 }
