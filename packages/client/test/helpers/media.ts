@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { FlvReader, type FlvTag } from '@rtmp/flv-demux';
+import { type DemuxEvent, FlvReader, type FlvTag, type NalVideoSampleEvent } from '@rtmp/flv-demux';
 import { LiveRelay, type RtmpHandler, RtmpServer, type RtmpServerOptions } from '@rtmp/server';
 import { expect } from 'vitest';
 import type { RtmpPlayer, RtmpPublisher } from '../../src/index.js';
