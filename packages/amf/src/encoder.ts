@@ -335,11 +335,12 @@ export class Encoder implements ExternalizableOutput {
         this.enter();
         this.ensure(5);
         this.buf[this.pos] = 0x08;
-        const countAt = this.pos + 1;
+        // Relative to the message start: writing the members may move the message to a new slab.
+        const countAt = this.pos + 1 - this.base;
         this.pos += 5;
         // Object.keys on a null-prototype (dictionary) record is costly: take the count from the one pass we make.
         const count = this.writeProps0((v as EcmaArray).properties);
-        this.view.setUint32(countAt, count);
+        this.view.setUint32(this.base + countAt, count);
         this.depth--;
         return;
       }

@@ -280,3 +280,12 @@ describe('encoder output ownership', () => {
     expect(hex(ok)).toBe('0a0b010361040101');
   });
 });
+
+test('an ECMA array whose members move the message to a new slab keeps its count', () => {
+  for (let i = 0; i < 40; i++) {
+    const big = new EcmaArray(rec({ a: 'z'.repeat(3000 * i), b: 1 }));
+    const bytes = encodeAmf0([big]);
+    expect(hex(bytes.subarray(0, 5))).toBe('0800000002');
+    expect(decodeAmf0(bytes)).toStrictEqual([big]);
+  }
+});
