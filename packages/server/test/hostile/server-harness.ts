@@ -2,7 +2,13 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LiveRelay, RtmpError, RtmpServer, type RtmpServerOptions } from '../../src/index.js';
+import {
+  LiveRelay,
+  RtmpError,
+  type RtmpHandlerFactory,
+  RtmpServer,
+  type RtmpServerOptions,
+} from '../../src/index.js';
 import type { AttackConfig, AttackReport } from './attacker.js';
 
 export interface SessionRecord {
@@ -30,9 +36,10 @@ export interface Harness {
 export async function startHarness(
   options: Partial<RtmpServerOptions> = {},
   relayOptions: ConstructorParameters<typeof LiveRelay>[0] = {},
+  inner?: RtmpHandlerFactory,
 ): Promise<Harness> {
   const relay = new LiveRelay(relayOptions);
-  const server = new RtmpServer({ host: '127.0.0.1', port: 0, handler: relay.handler(), ...options });
+  const server = new RtmpServer({ host: '127.0.0.1', port: 0, handler: relay.handler(inner), ...options });
   const sessions = new Map<number, SessionRecord[]>();
   // The live record of a port is the last one; a finished one stays in the list for the assertions.
   const current = (port: number) => sessions.get(port)?.at(-1);
