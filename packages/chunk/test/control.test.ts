@@ -201,3 +201,14 @@ test('every error code is documented in the README', () => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
   for (const code of CHUNK_ERROR_CODES) expect(readme).toContain(`\`${code}\``);
 });
+
+test('the README example imports only names this package exports', async () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const code = readme.split('```ts\n')[1]!.split('```')[0]!;
+  const names = /import \{([^}]*)\} from '@rtmp\/chunk'/
+    .exec(code)![1]!
+    .split(',')
+    .map((n) => n.trim());
+  const api = await import('../src/index.js');
+  for (const name of names.filter((n) => n !== '')) expect(Object.keys(api)).toContain(name);
+});
