@@ -119,10 +119,17 @@ function emit(
   }
   if (extended) writeU32(header, at, extValue);
   if (length <= chunkSize) return length === 0 ? [header] : [header, payload];
-  const out: Uint8Array[] = [header, payload.subarray(0, chunkSize)];
+  const chunks = Math.ceil(length / chunkSize);
+  const out = new Array<Uint8Array>(2 * chunks);
   const cont = continuationHeader(csid, extended, extValue);
-  for (let off = chunkSize; off < length; off += chunkSize) {
-    out.push(cont, payload.subarray(off, off + chunkSize));
+  // Plain Uint8Array views: Buffer#subarray goes through a slower species constructor.
+  const buf = payload.buffer;
+  const base = payload.byteOffset;
+  out[0] = header;
+  out[1] = new Uint8Array(buf, base, chunkSize);
+  for (let i = 1, off = chunkSize; i < chunks; i++, off += chunkSize) {
+    out[2 * i] = cont;
+    out[2 * i + 1] = new Uint8Array(buf, base + off, Math.min(chunkSize, length - off));
   }
   return out;
 }

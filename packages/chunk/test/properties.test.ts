@@ -100,6 +100,10 @@ function encodeActions(
   return { slices, expected };
 }
 
+function setChunkSize(size: number): RtmpMessage {
+  return { type: 1, streamId: 0, timestamp: 0, payload: u32(size) };
+}
+
 function u32(n: number): Uint8Array {
   return new Uint8Array([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
 }
@@ -207,6 +211,71 @@ describe('properties', () => {
         const got = decoder.push(concat(encodeMessage(a.message, a.csid, chunkSize)));
         expect(normalise(got)).toEqual(normalise([a.message]));
       }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('interleaved chunk streams decode into the messages, completed in order of their last chunk', () => {
+    const group = fc.uniqueArray(
+      fc.record({
+        csid: csidArb,
+        type: typeArb.filter((t) => t !== 2),
+        streamId: fc.integer({ min: 0, max: 0xffffffff }),
+        timestamp: timestampArb,
+        payload: fc.uint8Array({ maxLength: 600 }),
+      }),
+      { selector: (m) => m.csid, minLength: 1, maxLength: 6 },
+    );
+    fc.assert(
+      fc.property(
+        group,
+        fc.integer({ min: 1, max: 200 }),
+        fc.array(fc.nat(), { minLength: 50, maxLength: 50 }),
+        fc.boolean(),
+        (messages, chunkSize, schedule, stripRepeats) => {
+          const units = messages.map((m) => {
+            const encoded = encodeMessage(m, m.csid, chunkSize);
+            const slices = stripRepeats ? librtmpDialect(encoded) : encoded;
+            const chunks: Uint8Array[] = [];
+            for (let i = 0; i < slices.length; i += 2) chunks.push(concat(slices.slice(i, i + 2)));
+            return chunks;
+          });
+          const pieces: Uint8Array[] = [
+            encodeMessage(setChunkSize(chunkSize), 2, 128).reduce((a, b) => concat([a, b])),
+          ];
+          const expected: RtmpMessage[] = [setChunkSize(chunkSize)];
+          let step = 0;
+          for (;;) {
+            const live = units.map((u, i) => [u, i] as const).filter(([u]) => u.length > 0);
+            if (live.length === 0) break;
+            const [u, i] = live[schedule[step++ % schedule.length]! % live.length]!;
+            pieces.push(u.shift()!);
+            if (u.length === 0) expected.push(messages[i]!);
+          }
+          // A trailing message: without the repeat, 4 bytes that look like the extended field need a successor.
+          pieces.push(
+            concat(
+              encodeMessage(
+                { type: 9, streamId: 7, timestamp: 5, payload: new Uint8Array([0xaa]) },
+                1000,
+                128,
+              ),
+            ),
+          );
+          expected.push({ type: 9, streamId: 7, timestamp: 5, payload: new Uint8Array([0xaa]) });
+          const got = decodeAll(pieces);
+          expect(normalise(got)).toEqual(
+            normalise(
+              expected.map(({ type, streamId, timestamp, payload }) => ({
+                type,
+                streamId,
+                timestamp,
+                payload,
+              })),
+            ),
+          );
+        },
+      ),
       { numRuns: 300 },
     );
   });
