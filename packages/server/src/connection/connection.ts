@@ -555,7 +555,7 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
     } catch (error) {
       const code: RtmpErrorCode =
         typeof (error as { code?: unknown }).code === 'string' &&
-        /TOO_LARGE|MESSAGE_SIZE|LIMIT/.test((error as { code: string }).code)
+        /MESSAGE_TOO_LONG|TOO_LARGE/.test((error as { code: string }).code)
           ? 'ERR_RTMP_MESSAGE_TOO_LARGE'
           : 'ERR_RTMP_PROTOCOL';
       this.destroy(toRtmpError(error, code));

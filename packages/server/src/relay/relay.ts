@@ -46,6 +46,8 @@ interface Player {
   waitKeyframe: boolean;
   /** Fell behind at least once and has not caught up: disconnect if still behind at the next keyframe. */
   behind: boolean;
+  /** Video was skipped (paused, receiveVideo false): resume video at a keyframe only, audio goes on. */
+  videoGap: boolean;
 }
 
 interface LiveStream {
@@ -233,7 +235,7 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
       };
       this.#streams.set(key, stream);
     }
-    const player: Player = { session, streamId, waitKeyframe: true, behind: false };
+    const player: Player = { session, streamId, waitKeyframe: true, behind: false, videoGap: false };
     stream.players.add(player);
     this.emit('play', key, session);
     if (stream.metadata) this.#write(player, stream.metadata);
@@ -342,7 +344,15 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
 
   #deliver(stream: LiveStream, player: Player, entry: RelayItem): void {
     const type = entry.message.type as 8 | 9;
-    if (!player.session.wants(player.streamId, type)) return;
+    if (!player.session.wants(player.streamId, type)) {
+      if (type === MessageType.Video) player.videoGap = true;
+      return;
+    }
+    if (player.videoGap && type === MessageType.Video) {
+      // Inter frames after a gap reference frames the player never got.
+      if (!entry.keyframe) return;
+      player.videoGap = false;
+    }
     // Without video, every audio frame is a valid starting point.
     const startPoint = entry.keyframe || (!stream.hasVideo && type === MessageType.Audio);
     const queued = player.session.connection.writableLength;
