@@ -231,7 +231,8 @@ export class Decoder implements ExternalizableInput {
       this.fail('ERR_AMF_INVALID_VALUE', `invalid byte count ${length}`);
     }
     this.need(length);
-    const out = this.bytes.subarray(this.pos, this.pos + length);
+    // A plain Uint8Array view even when the input is a Buffer, so decoded ByteArrays have one type.
+    const out = new Uint8Array(this.bytes.buffer, this.bytes.byteOffset + this.pos, length);
     this.pos += length;
     return out;
   }

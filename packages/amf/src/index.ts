@@ -44,6 +44,7 @@ export {
   type ExternalizableHandler,
   type ExternalizableInput,
   type ExternalizableOutput,
+  isAmfObject,
   singleValueExternalizable,
   TypedObject,
 } from './values.js';

@@ -64,6 +64,16 @@ export function createAmfObject(): AmfObject {
 }
 
 /**
+ * True for an anonymous AMF object: a record with a null prototype (as decoded) or a plain object literal. False for
+ * arrays, dates, byte arrays and the wrapper classes.
+ */
+export function isAmfObject(value: unknown): value is AmfObject {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === null || proto === Object.prototype;
+}
+
+/**
  * An associative ("ECMA") array: AMF0 marker 0x08, and in AMF3 an array with only an associative part.
  * `onMetaData` is sent as one.
  */

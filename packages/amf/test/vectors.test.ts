@@ -289,3 +289,21 @@ test('an ECMA array whose members move the message to a new slab keeps its count
     expect(decodeAmf0(bytes)).toStrictEqual([big]);
   }
 });
+
+test('isAmfObject tells records from arrays and wrappers', async () => {
+  const { isAmfObject } = await import('../src/index.js');
+  const [, , cmd, ecma, arr, date] = decodeAmf0(
+    encodeAmf0(['c', 1, { app: 'live' }, new EcmaArray(rec({})), [1], new Date(0)]),
+  );
+  expect(isAmfObject(cmd)).toBe(true);
+  expect(isAmfObject({ a: 1 })).toBe(true);
+  for (const v of [ecma, arr, date, null, 'x', 1, new Uint8Array(1)]) expect(isAmfObject(v)).toBe(false);
+});
+
+test('a ByteArray decoded from a Buffer is a plain Uint8Array view of it', () => {
+  const input = Buffer.from('0c0701020300', 'hex');
+  const [b] = decodeAmf3(input.subarray(0, 5)) as [Uint8Array];
+  expect(Object.getPrototypeOf(b)).toBe(Uint8Array.prototype);
+  expect(b.buffer).toBe(input.buffer);
+  expect([...b]).toEqual([1, 2, 3]);
+});
