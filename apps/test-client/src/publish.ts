@@ -1,0 +1,153 @@
+import { RtmpClient } from '@rtmp/client';
+import {
+  formatBitrate,
+  formatClock,
+  interruptSignal,
+  Progress,
+  parseBitrate,
+  parseNumber,
+  UsageError,
+} from './common.js';
+import { clientOptions, commonHelp, parse } from './options.js';
+import { type PumpStats, pump } from './pump.js';
+import { fileSource, type MediaSource, syntheticSource } from './sources.js';
+
+export const publishHelp = `Usage: rtmp-test-client publish <file.flv | --synthetic> <url> [options]
+
+Publishes an FLV file (or generated media) to an RTMP server.
+
+Options:
+  --synthetic             generate media instead of reading a file (see below)
+  --realtime              pace tags by their timestamps (default)
+  --fast                  send as fast as the server takes them (backpressure honoured)
+  --loop                  repeat the file (timestamps keep increasing)
+  --duration <s>          stop after this many seconds of media
+  --type <live|record|append>  publish type (default live)
+Synthetic media (a valid AVC sequence header and AAC config; frames are filler that does not decode):
+  --width <px> --height <px>   default 1280x720
+  --fps <n>                    default 30
+  --video-bitrate <bps>        e.g. 2500k, 4M (default 2500k)
+  --audio-bitrate <bps>        default 128k; 0 for no audio
+  --gop <s>                    seconds between keyframes (default 2)
+${commonHelp}
+
+A progress line (time, bitrate, frames) is shown on a TTY; a summary is printed at the end.`;
+
+export const syntheticOptions = {
+  synthetic: { type: 'boolean' },
+  width: { type: 'string' },
+  height: { type: 'string' },
+  fps: { type: 'string' },
+  'video-bitrate': { type: 'string' },
+  'audio-bitrate': { type: 'string' },
+  gop: { type: 'string' },
+} as const;
+
+/** The synthetic source from its flags. */
+export function syntheticFrom(values: Record<string, unknown>): MediaSource {
+  const audio = values['audio-bitrate'] as string | undefined;
+  return syntheticSource({
+    width: parseNumber(values.width as string | undefined, 'width', 1280),
+    height: parseNumber(values.height as string | undefined, 'height', 720),
+    fps: parseNumber(values.fps as string | undefined, 'fps', 30),
+    videoBitrate: parseBitrate((values['video-bitrate'] as string | undefined) ?? '2500k', 'video-bitrate'),
+    audioBitrate: audio === '0' ? 0 : parseBitrate(audio ?? '128k', 'audio-bitrate'),
+    gop: parseNumber(values.gop as string | undefined, 'gop', 2),
+  });
+}
+
+/** `publish`: returns the process exit code (errors are thrown and mapped by the caller). */
+export async function publishCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    ...syntheticOptions,
+    realtime: { type: 'boolean' },
+    fast: { type: 'boolean' },
+    loop: { type: 'boolean' },
+    duration: { type: 'string' },
+    type: { type: 'string' },
+  });
+  if (values.help) {
+    console.log(publishHelp);
+    return 0;
+  }
+  const expected = values.synthetic ? 1 : 2;
+  if (positionals.length !== expected) {
+    throw new UsageError(values.synthetic ? 'expected <url> after --synthetic' : 'expected <file.flv> <url>');
+  }
+  if (values.fast && values.realtime) throw new UsageError('--fast and --realtime exclude each other');
+  const url = positionals[expected - 1]!;
+  const type = (values.type ?? 'live') as 'live' | 'record' | 'append';
+  if (!['live', 'record', 'append'].includes(type))
+    throw new UsageError(`--type must be live, record or append`);
+  const durationMs =
+    values.duration === undefined
+      ? Number.POSITIVE_INFINITY
+      : parseNumber(values.duration, 'duration', 0) * 1000;
+  const source = values.synthetic
+    ? syntheticFrom(values)
+    : await fileSource(positionals[0]!).catch((error: Error) => {
+        throw new UsageError(`cannot read ${positionals[0]}: ${error.message}`);
+      });
+  const client = new RtmpClient(clientOptions(url, values));
+  const interrupt = interruptSignal();
+  const progress = new Progress(!values.json);
+  const stats: PumpStats = {
+    videoFrames: 0,
+    audioFrames: 0,
+    keyframes: 0,
+    bytes: 0,
+    mediaMs: 0,
+    startedAt: performance.now(),
+  };
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const connected = await client.connect({ signal: interrupt.signal });
+    const publisher = await client.publish({ type, signal: interrupt.signal });
+    timer = setInterval(() => {
+      const elapsed = performance.now() - stats.startedAt;
+      progress.update(
+        `${formatClock(elapsed)}  ${formatBitrate((stats.bytes * 8 * 1000) / Math.max(1, elapsed))}  video ${stats.videoFrames}  audio ${stats.audioFrames}`,
+      );
+    }, 500);
+    await pump(
+      publisher,
+      source,
+      { realtime: !values.fast, loop: values.loop === true, durationMs, signal: interrupt.signal },
+      stats,
+    );
+    clearInterval(timer);
+    progress.done();
+    const elapsedMs = performance.now() - stats.startedAt;
+    await client.close();
+    const summary = {
+      ok: true,
+      command: 'publish',
+      url,
+      stream: publisher.name,
+      source: source.description,
+      handshake: connected.handshakeKind,
+      interrupted: interrupt.signal.aborted,
+      elapsedMs: Math.round(elapsedMs),
+      mediaMs: stats.mediaMs,
+      videoFrames: stats.videoFrames,
+      audioFrames: stats.audioFrames,
+      keyframes: stats.keyframes,
+      bytes: stats.bytes,
+      bitrate: Math.round((stats.bytes * 8 * 1000) / Math.max(1, elapsedMs)),
+    };
+    if (values.json) console.log(JSON.stringify(summary));
+    else {
+      console.log(
+        `published ${summary.stream} (${summary.source}, ${summary.handshake} handshake): ${formatClock(summary.elapsedMs)}, ` +
+          `${summary.videoFrames} video + ${summary.audioFrames} audio frames (${summary.keyframes} keyframes), ` +
+          `${summary.bytes} bytes, ${formatBitrate(summary.bitrate)}`,
+      );
+    }
+    return 0;
+  } finally {
+    clearInterval(timer);
+    progress.done();
+    interrupt.dispose();
+    client.destroy();
+  }
+}

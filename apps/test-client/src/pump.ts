@@ -1,0 +1,69 @@
+import type { RtmpPublisher } from '@rtmp/client';
+import { sleep } from './common.js';
+import type { MediaSource, SourceTag } from './sources.js';
+
+/** Counters of one publishing run. */
+export interface PumpStats {
+  videoFrames: number;
+  audioFrames: number;
+  keyframes: number;
+  /** Payload bytes sent (tag bodies). */
+  bytes: number;
+  /** Timestamp of the last tag sent (ms of media). */
+  mediaMs: number;
+  startedAt: number;
+}
+
+/** Options of {@link pump}. */
+export interface PumpOptions {
+  /** Pace tags by timestamp (default) or send as fast as the socket takes them. */
+  realtime: boolean;
+  loop: boolean;
+  /** Stop after this much media (ms); Infinity for the source's length. */
+  durationMs: number;
+  signal?: AbortSignal;
+  /** Called just before each tag is written (the load tool stamps send times here). */
+  onTag?: (tag: SourceTag, now: number) => void;
+}
+
+/** Sends a source through a publisher with backpressure (each send awaited) and optional real-time pacing. */
+export async function pump(
+  publisher: RtmpPublisher,
+  source: MediaSource,
+  options: PumpOptions,
+  stats?: PumpStats,
+): Promise<PumpStats> {
+  const s: PumpStats = stats ?? {
+    videoFrames: 0,
+    audioFrames: 0,
+    keyframes: 0,
+    bytes: 0,
+    mediaMs: 0,
+    startedAt: performance.now(),
+  };
+  s.startedAt = performance.now();
+  const start = s.startedAt;
+  for (const tag of source.tags(options.loop)) {
+    if (options.signal?.aborted || publisher.ended) break;
+    if (tag.timestamp > options.durationMs) break;
+    if (options.realtime) {
+      const wait = start + tag.timestamp - performance.now();
+      if (wait > 1) await sleep(wait, options.signal);
+      if (options.signal?.aborted) break;
+    }
+    options.onTag?.(tag, performance.now());
+    const sent = tag.metadata
+      ? publisher.sendMetadata(tag.metadata, tag.timestamp)
+      : publisher.sendTag(tag.type, tag.timestamp, tag.body);
+    s.bytes += tag.body.byteLength;
+    s.mediaMs = tag.timestamp;
+    if (!tag.config) {
+      if (tag.type === 9) {
+        s.videoFrames++;
+        if (tag.keyframe) s.keyframes++;
+      } else if (tag.type === 8) s.audioFrames++;
+    }
+    await sent;
+  }
+  return s;
+}
