@@ -106,7 +106,9 @@ export type PeerBandwidthLimit = (typeof PeerBandwidthLimit)[keyof typeof PeerBa
 
 /** Decoded Set Peer Bandwidth. `limitType` is passed on as sent, even if unknown. */
 export interface SetPeerBandwidth {
+  /** Window size in bytes (u32). */
   windowSize: number;
+  /** 0 hard, 1 soft, 2 dynamic (see {@link PeerBandwidthLimit}). */
   limitType: number;
 }
 

@@ -40,7 +40,7 @@ export const DEFAULT_CHUNK_SIZE = 128;
 export const MAX_CHUNK_SIZE = 0x7fffffff;
 /** Largest message length a chunk header can express (u24). */
 export const MAX_MESSAGE_LENGTH = 0xffffff;
-/** Lowest and highest chunk stream ids usable for messages. */
+/** Lowest chunk stream id usable for messages (0 and 1 select the longer basic header forms). */
 export const MIN_CSID = 2;
 /** Highest chunk stream id (3-byte basic header). */
 export const MAX_CSID = 65599;
