@@ -33,6 +33,16 @@ Options:
   --synthetic options of publish (--width, --height, --fps, --video-bitrate, --audio-bitrate, --gop) apply.
 ${commonHelp}`;
 
+/** Sequence headers carry no frame: players skip them so delivered and sent frames compare. */
+function isConfig(type: number, body: Uint8Array): boolean {
+  const b0 = body[0] ?? 0;
+  if (type === 9) {
+    if ((b0 & 0x80) !== 0) return (b0 & 0x0f) === 0 || (b0 & 0x0f) === 2;
+    return ((b0 & 0x0f) === 7 || (b0 & 0x0f) === 12) && body[1] !== 1;
+  }
+  return b0 >> 4 === 10 && body[1] === 0;
+}
+
 /** Send times of one key: timestamp -> performance.now(), pruned as it ages. */
 class SendTimes {
   readonly times = new Map<number, number>();
@@ -126,6 +136,7 @@ export async function loadCommand(argv: string[]): Promise<number> {
             playersPerKey[keyIndex]!++;
             player.on('message', (message) => {
               if (message.type !== 8 && message.type !== 9) return;
+              if (isConfig(message.type, message.payload)) return;
               delivered.frames++;
               delivered.bytes += message.payload.byteLength;
               if (message.type === 9) {
