@@ -96,10 +96,11 @@ function sharedEncodingCheck(players: number): boolean {
     const got: (readonly Uint8Array[])[] = [];
     arrays.push(got);
     const session = fakeSession(undefined);
-    (session.connection as { writeEncoded: (s: readonly Uint8Array[]) => boolean }).writeEncoded = (s) => {
-      got.push(s);
-      return true;
-    };
+    (session.connection as unknown as { writeEncoded: (s: readonly Uint8Array[]) => boolean }).writeEncoded =
+      (s) => {
+        got.push(s);
+        return true;
+      };
     relay.play('k', session, 1);
   }
   for (let i = 0; i < 20; i++)
