@@ -1,5 +1,4 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { createWriteStream, mkdirSync, openSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { FlvWriter } from '@rtmp/flv-demux';
 
@@ -13,6 +12,9 @@ const SET_DATA_FRAME = Uint8Array.of(
   0x0d,
   ...Array.from('@setDataFrame', (c) => c.charCodeAt(0)),
 );
+
+/** Bytes a recording may hold in memory waiting for the disk before it is abandoned. */
+const MAX_PENDING_BYTES = 64 * 1024 * 1024;
 
 /** Strips a leading AMF0 `"@setDataFrame"` string from a data message, returning a view. */
 export function stripSetDataFrame(payload: Uint8Array): Uint8Array {
@@ -61,19 +63,24 @@ export class FlvRecorder {
     this.bytes += header.length;
   }
 
-  /** Opens a new recording in `dir` (created if needed); never overwrites an existing file. */
-  static async open(dir: string, key: string, start: Date = new Date()): Promise<FlvRecorder> {
-    await mkdir(dir, { recursive: true });
+  /**
+   * Opens a new recording in `dir` (created if needed); never overwrites an existing file. Synchronous on purpose:
+   * a publisher pushing faster than real time can keep the event loop busy long enough to delay an asynchronous
+   * open by hundreds of milliseconds, and every tag of that time would have to be buffered.
+   */
+  static create(dir: string, key: string, start: Date = new Date()): FlvRecorder {
+    mkdirSync(dir, { recursive: true });
     const name = recordingFileName(key, start);
     for (let attempt = 0; ; attempt++) {
       const file = join(dir, attempt === 0 ? name : name.replace(/\.flv$/, `-${attempt}.flv`));
-      const out = createWriteStream(file, { flags: 'wx' });
-      const ok = await new Promise<Error | null>((res) => {
-        out.once('open', () => res(null));
-        out.once('error', (e) => res(e));
-      });
-      if (ok === null) return new FlvRecorder(file, out);
-      if ((ok as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 100) throw ok;
+      let fd: number;
+      try {
+        fd = openSync(file, 'wx');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 100) continue;
+        throw e;
+      }
+      return new FlvRecorder(file, createWriteStream(file, { fd }));
     }
   }
 
@@ -91,6 +98,11 @@ export class FlvRecorder {
     let ts = (timestamp - this.base) >>> 0;
     // Serial arithmetic: a timestamp slightly before the base (audio ahead of video) must not become ~49 days.
     if (ts > 0x7fffffff) ts = 0;
+    if (this.out.writableLength > MAX_PENDING_BYTES) {
+      // The disk cannot keep up: stop this recording rather than buffer without bound.
+      this.failed = new Error(`recording fell ${this.out.writableLength} bytes behind the disk; stopped`);
+      return;
+    }
     const pieces = this.flv.tag(type, ts, body);
     this.out.cork();
     for (const p of pieces) {

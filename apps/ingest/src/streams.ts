@@ -34,10 +34,6 @@ export class LiveStream {
   players = 0;
   bytesOut = 0;
   recorder: FlvRecorder | null = null;
-  /** Resolves once the recording file is open (null when not recording or when opening failed). */
-  recording: Promise<FlvRecorder | null> = Promise.resolve(null);
-  /** Tags that arrived while the recording file was being opened, written once it is. */
-  private pending: [FlvTagType, number, Uint8Array][] | null = [];
   private readonly probe: MediaProbe;
   ended = false;
 
@@ -54,19 +50,7 @@ export class LiveStream {
     if (this.ended) return;
     this.stats.bytesIn += body.byteLength;
     this.probe.push(type, timestamp, body);
-    if (this.recorder !== null) this.recorder.write(type, timestamp, body);
-    else if (this.pending !== null) {
-      // Bounded: opening a file takes milliseconds; a stuck filesystem must not grow memory forever.
-      if (this.pending.length < 10_000) this.pending.push([type, timestamp, body]);
-    }
-  }
-
-  /** Attaches the opened recorder and flushes what arrived meanwhile. */
-  attachRecorder(rec: FlvRecorder | null): void {
-    const pending = this.pending ?? [];
-    this.pending = null;
-    this.recorder = rec;
-    if (rec !== null) for (const [t, ts, b] of pending) rec.write(t, ts, b);
+    this.recorder?.write(type, timestamp, body);
   }
 
   /** The `/api/streams` entry. */
@@ -139,20 +123,16 @@ export class StreamRegistry {
     this.metrics.publishers.inc();
     log.info('publish started');
     if (this.config.record) {
-      stream.recording = FlvRecorder.open(this.config.recordDir, key).then(
-        (rec) => {
-          stream.attachRecorder(rec);
-          log.info({ file: rec.path }, 'recording');
-          return rec;
-        },
-        (e: unknown) => {
-          stream.attachRecorder(null);
-          this.metrics.error('ERR_INGEST_RECORD_OPEN');
-          log.error({ err: e }, 'cannot open recording file');
-          return null;
-        },
-      );
-    } else stream.attachRecorder(null);
+      let rec: FlvRecorder | null = null;
+      try {
+        rec = FlvRecorder.create(this.config.recordDir, key);
+        log.info({ file: rec.path }, 'recording');
+      } catch (e) {
+        this.metrics.error('ERR_INGEST_RECORD_OPEN');
+        log.error({ err: e }, 'cannot open recording file');
+      }
+      stream.recorder = rec;
+    }
     return stream;
   }
 
@@ -178,8 +158,7 @@ export class StreamRegistry {
   }
 
   private async finishRecording(stream: LiveStream): Promise<void> {
-    // The publish may end while its file is still being opened: what arrived meanwhile is written first.
-    const rec = await stream.recording;
+    const rec = stream.recorder;
     if (rec === null) return;
     await rec.close();
     if (rec.error !== null) {

@@ -34,9 +34,9 @@ describe('FlvRecorder', () => {
     const src = readFileSync(join(FIXTURES, 'small_h264_aac.flv'));
     const tags = parseFlv(src);
     const start = new Date(Date.UTC(2024, 5, 1, 12, 0, 0));
-    const rec = await FlvRecorder.open(dir, 'fixture', start);
+    const rec = FlvRecorder.create(dir, 'fixture', start);
     // A second publish of the same key in the same second must not overwrite the first.
-    const rec2 = await FlvRecorder.open(dir, 'fixture', start);
+    const rec2 = FlvRecorder.create(dir, 'fixture', start);
     await rec2.close();
     for (const t of tags) rec.write(t.type as 8 | 9 | 18, t.timestamp + 5000, t.body);
     await rec.close();
@@ -63,7 +63,7 @@ describe('FlvRecorder', () => {
 
   it('ignores writes after close', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ingest-rec-'));
-    const rec = await FlvRecorder.open(dir, 'k');
+    const rec = FlvRecorder.create(dir, 'k');
     await rec.close();
     rec.write(9, 0, new Uint8Array(10));
     expect(rec.tags).toBe(0);

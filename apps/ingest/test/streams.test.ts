@@ -34,7 +34,6 @@ describe('StreamRegistry', () => {
     const { reg, dir, metrics } = await registry();
     const s = reg.begin('live', 'cam1');
     expect(reg.get('live', 'cam1')).toBe(s);
-    // Media arrives at once, while the file is still being opened: nothing may be lost.
     for (const t of tags) s.media(t.type as 8 | 9 | 18, t.timestamp, t.body);
     const api = reg.api();
     expect(api).toHaveLength(1);
