@@ -75,15 +75,19 @@ async function createStream(connection: RtmpConnection): Promise<number> {
   return id;
 }
 
-/** A key identifying a video message by its content, so servers that rebase timestamps still match. */
+/**
+ * A key identifying a video message by its content (length and its last 6 bytes, inside the last NAL unit), so
+ * servers that rebase timestamps still match. `bytes[end - 1]` is the message's last byte.
+ */
+export function videoKeyOf(length: number, bytes: Uint8Array, end: number): number {
+  const a = (bytes[end - 1] ?? 0) | ((bytes[end - 2] ?? 0) << 8) | ((bytes[end - 3] ?? 0) << 16);
+  const b = (bytes[end - 4] ?? 0) | ((bytes[end - 5] ?? 0) << 8) | ((bytes[end - 6] ?? 0) << 16);
+  return (Math.imul(length, 0x1000193) ^ Math.imul(a, 31) ^ Math.imul(b, 0x9e3779b1 | 0)) >>> 0;
+}
+
+/** {@link videoKeyOf} a whole payload. Unique per testsrc2 frame in practice; the publisher drops repeated keys. */
 export function videoKey(payload: Uint8Array): number {
-  const n = payload.length;
-  if (n < 8) return n;
-  // Length and the last 8 bytes (inside the last NAL unit): unique per frame of testsrc2 in practice; the
-  // publisher drops keys it sees twice so a collision can never produce a wrong latency.
-  const a = ((payload[n - 1] ?? 0) | ((payload[n - 2] ?? 0) << 8) | ((payload[n - 3] ?? 0) << 16)) >>> 0;
-  const b = ((payload[n - 4] ?? 0) | ((payload[n - 5] ?? 0) << 8) | ((payload[n - 6] ?? 0) << 16)) >>> 0;
-  return ((n * 0x1000193) ^ (a * 31 + b * 0x9e3779b1)) >>> 0;
+  return videoKeyOf(payload.length, payload, payload.length);
 }
 
 const SET_DATA_FRAME = encodeAmf0(['@setDataFrame']);
@@ -168,51 +172,6 @@ export class RealtimePublisher {
   stop(): void {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
-    this.#connection?.destroy();
-  }
-}
-
-/** A player that counts the audio/video payload bytes it receives and the latency of each video message. */
-export class CountingPlayer {
-  /** Receive-time-stamped payload totals: bytes received while `counting`. */
-  bytes = 0;
-  /** Milliseconds from the publisher's write to this player's receipt, for video messages while counting. */
-  readonly latencies: number[] = [];
-  counting = false;
-  closedEarly = false;
-  #connection: RtmpConnection | undefined;
-  #stopping = false;
-
-  constructor(
-    private readonly url: URL,
-    private readonly name: string,
-    private readonly publisher: RealtimePublisher,
-  ) {}
-
-  async start(): Promise<void> {
-    const connection = await open(this.url);
-    this.#connection = connection;
-    connection.on('message', (message) => {
-      if (!this.counting || (message.type !== 8 && message.type !== 9)) return;
-      const now = performance.now();
-      this.bytes += message.payload.length;
-      if (message.type === 9) {
-        const sentAt = this.publisher.sentAt.get(videoKey(message.payload));
-        if (sentAt !== undefined && !Number.isNaN(sentAt)) this.latencies.push(now - sentAt);
-      }
-    });
-    connection.on('close', () => {
-      if (!this.#stopping) this.closedEarly = true;
-    });
-    const streamId = await createStream(connection);
-    const started = waitStatus(connection, 'NetStream.Play.Start');
-    connection.sendCommand('play', 0, [null, this.name, -2000], streamId);
-    connection.sendUserControl({ type: 'setBufferLength', streamId, bufferLength: 3000 });
-    await started;
-  }
-
-  stop(): void {
-    this.#stopping = true;
     this.#connection?.destroy();
   }
 }

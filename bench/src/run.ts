@@ -7,6 +7,7 @@
  *   --players=50,200,500 fan-out steps
  *   --duration=20        seconds measured per fan-out step
  *   --runs=3             ingest runs per server
+ *   --fanout-bitrate=1M  video bitrate of the fan-out source (3M = the ingest file; see BENCHMARKS.md for why 1M)
  *   --servers=ours,nginx-rtmp,node-media-server
  *   --no-micro           skip the per-package micro benchmarks
  *   --no-write           print only, leave BENCHMARKS.md alone
@@ -16,7 +17,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeMachine } from './machine.js';
-import { readFlv, SOURCE_ARGS, sourceFile } from './media.js';
+import { readFlv, sourceArgs, sourceFile } from './media.js';
 import { MICRO_PACKAGES, type MicroResult, runMicro } from './micro.js';
 import { hasTool } from './proc.js';
 import { type FanoutResult, fanout, type IngestResult, ingest } from './scenarios.js';
@@ -30,6 +31,7 @@ interface Options {
   duration: number;
   warmup: number;
   runs: number;
+  fanoutBitrate: string;
   servers: ServerName[];
   micro: boolean;
   write: boolean;
@@ -52,6 +54,7 @@ function parseArgs(argv: readonly string[]): Options {
     duration: Number(flags.get('duration') ?? (quick ? 5 : 20)) * 1000,
     warmup: quick ? 2_000 : 3_000,
     runs: Number(flags.get('runs') ?? (quick ? 1 : 3)),
+    fanoutBitrate: flags.get('fanout-bitrate') ?? '1M',
     servers,
     micro: !flags.has('no-micro') && !quick,
     write: !flags.has('no-write'),
@@ -172,6 +175,12 @@ function fanoutRows(results: FanoutResult[], players: number): Row[] {
       ...(at200 ? { target: '< 10 ms', met: ours ? ours.latencyP99 < 10 : undefined } : {}),
     },
     {
+      label: `${p} harness CPU % (publisher + players process)`,
+      values: of((r) => r.harnessCpuPercent),
+      format: fixed(0),
+      ratios: false,
+    },
+    {
       label: `${p} rtmpdump FLV bytes / sent, min`,
       values: of((r) => (r.rtmpdump.length ? Math.min(...r.rtmpdump) : Number.NaN)),
       format: fixed(3),
@@ -223,13 +232,15 @@ async function main(): Promise<void> {
   const started = new Date();
   console.log(machine.join('\n'));
 
-  const file = sourceFile();
-  const tags = readFlv(file);
+  const file = sourceFile('3M');
   const fileBytes = statSync(file).size;
-  const lastTs = tags[tags.length - 1]?.timestamp ?? 0;
+  const lastTs = readFlv(file).at(-1)?.timestamp ?? 0;
   console.log(
-    `source: ${path.basename(file)}, ${(fileBytes / 1e6).toFixed(1)} MB, ${(lastTs / 1000).toFixed(1)} s`,
+    `ingest source: ${path.basename(file)}, ${(fileBytes / 1e6).toFixed(1)} MB, ${(lastTs / 1000).toFixed(1)} s`,
   );
+  const fanoutFile = sourceFile(options.fanoutBitrate);
+  const tags = readFlv(fanoutFile);
+  console.log(`fan-out source: ${path.basename(fanoutFile)}`);
 
   console.log(`\ningest: ${options.runs} run(s) per server, interleaved`);
   const ingestResults = await ingest(options.servers, file, options.runs);
@@ -251,7 +262,7 @@ async function main(): Promise<void> {
         console.log(
           `  CPU ${r.cpuPercent.toFixed(1)}%, peak RSS ${(r.peakRss / MB).toFixed(1)} MB, ${r.playersAt95}/${players} players >= 95%, ` +
             `latency p50 ${r.latencyP50.toFixed(1)} p99 ${r.latencyP99.toFixed(1)} ms, rtmpdump ${r.rtmpdump.map((x) => x.toFixed(3)).join(' ')}` +
-            `, ${r.setupFailures} setup failures, publisher ${r.publishMbps.toFixed(2)} Mbit/s`,
+            `, ${r.setupFailures} setup failures, publisher ${r.publishMbps.toFixed(2)} Mbit/s, harness CPU ${r.harnessCpuPercent.toFixed(0)}%`,
         );
       } catch (error) {
         failures.push(`fan-out ${players} ${server}: ${(error as Error).message.split('\n')[0]}`);
@@ -302,8 +313,9 @@ async function main(): Promise<void> {
     ...(failures.length ? ['Failures:', '', ...failures.map((f) => `- ${f}`), ''] : []),
     '### How each figure is measured',
     '',
-    `- Source: \`ffmpeg ${SOURCE_ARGS.join(' ')} ${path.basename(file)}\` (generated once into bench/.cache):`,
-    `  ${(fileBytes / 1e6).toFixed(1)} MB, ${((fileBytes * 8) / 1e6 / (lastTs / 1000)).toFixed(2)} Mbit/s.`,
+    `- Ingest source: \`ffmpeg ${sourceArgs('3M').join(' ')} ${path.basename(file)}\` (generated once into`,
+    `  bench/.cache): ${(fileBytes / 1e6).toFixed(1)} MB, ${((fileBytes * 8) / 1e6 / (lastTs / 1000)).toFixed(2)} Mbit/s.`,
+    `- Fan-out source: the same command with \`-b:v ${options.fanoutBitrate}\` (${path.basename(fanoutFile)}).`,
     '- Servers, each alone in its process on 127.0.0.1 and a free port: ours = `RtmpServer` + `LiveRelay`',
     '  (`demux: false`, bench/src/servers/ours.mjs on the built packages); nginx-rtmp = `nginx` with',
     '  `daemon off; master_process off; worker_processes 1;`, `chunk_size 4096; application live { live on; }`;',
@@ -313,8 +325,10 @@ async function main(): Promise<void> {
     `- Ingest: \`ffmpeg -i <source> -c copy -f flv rtmp://127.0.0.1:PORT/live/ingestN\` (no -re), ${options.runs}x per`,
     '  server, interleaved; CPU seconds per GB = server CPU / (file bytes sent / 1e9).',
     `- Fan-out: a fresh server per step; one realtime publisher (paced by the file timestamps, ${publishRate.toFixed(2)} Mbit/s`,
-    '  of audio + video payload) and N players in the harness process (on the connection core of @rtmp/server),',
-    '  plus 3 rtmpdump players (`rtmpdump -v -r URL -o -`). Players join, 3 s settle, then the window is measured.',
+    '  of audio + video payload; on the connection core of @rtmp/server) and N players in the harness process',
+    '  (bench/src/lite-player.ts: raw sockets, simple handshake, connect/createStream/play, acks and ping replies,',
+    '  a chunk walker that counts media bytes without reassembling them, so hundreds fit in one process), plus',
+    '  3 rtmpdump players (`rtmpdump -v -r URL -o -`). Players join in batches of 25, 3 s settle, then the window.',
     `  CPU % = server CPU seconds / ${options.duration / 1000} s window. Bytes per player = audio + video payload bytes`,
     '  received in the window / payload bytes the publisher wrote in the window. Latency = publisher write to player',
     '  receipt of each video message (matched by content, so timestamp rewriting does not matter), same process',

@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { LitePlayer } from './lite-player.js';
 import type { FlvTag } from './media.js';
-import { CountingPlayer, RealtimePublisher } from './peers.js';
+import { RealtimePublisher } from './peers.js';
 import { cpuSeconds, memory } from './proc.js';
 import type { RunningServer, ServerName } from './servers.js';
 import { startServer } from './servers.js';
@@ -115,6 +116,8 @@ export interface FanoutResult {
   rtmpdump: number[];
   /** Bitrate of the publisher over the window, Mbit/s. */
   publishMbps: number;
+  /** CPU of the harness process (publisher + players) over the window, % of one core: near 100 = saturated. */
+  harnessCpuPercent: number;
 }
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -162,16 +165,15 @@ export async function fanout(
   const stream = `fan${players}`;
   const url = new URL(`${server.url}/${stream}`);
   const publisher = new RealtimePublisher(url, stream, tags);
-  const list: CountingPlayer[] = [];
+  const list: LitePlayer[] = [];
   const dumps: RtmpdumpPlayer[] = [];
   let setupFailures = 0;
   try {
     await publisher.start();
     await sleep(1_000);
     for (let i = 0; i < players; i += 25) {
-      const batch: CountingPlayer[] = [];
-      for (let j = i; j < Math.min(players, i + 25); j++)
-        batch.push(new CountingPlayer(url, stream, publisher));
+      const batch: LitePlayer[] = [];
+      for (let j = i; j < Math.min(players, i + 25); j++) batch.push(new LitePlayer(url, stream, publisher));
       const settled = await Promise.allSettled(batch.map((p) => p.start()));
       settled.forEach((s, k) => {
         const player = batch[k];
@@ -188,6 +190,7 @@ export async function fanout(
     await sleep(options.warmup);
 
     const cpu0 = cpuSeconds(server.pid);
+    const harness0 = process.cpuUsage();
     const t0 = performance.now();
     for (const p of list) p.counting = true;
     for (const d of dumps) d.counting = true;
@@ -196,6 +199,7 @@ export async function fanout(
     for (const d of dumps) d.counting = false;
     const t1 = performance.now();
     const cpu = cpuSeconds(server.pid) - cpu0;
+    const harness = process.cpuUsage(harness0);
     const mem = memory(server.pid);
 
     const expected = publisher.bytesBetween(t0, t1);
@@ -219,6 +223,7 @@ export async function fanout(
       latencySamples: latencies.length,
       rtmpdump: dumps.map((d) => d.bytes / expected),
       publishMbps: (expected * 8) / 1e6 / ((t1 - t0) / 1000),
+      harnessCpuPercent: ((harness.user + harness.system) / 1e3 / (t1 - t0)) * 100,
     };
   } finally {
     publisher.stop();
