@@ -130,7 +130,11 @@ describe.skipIf(!haveTools)('a relay under attack while FFmpeg publishes to an F
       }
       const [error, ...more] = rec.errors;
       if (!(error instanceof RtmpError) || more.length > 0 || !RtmpErrorCodes.includes(error.code)) {
-        problems.push(`${s.name}: errors ${rec.errors.map((e) => e.code).join(',') || 'none'}`);
+        problems.push(
+          `${s.name}: errors ${rec.errors.map((e) => e.code).join(',') || 'none'}` +
+            ` (disconnect: ${rec.disconnected} ${rec.disconnectError?.code}, client saw close after ${s.msToClose} ms,` +
+            ` ${s.bytesReceived} bytes received${s.error ? `, attacker error ${s.error}` : ''})`,
+        );
       } else if (rec.disconnectError !== error) {
         problems.push(`${s.name}: closed with ${rec.disconnectError?.code} but logged ${error.code}`);
       }
