@@ -131,7 +131,7 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
   #connection: RtmpConnection | undefined;
   #connecting = false;
   #connectResult: RtmpConnectResult | undefined;
-  readonly #streams = new Map<number, Stream>();
+  #streams = new Map<number, Stream>();
 
   /** @throws {RtmpClientError} `ERR_RTMP_INVALID_URL` / `ERR_RTMP_INVALID_OPTION`. */
   constructor(options: RtmpClientOptions) {
@@ -321,10 +321,9 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
     connection.call('releaseStream', [null, name]).catch(ignore);
     connection.call('FCPublish', [null, name]).catch(ignore);
     const streamId = await this.createStream(options);
-    const publisher = new RtmpPublisher(connection, streamId, name, type, () =>
-      this.#streams.delete(streamId),
-    );
-    this.#streams.set(streamId, publisher);
+    const streams = this.#streams;
+    const publisher = new RtmpPublisher(connection, streamId, name, type, () => streams.delete(streamId));
+    streams.set(streamId, publisher);
     try {
       await this.#step('publish', options, connection, async () => {
         const started = publisher.started();
@@ -332,7 +331,7 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
         await started;
       });
     } catch (error) {
-      this.#streams.delete(streamId);
+      streams.delete(streamId);
       throw error;
     }
     return publisher;
@@ -350,8 +349,9 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
     if (name === '')
       throw new RtmpClientError('ERR_RTMP_INVALID_OPTION', 'play', 'no stream name (URL or option name)');
     const streamId = await this.createStream(options);
-    const player = new RtmpPlayer(connection, streamId, name, options, () => this.#streams.delete(streamId));
-    this.#streams.set(streamId, player);
+    const streams = this.#streams;
+    const player = new RtmpPlayer(connection, streamId, name, options, () => streams.delete(streamId));
+    streams.set(streamId, player);
     try {
       await this.#step('play', options, connection, async () => {
         const started = player.started();
@@ -367,7 +367,7 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
         await started;
       });
     } catch (error) {
-      this.#streams.delete(streamId);
+      streams.delete(streamId);
       throw error;
     }
     player.flowSoon();
@@ -443,11 +443,14 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
   #attach(connection: RtmpConnection): void {
     this.#connection = connection;
     this.#connectResult = undefined;
+    // Streams belong to their connection: a late close of an old one must not touch a new one's streams.
+    const streams = new Map<number, Stream>();
+    this.#streams = streams;
     const route = (streamId: number): Stream | undefined => {
-      const stream = this.#streams.get(streamId);
-      if (stream || this.#streams.size !== 1) return stream;
+      const stream = streams.get(streamId);
+      if (stream || streams.size !== 1) return stream;
       // Some servers send a single stream's status and media on message stream 0.
-      return streamId === 0 ? this.#streams.values().next().value : undefined;
+      return streamId === 0 ? streams.values().next().value : undefined;
     };
     connection.on('message', (message: RtmpMessage) => route(message.streamId)?.onMessage(message));
     connection.on('data', (data: RtmpDataMessage) => route(data.streamId)?.onData(data));
@@ -457,7 +460,7 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
     });
     connection.on('control', (control: ControlMessage) => {
       if (control.type === 'userControl' && control.event.type === 'streamEof') {
-        this.#streams.get(control.event.streamId)?.onStreamEof();
+        streams.get(control.event.streamId)?.onStreamEof();
       }
     });
     connection.on('command', (command: RtmpCommand) => {
@@ -465,13 +468,13 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
       this.#emitSafe('command', command);
     });
     connection.on('drain', () => {
-      for (const stream of this.#streams.values()) stream.onDrain();
+      for (const stream of streams.values()) stream.onDrain();
     });
     connection.on('close', (error) => {
       const clientError =
         error === undefined ? undefined : toClientError(error, 'connection', 'ERR_RTMP_CLOSED');
-      for (const stream of [...this.#streams.values()]) stream.onClose(clientError);
-      this.#streams.clear();
+      for (const stream of [...streams.values()]) stream.onClose(clientError);
+      streams.clear();
       if (this.#connection === connection) {
         this.#connection = undefined;
         this.#connectResult = undefined;
@@ -523,6 +526,11 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
     try {
       return await Promise.race([work, guard]);
     } catch (error) {
+      // A step that destroyed the connection leaves the client ready to connect again at once.
+      if (connection.closed && this.#connection === connection) {
+        this.#connection = undefined;
+        this.#connectResult = undefined;
+      }
       throw toClientError(error, step, 'ERR_RTMP_CLOSED');
     } finally {
       clearTimeout(timer);
