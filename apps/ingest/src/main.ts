@@ -185,7 +185,9 @@ export async function startIngest(
           }
         }
       },
-      handleUnpublish: (context) => endPublish(context.streamId, 'unpublish'),
+      handleUnpublish: (context) =>
+        // On a dropped or crashed publisher the session unpublishes for it while closing.
+        endPublish(context.streamId, session.closed ? 'publisher disconnected' : 'unpublish'),
       handleStop: (context) => endPlay(context.streamId),
       handleDisconnect: (error: RtmpError | undefined) => {
         for (const id of [...published.keys()])
