@@ -318,8 +318,10 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
       throw new RtmpClientError('ERR_RTMP_INVALID_OPTION', 'publish', `invalid publish type ${String(type)}`);
     }
     const ignore = () => {};
-    connection.call('releaseStream', [null, name]).catch(ignore);
-    connection.call('FCPublish', [null, name]).catch(ignore);
+    // Unanswered calls would stay registered in the core until the close: let them expire instead.
+    const expire = { timeout: this.#timeout > 0 ? this.#timeout : 10_000 };
+    connection.call('releaseStream', [null, name], expire).catch(ignore);
+    connection.call('FCPublish', [null, name], expire).catch(ignore);
     const streamId = await this.createStream(options);
     const streams = this.#streams;
     const publisher = new RtmpPublisher(connection, streamId, name, type, () => streams.delete(streamId));

@@ -14,12 +14,14 @@ import { fixture, readOracle } from './helpers/tools.js';
  */
 async function fakeServer(onCommand: (connection: RtmpConnection, command: RtmpCommand) => void) {
   const connections: RtmpConnection[] = [];
+  const connects: RtmpCommand[] = [];
   const server = net.createServer((socket) => {
     socket.on('error', () => {});
     const connection = new RtmpConnection(socket, { role: 'server', idleTimeout: 0 });
     connections.push(connection);
     connection.on('command', (command) => {
       if (command.name === 'connect') {
+        connects.push(command);
         connection.reply(command, [
           { fmsVer: 'FAKE/1' },
           { level: 'status', code: 'NetConnection.Connect.Success' },
@@ -34,6 +36,7 @@ async function fakeServer(onCommand: (connection: RtmpConnection, command: RtmpC
   return {
     url: `rtmp://127.0.0.1:${port}/live/k`,
     connections,
+    connects,
     close: () => {
       for (const c of connections) c.destroy();
       return new Promise<void>((resolve) => server.close(() => resolve()));
@@ -85,6 +88,62 @@ describe('steps held open by the server', () => {
     await client.connect();
     await client.publish({ type: 'record' });
     expect(seen).toEqual(['releaseStream:k?token=1', 'FCPublish:k?token=1', 'publish:k?token=1,record']);
+  });
+});
+
+describe('connect and play arguments', () => {
+  it('sends the configured connect properties, E-RTMP capabilities included', async () => {
+    const fake = await fakeServer(() => {});
+    cleanups.push(fake.close);
+    const client = new RtmpClient({
+      url: fake.url,
+      flashVer: 'LNX 9,0,124,2',
+      fourCcList: ['av01', 'hvc1', 'Opus'],
+      capsEx: 4,
+      videoFourCcInfoMap: { av01: 1 },
+      properties: { pageUrl: 'https://example.com' },
+      connectArgs: ['user', 'secret'],
+    });
+    cleanups.push(() => client.close());
+    const result = await client.connect();
+    expect(result.properties).toMatchObject({ fmsVer: 'FAKE/1' });
+    const connect = fake.connects[0]!;
+    expect(connect.commandObject).toMatchObject({
+      app: 'live',
+      tcUrl: fake.url.replace(/\/k$/, ''),
+      flashVer: 'LNX 9,0,124,2',
+      fourCcList: ['av01', 'hvc1', 'Opus'],
+      capsEx: 4,
+      videoFourCcInfoMap: { av01: 1 },
+      pageUrl: 'https://example.com',
+      objectEncoding: 0,
+    });
+    expect(connect.args).toEqual(['user', 'secret']);
+  });
+
+  it('sends play with start, duration and reset, then Set Buffer Length', async () => {
+    const plays: RtmpCommand[] = [];
+    const fake = await fakeServer((connection, command) => {
+      if (command.name !== 'play') return;
+      plays.push(command);
+      connection.sendStatus(command.streamId, 'status', 'NetStream.Play.Reset', 'reset');
+      connection.sendStatus(command.streamId, 'status', 'NetStream.Play.Start', 'go');
+      connection.sendData(command.streamId, ['onMetaData', { width: 8, height: 6 }]);
+      connection.sendStatus(command.streamId, 'status', 'NetStream.Play.Stop', 'done');
+    });
+    cleanups.push(fake.close);
+    const client = new RtmpClient({ url: fake.url });
+    cleanups.push(() => client.close());
+    await client.connect();
+    const player = await client.play({ start: 5000, duration: 2000, reset: false });
+    const metadata: unknown[] = [];
+    player.on('metadata', (m) => metadata.push(m));
+    const ended = new Promise((resolve) => player.once('end', resolve));
+    // Metadata and the end arrived with Play.Start: they are held until listeners could attach.
+    expect(await ended).toEqual({ code: 'NetStream.Play.Stop', description: 'done' });
+    expect(metadata).toEqual([{ width: 8, height: 6 }]);
+    expect(plays[0]?.args).toEqual(['k', 5000, 2000, false]);
+    expect(plays[0]?.streamId).toBe(1);
   });
 });
 
@@ -159,5 +218,38 @@ describe('demuxed samples', () => {
     const events = await items;
     checkSamples(events, readOracle('small_h264_aac.packets.csv'));
     expect(events.find((e) => e.kind === 'metadata')).toMatchObject({ name: 'onMetaData' });
+  });
+});
+
+describe('player backpressure', () => {
+  it('pauses the socket while the iterator lags behind highWaterMark, and resumes when it catches up', async () => {
+    const fake = await fakeServer((connection, command) => {
+      if (command.name !== 'play') return;
+      connection.sendStatus(command.streamId, 'status', 'NetStream.Play.Start', 'go');
+      const body = Uint8Array.of(0xaf, 1, 1, 2, 3);
+      for (let i = 0; i < 200; i++)
+        connection.send({ type: 8, streamId: command.streamId, timestamp: i * 23, payload: body });
+      connection.sendUserControl({ type: 'streamEof', streamId: command.streamId });
+    });
+    cleanups.push(fake.close);
+    const client = new RtmpClient({ url: fake.url });
+    cleanups.push(() => client.close());
+    await client.connect();
+    const player = await client.play({ demux: false, highWaterMark: 16 });
+    const iterator = player[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    expect(first.value).toMatchObject({ kind: 'raw', type: 8 });
+    // Once the queue passes the mark the socket is paused (messages already read stay queued).
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(client.connection?.socket.isPaused()).toBe(true);
+    let count = 1;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) break;
+      count++;
+    }
+    expect(count).toBe(200);
+    expect(player.endReason?.code).toBe('StreamEOF');
+    expect(client.connection?.socket.isPaused()).toBe(false);
   });
 });

@@ -69,6 +69,22 @@ describe('client against RtmpServer + LiveRelay', () => {
     await roundTrip({ digest: false });
   });
 
+  it('carries extended timestamps (media starting at 16,800,000 ms) both ways', async () => {
+    const started = await startRelayServer();
+    server = started.server;
+    const url = `rtmp://127.0.0.1:${started.port}/live/ext`;
+    const viewer = client(url);
+    await viewer.connect();
+    const player = await viewer.play();
+    const items = collect(player);
+    const source = client(url);
+    await source.connect();
+    const publisher = await source.publish();
+    await publishTags(publisher, readFlvTags(fixture('extended_ts_h264_aac.flv')));
+    publisher.unpublish();
+    checkSamples(await items, readOracle('extended_ts_h264_aac.packets.csv'));
+  });
+
   it('publishes and plays over RTMPS', async () => {
     await roundTrip({ digest: true, secure: true });
   });
