@@ -61,6 +61,19 @@ describe('FlvRecorder', () => {
     }
   });
 
+  it('writes more than IOV_MAX pieces queued in one turn', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ingest-rec-'));
+    const rec = FlvRecorder.create(dir, 'many');
+    for (let i = 0; i < 2000; i++) rec.write(8, i * 23, Uint8Array.of(0xaf, 1, i & 0xff, i >> 8));
+    await rec.close();
+    const back = parseFlv(readFileSync(rec.path));
+    expect(back).toHaveLength(2000);
+    expect(back.map((t) => t.body[2]! | (t.body[3]! << 8))).toEqual(
+      Array.from({ length: 2000 }, (_, i) => i),
+    );
+    expect(back[1999]!.timestamp).toBe(1999 * 23);
+  });
+
   it('ignores writes after close', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ingest-rec-'));
     const rec = FlvRecorder.create(dir, 'k');
