@@ -41,7 +41,7 @@ describe('LiveRelay fan-out', () => {
     expect(first).toHaveLength(10);
     for (const writes of players) {
       expect(writes).toHaveLength(10);
-      writes.forEach((slices, i) => expect(slices).toBe(first[i]));
+      for (const [i, slices] of writes.entries()) expect(slices).toBe(first[i]);
     }
     // The payload is sliced, never copied: the encoding's payload pieces are views of the published bytes.
     const payloadPieces = first[0]!.filter((s) => s.byteLength > 100);
