@@ -43,11 +43,15 @@ export async function pump(
   };
   s.startedAt = performance.now();
   const start = s.startedAt;
+  let origin: number | undefined;
   for (const tag of source.tags(options.loop)) {
     if (options.signal?.aborted || publisher.ended) break;
-    if (tag.timestamp > options.durationMs) break;
+    // Pacing and --duration count from the first media tag: files may start at any timestamp.
+    if (!tag.config && tag.type !== 18) origin ??= tag.timestamp;
+    const relative = origin === undefined ? 0 : Math.max(0, tag.timestamp - origin);
+    if (relative > options.durationMs) break;
     if (options.realtime) {
-      const wait = start + tag.timestamp - performance.now();
+      const wait = start + relative - performance.now();
       if (wait > 1) await sleep(wait, options.signal);
       if (options.signal?.aborted) break;
     }
@@ -56,7 +60,7 @@ export async function pump(
       ? publisher.sendMetadata(tag.metadata, tag.timestamp)
       : publisher.sendTag(tag.type, tag.timestamp, tag.body);
     s.bytes += tag.body.byteLength;
-    s.mediaMs = tag.timestamp;
+    s.mediaMs = relative;
     if (!tag.config) {
       if (tag.type === 9) {
         s.videoFrames++;

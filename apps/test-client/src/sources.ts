@@ -68,7 +68,8 @@ export async function fileSource(path: string): Promise<MediaSource> {
     }
   }
   if (base.length === 0) throw new Error(`${path}: no audio, video or script tags`);
-  const first = base[0]!.timestamp;
+  const media = base.filter((t) => t.type !== 18);
+  const first = (media[0] ?? base[0]!).timestamp;
   const last = base.reduce((m, t) => Math.max(m, t.timestamp), 0);
   // The gap between passes: one video frame, so the loop does not stall or overlap.
   const step = Math.max(
@@ -80,7 +81,8 @@ export async function fileSource(path: string): Promise<MediaSource> {
     *tags(loop: boolean) {
       let offset = 0;
       do {
-        for (const tag of base) yield { ...tag, timestamp: tag.timestamp - first + offset };
+        // Timestamps are kept as in the file (extended ones included); later passes continue after the last.
+        for (const tag of base) yield offset === 0 ? tag : { ...tag, timestamp: tag.timestamp + offset };
         offset += last - first + step;
       } while (loop);
     },

@@ -108,6 +108,25 @@ describe('against RtmpServer + LiveRelay', () => {
     }
   });
 
+  it('publish keeps extended timestamps and paces from the first media tag (realtime)', async () => {
+    const started = await startServer();
+    server = started.server;
+    const url = `${started.url}/ext`;
+    const playing = new Promise((resolve) => started.server.once('play', resolve));
+    const player = cli(['play', url, '--json', '--duration', '20']);
+    await playing;
+    const began = Date.now();
+    const publisher = await cli(['publish', fixture('extended_ts_h264_aac.flv'), url, '--json']);
+    expect(publisher.code, publisher.stderr).toBe(0);
+    // Real time: about the file's 4 s, not the 4.7 hours its first timestamp would suggest.
+    expect(Date.now() - began).toBeLessThan(15_000);
+    expect(publisher.json.mediaMs).toBeGreaterThan(3_000);
+    const played = await player;
+    expect(played.code, played.stderr).toBe(0);
+    expect(played.json.videoFrames).toBe(publisher.json.videoFrames);
+    expect(played.json.gaps.count).toBe(0);
+  });
+
   it('probe reads a synthetic publish: codecs, resolution, handshake kind', async () => {
     const started = await startServer();
     server = started.server;
