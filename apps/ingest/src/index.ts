@@ -23,7 +23,9 @@ export {
 } from './config.js';
 export { type HttpSource, IngestHttpServer, type StreamApiEntry } from './http.js';
 export { createLogger, type Logger, type LoggerOptions } from './logger.js';
+export { type IngestServer, runIngest, startIngest } from './main.js';
 export { IngestMetrics } from './metrics.js';
+export { DemuxProbe, type ProbeCodecInfo, type ProbeDemuxer, type ProbeEvent } from './probe.js';
 export { FlvRecorder, type FlvTagType, recordingFileName, stripSetDataFrame } from './recorder.js';
 export {
   type AudioInfo,
@@ -34,4 +36,4 @@ export {
   type StreamWarningCode,
   type VideoInfo,
 } from './stats.js';
-export { LiveStream, type MediaProbe, type ProbeFactory, StreamRegistry } from './streams.js';
+export { LiveStream, type MediaProbe, type ProbeFactory, type StreamIo, StreamRegistry } from './streams.js';

@@ -131,9 +131,21 @@ describe.skipIf(!tools)('shutdown', () => {
         const s = (await app.api()).streams.find((x) => x.key === 'term');
         return s !== undefined && ((s.video as { frames: number }).frames ?? 0) > 30 ? true : undefined;
       }, 15_000);
+      const player = run(
+        'ffmpeg',
+        ['-hide_banner', '-nostdin', '-i', `${app.url}/term`, '-c', 'copy', '-f', 'null', '-'],
+        30_000,
+      );
+      await waitFor(async () => {
+        const s = (await app.api()).streams.find((x) => x.key === 'term');
+        return s !== undefined && (s.players as number) === 1 ? true : undefined;
+      }, 10_000);
       app.proc.kill('SIGTERM');
       const exit = await Promise.race([app.exited, sleep(10_000).then(() => 'timeout' as const)]);
       expect(exit).toEqual({ code: 0, signal: null });
+      // The player was told the stream ended (or at least disconnected) rather than left hanging.
+      const pl = await player.done;
+      expect(pl.timedOut).toBe(false);
       expect(app.logs.some((l) => l.msg === 'recording finalized')).toBe(true);
       const files = readdirSync(recordDir);
       expect(files).toHaveLength(1);
