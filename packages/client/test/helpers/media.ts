@@ -23,10 +23,11 @@ export async function publishTags(
   options: { realtime?: boolean } = {},
 ): Promise<void> {
   const started = Date.now();
-  const first = tags.find((t) => t.type !== 18)?.timestamp ?? 0;
+  // Pace from the first frame: sequence headers may sit at 0 before media at extended timestamps.
+  const first = tags.find((t) => t.type !== 18 && t.body[1] !== 0)?.timestamp ?? 0;
   for (const tag of tags) {
     if (options.realtime) {
-      const due = started + (tag.timestamp - first);
+      const due = started + Math.max(0, tag.timestamp - first);
       const wait = due - Date.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     }
