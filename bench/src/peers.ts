@@ -102,6 +102,7 @@ export class RealtimePublisher {
   #streamId = 0;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  readonly #lapOf = new Map<number, number>();
 
   constructor(
     private readonly url: URL,
@@ -143,10 +144,14 @@ export class RealtimePublisher {
         const timestamp = tag.timestamp + lap * duration;
         if (timestamp > elapsed) break;
         const now = performance.now();
-        // A repeated file would repeat keys: only the first lap's video frames carry latency samples.
-        if (tag.type === 9 && lap === 0) {
+        if (tag.type === 9) {
+          // Each lap over the file repeats the keys: keep the latest send; a key repeated within one lap is
+          // ambiguous and carries no latency sample from then on.
           const key = videoKey(tag.body);
-          this.sentAt.set(key, this.sentAt.has(key) ? Number.NaN : now);
+          const seenLap = this.#lapOf.get(key);
+          if (seenLap === lap || Number.isNaN(this.sentAt.get(key) ?? 0)) this.sentAt.set(key, Number.NaN);
+          else this.sentAt.set(key, now);
+          this.#lapOf.set(key, lap);
         }
         connection.send({ type: tag.type, streamId: this.#streamId, timestamp, payload: tag.body });
         this.sent.push({ at: now, bytes: tag.body.length });

@@ -97,7 +97,10 @@ async function supervise(
 async function startOurs(): Promise<RunningServer> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'rtmp-bench-ours-'));
-  const child = spawn(process.execPath, [path.join(here, 'servers/ours.mjs'), String(port)], {
+  // RTMP_BENCH_CPU_PROF=<dir> profiles our server (`node --cpu-prof`) to find its hot paths.
+  const profile = process.env.RTMP_BENCH_CPU_PROF;
+  const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profile)}`] : [];
+  const child = spawn(process.execPath, [...nodeArgs, path.join(here, 'servers/ours.mjs'), String(port)], {
     cwd: benchRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NODE_ENV: 'production' },
