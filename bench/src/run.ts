@@ -41,6 +41,8 @@ interface Options {
 function parseArgs(argv: readonly string[]): Options {
   const flags = new Map<string, string>();
   for (const arg of argv) {
+    // pnpm forwards the `--` that separates its own options from the script's.
+    if (arg === '--') continue;
     const match = /^--([^=]+)(?:=(.*))?$/.exec(arg);
     if (!match?.[1]) throw new Error(`unknown argument ${arg}`);
     flags.set(match[1], match[2] ?? 'true');
@@ -218,7 +220,8 @@ function renderTable(rows: Row[], servers: readonly ServerName[]): string {
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
-  const command = `pnpm bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const args = process.argv.slice(2).filter((a) => a !== '--');
+  const command = `pnpm bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`;
   for (const [tool, args] of [
     ['ffmpeg', ['-version']],
     ['rtmpdump', ['-h']],
