@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { type RtmpServer, reject } from '@rtmp/server';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RtmpServer, reject } from '../../../packages/server/dist/index.js';
 import { cli, fixture, startServer } from './helpers.js';
 
 let server: RtmpServer | undefined;

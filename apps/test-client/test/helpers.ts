@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 // @rtmp/server is not a dependency of this app (see README): its built output is imported by path.
-import { LiveRelay, type RtmpHandler, RtmpServer } from '../../../packages/server/dist/index.js';
+import { LiveRelay, type RtmpHandler, RtmpServer } from '@rtmp/server';
 
 export const CLI = path.resolve(fileURLToPath(import.meta.url), '../../dist/cli.js');
 

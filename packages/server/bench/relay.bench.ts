@@ -9,7 +9,6 @@
 import { createRequire } from 'node:module';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { encodeAmf0 } from '@rtmp/amf';
 import { ChunkEncoder } from '@rtmp/chunk';
 import { type ClientSession, LiveRelay, RtmpConnection, RtmpServer } from '../src/index.js';
@@ -210,9 +209,7 @@ async function freePort(): Promise<number> {
 
 async function startNms(): Promise<number | undefined> {
   try {
-    // node-media-server is a devDependency of @rtmp/chunk: borrow that install rather than adding one here.
-    const here = path.dirname(fileURLToPath(import.meta.url));
-    const require = createRequire(path.join(here, '../../chunk/package.json'));
+    const require = createRequire(import.meta.url);
     const base = path.dirname(require.resolve('node-media-server/package.json'));
     const logger = require(path.join(base, 'src/core/logger.js'));
     logger.level = 'error';
