@@ -1,0 +1,108 @@
+import { spawnSync } from 'node:child_process';
+import { readCsv } from './fixtures.js';
+import { run } from './tools.js';
+
+/** One packet of a `.packets.csv` oracle (`ffprobe -show_entries packet=codec_type,stream_index,pts,dts,size,flags`). */
+export interface OraclePacket {
+  type: 'video' | 'audio';
+  streamIndex: number;
+  pts: number;
+  dts: number;
+  size: number;
+  keyframe: boolean;
+  /** ffprobe's raw flags (`K__`, `___`...). */
+  flags: string;
+}
+
+/** The packets of a `.packets.csv` fixture, in file order; lines that are not video or audio packets are skipped. */
+export function readOracle(name: string): OraclePacket[] {
+  return readCsv(name)
+    .filter(([type]) => type === 'video' || type === 'audio')
+    .map(([type, index, pts, dts, size, flags = '']) => ({
+      type: type as 'video' | 'audio',
+      streamIndex: Number(index),
+      pts: Number(pts),
+      dts: Number(dts),
+      size: Number(size),
+      keyframe: flags.startsWith('K'),
+      flags,
+    }));
+}
+
+/** A stream as {@link probe} reports it. */
+export interface ProbedStream {
+  codec_type: string;
+  codec_name: string;
+  nb_read_frames?: string;
+  nb_read_packets?: string;
+}
+
+/** ffprobe's streams of a file, counting packets (`nb_read_packets`). Empty when ffprobe cannot read it. */
+export async function probe(file: string): Promise<ProbedStream[]> {
+  const { stdout } = await run('ffprobe', [
+    ...['-v', 'error', '-count_packets'],
+    ...['-show_entries', 'stream=codec_type,codec_name,nb_read_packets', '-of', 'json', file],
+  ]).done;
+  return (JSON.parse(stdout || '{"streams":[]}') as { streams?: ProbedStream[] }).streams ?? [];
+}
+
+/** A packet as {@link probePackets} reports it (numbers parsed; NaN where ffprobe printed none). */
+export interface ProbedPacket {
+  codec_type: string;
+  stream_index: number;
+  pts: number;
+  dts: number;
+  size: number;
+  flags: string;
+}
+
+/** ffprobe's packets of a file, in file order. Empty when ffprobe cannot read it. */
+export async function probePackets(file: string): Promise<ProbedPacket[]> {
+  const { stdout } = await run('ffprobe', [
+    ...['-v', 'error', '-show_entries', 'packet=codec_type,stream_index,pts,dts,size,flags'],
+    ...['-of', 'json', file],
+  ]).done;
+  const packets =
+    (JSON.parse(stdout || '{"packets":[]}') as { packets?: Record<string, string | number>[] }).packets ?? [];
+  return packets.map((p) => ({
+    codec_type: String(p.codec_type),
+    stream_index: Number(p.stream_index),
+    pts: Number(p.pts),
+    dts: Number(p.dts),
+    size: Number(p.size),
+    flags: String(p.flags ?? ''),
+  }));
+}
+
+/** Decoded frame counts per track of a file; `ok` when ffprobe exited 0 and printed no error. */
+export interface FrameCount {
+  video: number;
+  audio: number;
+  ok: boolean;
+  stderr: string;
+}
+
+/** Decodes a whole file with ffprobe (`-count_frames`): the strictest check that a recording plays. */
+export function probeFrames(file: string, timeoutMs = 60_000): FrameCount {
+  const r = spawnSync(
+    'ffprobe',
+    [
+      ...['-v', 'error', '-count_frames'],
+      ...['-show_entries', 'stream=codec_type,nb_read_frames', '-of', 'json', file],
+    ],
+    { encoding: 'utf8', timeout: timeoutMs },
+  );
+  let video = 0;
+  let audio = 0;
+  try {
+    const parsed = JSON.parse(r.stdout) as { streams?: { codec_type: string; nb_read_frames: string }[] };
+    for (const s of parsed.streams ?? []) {
+      if (s.codec_type === 'video') video = Number(s.nb_read_frames);
+      if (s.codec_type === 'audio') audio = Number(s.nb_read_frames);
+    }
+  } catch {
+    // Reported through ok = false.
+  }
+  const stderr = r.stderr ?? '';
+  return { video, audio, ok: r.status === 0 && stderr.trim() === '', stderr };
+}

@@ -1,0 +1,54 @@
+/**
+ * Shared tooling of the RTMP stack's tests and benchmarks (private, never built: consumers load the TypeScript).
+ * It depends on no `@rtmp/*` package, so every package can use it without a dependency cycle.
+ */
+export { concat, fromHex, sameBytes, splitAt, toHex } from './bytes.js';
+export {
+  allCaptures,
+  type CaptureRecord,
+  chunkReads,
+  directionBytes,
+  directionReads,
+  HANDSHAKE_BYTES,
+  readCapture,
+} from './captures.js';
+export {
+  type FrameCount,
+  type OraclePacket,
+  type ProbedPacket,
+  type ProbedStream,
+  probe,
+  probeFrames,
+  probePackets,
+  readOracle,
+} from './ffprobe.js';
+export { FIXTURES, fixture, readCsv, readFixture } from './fixtures.js';
+export { parseFlvTags, type RawFlvTag, readFlvFile } from './flv.js';
+export {
+  CuttableProxy,
+  freePort,
+  freezableProxy,
+  type ServerProcess,
+  superviseServer,
+  waitForPort,
+} from './net.js';
+export {
+  hasNginxRtmp,
+  type NginxRtmp,
+  type NginxRtmpOptions,
+  rtmpModulePath,
+  startNginxRtmp,
+} from './nginx.js';
+export { type SelfSignedCert, selfSignedCert } from './tls.js';
+export {
+  ffmpegPublish,
+  ffmpegTestPatternArgs,
+  hasTool,
+  missing,
+  openFds,
+  type Running,
+  type RunResult,
+  run,
+  toolAvailable,
+} from './tools.js';
+export { next, sleep, until, waitFor } from './wait.js';

@@ -1,0 +1,135 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+
+/** The argument that makes each known tool print something and exit (some reject `-version`). */
+function defaultProbeArgs(tool: string): string[] {
+  if (tool === 'rtmpdump') return ['--help'];
+  if (tool === 'nginx') return ['-v'];
+  if (tool === 'openssl') return ['version'];
+  return ['-version'];
+}
+
+const available = new Map<string, boolean>();
+
+/**
+ * Whether `tool` can be started, silently (no CI rule). A non-zero exit still counts as present: `rtmpdump -h`
+ * exits 1. Cached per tool.
+ */
+export function toolAvailable(tool: string, probeArgs: readonly string[] = defaultProbeArgs(tool)): boolean {
+  let ok = available.get(tool);
+  if (ok === undefined) {
+    ok = spawnSync(tool, probeArgs, { stdio: 'ignore', timeout: 10_000 }).error === undefined;
+    available.set(tool, ok);
+  }
+  return ok;
+}
+
+const warned = new Set<string>();
+
+/**
+ * Whether a real tool (ffmpeg, ffprobe, rtmpdump, nginx, openssl...) is installed, for `it.skipIf(!hasTool(x))`.
+ * Missing: under `CI=true` this throws, so a CI run without the tool fails instead of passing by skipping;
+ * otherwise it prints a loud warning (once per tool) and returns false.
+ */
+export function hasTool(tool: string, probeArgs?: readonly string[]): boolean {
+  if (toolAvailable(tool, probeArgs)) return true;
+  missing(tool);
+  return false;
+}
+
+/** Applies the CI rule to something required that was not found: throws under `CI=true`, else warns loudly once. */
+export function missing(what: string): void {
+  if (process.env.CI === 'true') throw new Error(`${what} is required under CI=true but was not found`);
+  if (warned.has(what)) return;
+  warned.add(what);
+  console.warn(`\n!!!!! ${what} not found: tests that need it are SKIPPED !!!!!\n`);
+}
+
+/** How a process started by {@link run} ended. */
+export interface RunResult {
+  /** Exit code; -1 when the process could not be started. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** Whether {@link run} killed it at its timeout. */
+  timedOut: boolean;
+}
+
+/** A process started by {@link run} and the promise of its result. */
+export interface Running {
+  child: ChildProcess;
+  done: Promise<RunResult>;
+}
+
+/**
+ * Spawns `command` with stdout/stderr collected and SIGKILLs it after `timeoutMs`, so a hung tool cannot hang the
+ * suite. `done` never rejects: a spawn failure resolves with code -1 and the error in `stderr`.
+ */
+export function run(
+  command: string,
+  args: readonly string[],
+  timeoutMs = 30_000,
+  env?: NodeJS.ProcessEnv,
+): Running {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
+  let stdout = '';
+  let stderr = '';
+  let timedOut = false;
+  child.stdout?.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, timeoutMs);
+  const done = new Promise<RunResult>((resolve) => {
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, timedOut });
+    });
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      resolve({ code: -1, signal: null, stdout, stderr: stderr + String(error), timedOut });
+    });
+  });
+  return { child, done };
+}
+
+/** `ffmpeg` publishing `file` to `url` with stream copy (`-re` when `realtime`; `extra` goes before `-i`). */
+export function ffmpegPublish(
+  file: string,
+  url: string,
+  options: { realtime?: boolean; extra?: readonly string[]; timeoutMs?: number } = {},
+): Running {
+  const args = ['-hide_banner', '-loglevel', 'info', '-nostdin'];
+  if (options.realtime) args.push('-re');
+  args.push(...(options.extra ?? []), '-i', file, '-c', 'copy', '-f', 'flv', url);
+  return run('ffmpeg', args, options.timeoutMs);
+}
+
+/**
+ * FFmpeg arguments that publish a generated pattern (testsrc 320x240 25 fps H.264, GOP 1 s, + a 440 Hz AAC sine)
+ * for `seconds` in real time to `url`.
+ */
+export function ffmpegTestPatternArgs(url: string, seconds: number): string[] {
+  return [
+    ...['-hide_banner', '-nostdin', '-re'],
+    ...['-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25'],
+    ...['-f', 'lavfi', '-i', 'sine=frequency=440'],
+    ...['-t', String(seconds)],
+    ...['-c:v', 'libx264', '-g', '25', '-c:a', 'aac', '-f', 'flv', url],
+  ];
+}
+
+/** Number of open file descriptors of this process (Linux `/proc/self/fd`), or -1 where that is not available. */
+export function openFds(): number {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return -1;
+  }
+}
