@@ -15,7 +15,7 @@ const haveTools = hasTool('ffmpeg') && hasTool('ffprobe');
 const HANDSHAKE_TIMEOUT = 3000;
 const IDLE_TIMEOUT = 3000;
 const PING_INTERVAL = 1000;
-const SLACK = 1500;
+const SLACK = 5000;
 const BOUND = { handshake: HANDSHAKE_TIMEOUT + SLACK, idle: IDLE_TIMEOUT + SLACK, soon: SLACK };
 /** Server RSS bound during the attack: the vitest worker itself is ~100 MiB; two 16 MiB messages may be in flight. */
 const RSS_BOUND_MB = 300;
