@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { fromHex, toHex as hex } from '@rtmp/testing';
 import { describe, expect, test } from 'vitest';
 import { decodeCommandPayload, EcmaArray, encodeCommandPayload } from '../src/index.js';
-import { fromHex, hex, packageRoot, rec } from './helpers.js';
+import { packageRoot, rec } from './helpers.js';
 
 interface Captured {
   capture: string;

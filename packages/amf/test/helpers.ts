@@ -5,17 +5,6 @@ import { AmfError, type AmfErrorCode } from '../src/index.js';
 
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** ../shared/fixtures beside the repository root, or $RTMP_FIXTURES. */
-export const fixturesDir = process.env.RTMP_FIXTURES ?? path.resolve(packageRoot, '../../../shared/fixtures');
-
-export function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-}
-
-export function fromHex(s: string): Uint8Array {
-  return new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
-}
-
 /** Runs fn and returns the AmfError it throws; fails on success or any other error. */
 export function amfError(fn: () => unknown): AmfError {
   try {

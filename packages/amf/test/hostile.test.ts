@@ -1,3 +1,4 @@
+import { fromHex, toHex as hex } from '@rtmp/testing';
 import { describe, expect, test } from 'vitest';
 import {
   Amf0Decoder,
@@ -13,7 +14,7 @@ import {
   singleValueExternalizable,
   TypedObject,
 } from '../src/index.js';
-import { expectCode, fromHex, hex, rec } from './helpers.js';
+import { expectCode, rec } from './helpers.js';
 
 function repeat(h: string, n: number, tail = ''): Uint8Array {
   return fromHex(h.repeat(n) + tail);

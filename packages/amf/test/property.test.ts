@@ -1,3 +1,4 @@
+import { toHex as hex } from '@rtmp/testing';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {
@@ -10,7 +11,7 @@ import {
   encodeCommandPayload,
 } from '../src/index.js';
 import { amf0Value, amf3Value } from './arbitraries.js';
-import { assertAmfEqual, hex } from './helpers.js';
+import { assertAmfEqual } from './helpers.js';
 
 const runs = { numRuns: 600 };
 

@@ -1,3 +1,4 @@
+import { fromHex, toHex as hex } from '@rtmp/testing';
 import { describe, expect, test } from 'vitest';
 import {
   AMF_UNSUPPORTED,
@@ -19,7 +20,7 @@ import {
   encodeCommandPayload,
   TypedObject,
 } from '../src/index.js';
-import { expectCode, fromHex, hex, rec } from './helpers.js';
+import { expectCode, rec } from './helpers.js';
 
 describe('AMF3 U29 integers (rtmp-protocol-notes section 4)', () => {
   const table: [number, string][] = [
