@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { ChunkError } from './errors.js';
 import { DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MAX_MESSAGE_LENGTH, type RtmpMessage } from './message.js';
 
@@ -11,7 +12,8 @@ export interface ChunkDecoderLimits {
   maxChunkStreams?: number;
   /**
    * Most bytes held for incomplete messages across all chunk streams (default 32 MiB). Counted as the length of
-   * every input buffer an incomplete message keeps a view of, since a view pins its whole buffer.
+   * every input buffer an incomplete message keeps a view of (a view pins its whole buffer) plus the declared length
+   * of every reassembly buffer allocated for an incomplete message.
    */
   maxBufferedBytes?: number;
 }
@@ -43,7 +45,11 @@ class InStream {
   extValue = 0;
   active = false;
   received = 0;
-  // Received pieces of the incomplete message as (buffer, start, length), kept without allocating a view per chunk.
+  // Reassembly buffer of the incomplete message once allocated: later chunks are copied straight into it.
+  dest: Uint8Array | null = null;
+  // Received byte count at which `dest` is allocated (1/8 of the declared length, see ALLOC_FRACTION_SHIFT).
+  allocAt = 0;
+  // Until then, received pieces as (buffer, start, length), kept without allocating a view per chunk.
   parts = 0;
   partBufs: Uint8Array[] = [];
   partPos: number[] = [];
@@ -60,6 +66,16 @@ const EMPTY = new Uint8Array(0);
 // Reassembled payloads up to SLAB_MAX bytes share SLAB_SIZE-byte buffers (like Node's Buffer pool, but larger).
 const SLAB_SIZE = 256 * 1024;
 const SLAB_MAX = 64 * 1024;
+// A multi-chunk message gets its full-size reassembly buffer once 1/2^3 of it has arrived, so a peer that declares
+// 16 MiB and sends one chunk is held to the reads it pinned, and memory never exceeds 8x the bytes received. Before
+// that the chunks stay views of the input, copied into the buffer once it exists: every byte is still copied once.
+const ALLOC_FRACTION_SHIFT = 3;
+
+// Uninitialised memory: every byte of a reassembly buffer is overwritten before the buffer is handed out, so
+// zero-filling it first would be a wasted pass over memory.
+function allocRaw(length: number): ArrayBuffer {
+  return Buffer.allocUnsafeSlow(length).buffer as ArrayBuffer;
+}
 
 function checkLimit(name: string, value: number | undefined, fallback: number, max: number): number {
   if (value === undefined) return fallback;
@@ -153,6 +169,10 @@ export class ChunkDecoder {
     }
     const out: RtmpMessage[] = [];
     if (bytes.length === 0) return out;
+    // Plain Uint8Array views: subarray on a Buffer goes through a slower species constructor, and every payload
+    // handed out should be a plain Uint8Array.
+    if (bytes.constructor !== Uint8Array)
+      bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
     this.#bufs.push(bytes);
     this.#avail += bytes.length;
     try {
@@ -269,6 +289,12 @@ export class ChunkDecoder {
             }
             this.#avail -= take;
             left -= take;
+            const dest = cs.dest;
+            if (dest !== null) {
+              dest.set(head.subarray(off, off + take), cs.received);
+              cs.received += take;
+              continue;
+            }
             const k = cs.parts++;
             cs.partBufs[k] = head;
             cs.partPos[2 * k] = off;
@@ -281,11 +307,14 @@ export class ChunkDecoder {
               cs.charged += head.length;
               this.#partial += head.length;
             }
-            if (cs.received < cs.length && this.#partial > this.#maxBufferedBytes) {
-              throw new ChunkError(
-                'ERR_CHUNK_BUFFER_LIMIT',
-                `incomplete messages hold more than maxBufferedBytes ${this.#maxBufferedBytes}`,
-              );
+            if (cs.received < cs.length) {
+              if (cs.received >= cs.allocAt) this.#toDest(cs);
+              if (this.#partial > this.#maxBufferedBytes) {
+                throw new ChunkError(
+                  'ERR_CHUNK_BUFFER_LIMIT',
+                  `incomplete messages hold more than maxBufferedBytes ${this.#maxBufferedBytes}`,
+                );
+              }
             }
           }
           // Fast path for the common next chunk: a 1-byte fmt 3 header continuing the same message.
@@ -434,6 +463,7 @@ export class ChunkDecoder {
   #begin(cs: InStream, out: RtmpMessage[]): void {
     cs.active = true;
     cs.received = 0;
+    cs.allocAt = cs.length >>> ALLOC_FRACTION_SHIFT;
     if (cs.length === 0) {
       this.#complete(cs, out);
       return;
@@ -441,37 +471,52 @@ export class ChunkDecoder {
     this.#resume(cs);
   }
 
-  #complete(cs: InStream, out: RtmpMessage[]): void {
+  // Moves the pieces received so far into a reassembly buffer of the full length and releases the reads they pinned.
+  #toDest(cs: InStream): void {
+    const dest = this.#alloc(cs.length);
+    this.#gatherParts(cs, dest);
+    this.#partial += cs.length - cs.charged;
+    cs.charged = cs.length;
+    cs.dest = dest;
+  }
+
+  #gatherParts(cs: InStream, dest: Uint8Array): void {
     const n = cs.parts;
     const bufs = cs.partBufs;
     const pos = cs.partPos;
-    let payload: Uint8Array;
-    if (n === 1) {
-      const b = bufs[0]!;
-      const start = pos[0]!;
-      const len = pos[1]!;
-      // A plain Uint8Array view: Buffer#subarray goes through a slower species constructor.
-      payload = start === 0 && len === b.length ? b : new Uint8Array(b.buffer, b.byteOffset + start, len);
-      bufs[0] = EMPTY;
-    } else if (n === 0) {
-      payload = EMPTY;
-    } else {
-      payload = this.#alloc(cs.length);
-      let at = 0;
-      for (let i = 0; i < n; i++) {
-        const b = bufs[i]!;
-        const start = pos[2 * i]!;
-        const len = pos[2 * i + 1]!;
-        payload.set(new Uint8Array(b.buffer, b.byteOffset + start, len), at);
-        at += len;
-        // Drop the reference so old reads are not pinned.
-        bufs[i] = EMPTY;
-      }
+    let at = 0;
+    for (let i = 0; i < n; i++) {
+      const start = pos[2 * i]!;
+      const len = pos[2 * i + 1]!;
+      dest.set(bufs[i]!.subarray(start, start + len), at);
+      at += len;
+      // Drop the reference so old reads are not pinned.
+      bufs[i] = EMPTY;
     }
     cs.parts = 0;
+    cs.lastBuf = undefined;
+  }
+
+  #complete(cs: InStream, out: RtmpMessage[]): void {
+    let payload: Uint8Array;
+    if (cs.dest !== null) {
+      payload = cs.dest;
+      cs.dest = null;
+    } else if (cs.parts === 1) {
+      const start = cs.partPos[0]!;
+      payload = cs.partBufs[0]!.subarray(start, start + cs.partPos[1]!);
+      cs.partBufs[0] = EMPTY;
+      cs.parts = 0;
+      cs.lastBuf = undefined;
+    } else if (cs.parts === 0) {
+      payload = EMPTY;
+    } else {
+      // Completed within the reads that carried its first eighth: one copy, as on the other path.
+      payload = this.#alloc(cs.length);
+      this.#gatherParts(cs, payload);
+    }
     this.#partial -= cs.charged;
     cs.charged = 0;
-    cs.lastBuf = undefined;
     cs.active = false;
     cs.received = 0;
     out.push({ type: cs.type, streamId: cs.streamId, timestamp: cs.timestamp, payload });
@@ -479,12 +524,12 @@ export class ChunkDecoder {
     else if (cs.type === 2) this.#applyAbort(payload);
   }
 
-  // Reassembled payloads of small messages are carved from a shared slab: one ArrayBuffer per SLAB_SIZE bytes
-  // instead of one per message. Called only once every byte of the message has arrived.
+  // Reassembly buffers of small messages are carved from a shared slab: one ArrayBuffer per SLAB_SIZE bytes
+  // instead of one per message. Neither slab nor large buffer is zero-filled.
   #alloc(length: number): Uint8Array {
-    if (length > SLAB_MAX) return new Uint8Array(length);
+    if (length > SLAB_MAX) return new Uint8Array(allocRaw(length), 0, length);
     if (this.#slab === undefined || this.#slabUsed + length > SLAB_SIZE) {
-      this.#slab = new ArrayBuffer(SLAB_SIZE);
+      this.#slab = allocRaw(SLAB_SIZE);
       this.#slabUsed = 0;
     }
     const out = new Uint8Array(this.#slab, this.#slabUsed, length);
@@ -522,6 +567,7 @@ export class ChunkDecoder {
       target.lastBuf = undefined;
       target.partBufs.fill(EMPTY, 0, target.parts);
       target.parts = 0;
+      target.dest = null;
       target.received = 0;
       target.active = false;
     }
