@@ -1,3 +1,4 @@
+import { directionBytes, readCapture } from '@rtmp/testing';
 import { describe, expect, it } from 'vitest';
 import {
   CLIENT_C1_KEY,
@@ -10,7 +11,7 @@ import {
   verifyDigest,
   verifyResponse,
 } from '../src/index.js';
-import { directionBytes, feed, readCapture, seededRandom } from './helpers.js';
+import { feed, seededRandom } from './helpers.js';
 
 const FFMPEG_PUBLISH = 'ffmpeg-publish-h264-aac.rtmpcap';
 const FFMPEG_PLAY = 'ffmpeg-play-h264-aac.rtmpcap';

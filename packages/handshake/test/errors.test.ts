@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { concat } from '@rtmp/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HandshakeClient, HandshakeError, HandshakeErrorCode, HandshakeServer } from '../src/index.js';
-import { concat } from './helpers.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {

@@ -3,34 +3,19 @@
  * simple handshake) against our server; our client against nginx-rtmp. The sockets live here, in the test only: the
  * package itself stays I/O-free.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { hasNginxRtmp, hasTool, startNginxRtmp } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HandshakeClient, type HandshakeKind, HandshakeServer } from '../src/index.js';
 
-function haveTool(cmd: string, args: string[]): boolean {
-  const found = spawnSync(cmd, args, { stdio: 'ignore' }).error === undefined;
-  if (!found) {
-    const msg = `\n!!!!! ${cmd} not found: real-peer handshake test SKIPPED !!!!!\n`;
-    if (process.env.CI === 'true') throw new Error(`${cmd} is required when CI=true`);
-    console.warn(msg);
-  }
-  return found;
-}
+const HAVE_FFMPEG = hasTool('ffmpeg');
+const HAVE_RTMPDUMP = hasTool('rtmpdump');
+const HAVE_NGINX = hasNginxRtmp();
 
-const HAVE_FFMPEG = haveTool('ffmpeg', ['-version']);
-const HAVE_RTMPDUMP = haveTool('rtmpdump', ['-h']);
-const NGINX_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
-const HAVE_NGINX = haveTool('nginx', ['-v']) && spawnSync('test', ['-f', NGINX_MODULE]).status === 0;
-if (!HAVE_NGINX && process.env.CI !== 'true')
-  console.warn('\n!!!!! nginx-rtmp not available: SKIPPED !!!!!\n');
-
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
+const cleanups: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
 });
 
 function track(child: ChildProcess): ChildProcess {
@@ -83,7 +68,9 @@ function shim(tamper?: (answer: Uint8Array) => void): Promise<{ port: number; re
       socket.on('close', finish);
       socket.on('error', () => {});
     });
-    cleanups.push(() => server.close());
+    cleanups.push(() => {
+      server.close();
+    });
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
       if (address === null || typeof address === 'string') throw new Error('no port');
@@ -143,38 +130,11 @@ describe.skipIf(!HAVE_RTMPDUMP)('rtmpdump (librtmp) against our server', () => {
   }, 20_000);
 });
 
-/** Starts nginx-rtmp on a free port in a private prefix; resolves once it accepts connections. */
+/** Starts nginx-rtmp (stopped after the test); resolves with its port once it accepts connections. */
 async function startNginx(): Promise<number> {
-  const probe = createServer();
-  const port = await new Promise<number>((r) =>
-    probe.listen(0, '127.0.0.1', () => r((probe.address() as { port: number }).port)),
-  );
-  await new Promise((r) => probe.close(r));
-  const dir = mkdtempSync(join(tmpdir(), 'hs-nginx-'));
-  const conf = join(dir, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `load_module ${NGINX_MODULE};
-daemon off; master_process off; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
-events { worker_connections 64; }
-rtmp { server { listen 127.0.0.1:${port}; application live { live on; } } }
-`,
-  );
-  const child = track(spawn('nginx', ['-p', dir, '-e', `${dir}/error.log`, '-c', conf], { stdio: 'ignore' }));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}`);
-    const ok = await new Promise<boolean>((r) => {
-      const s = createConnection(port, '127.0.0.1', () => {
-        s.destroy();
-        r(true);
-      });
-      s.on('error', () => r(false));
-    });
-    if (ok) return port;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('nginx did not start');
+  const nginx = await startNginxRtmp();
+  cleanups.push(() => nginx.stop());
+  return nginx.port;
 }
 
 function runClient(port: number, client: HandshakeClient): Promise<void> {

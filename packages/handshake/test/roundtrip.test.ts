@@ -1,3 +1,4 @@
+import { concat } from '@rtmp/testing';
 import { describe, expect, it } from 'vitest';
 import {
   CLIENT_C1_KEY,
@@ -11,7 +12,7 @@ import {
   SERVER_S1_KEY,
   verifyResponse,
 } from '../src/index.js';
-import { concat, seededRandom } from './helpers.js';
+import { seededRandom } from './helpers.js';
 
 const CHUNK = Uint8Array.from([0x03, 0, 0, 0, 0, 0, 0x10, 0x14, 0, 0, 0, 0, 0x02, 0x00]);
 

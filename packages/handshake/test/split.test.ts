@@ -1,7 +1,8 @@
+import { concat, directionBytes, readCapture, sameBytes, splitAt } from '@rtmp/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HandshakeClient, HandshakeServer } from '../src/index.js';
-import { concat, directionBytes, feed, readCapture, sameBytes, seededRandom, splitAt } from './helpers.js';
+import { feed, seededRandom } from './helpers.js';
 
 const TAIL = Uint8Array.from({ length: 300 }, (_, i) => (i * 7 + 3) & 0xff);
 
