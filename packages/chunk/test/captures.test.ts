@@ -1,6 +1,7 @@
+import { chunkReads, concat, readCapture, readOracle } from '@rtmp/testing';
 import { describe, expect, test } from 'vitest';
 import { ChunkDecoder, MessageType, type RtmpMessage } from '../src/index.js';
-import { amf0StringAt, chunkReads, concat, readCapture, readPackets } from './helpers.js';
+import { amf0StringAt } from './helpers.js';
 
 function decodeReads(reads: readonly Uint8Array[]): RtmpMessage[] {
   const decoder = new ChunkDecoder();
@@ -68,25 +69,25 @@ describe.each([
   ['ffmpeg-publish-extended-timestamp.rtmpcap', 'extended_ts_h264_aac.packets.csv'],
 ])('%s client->server', (capture, oracle) => {
   const reads = chunkReads(readCapture(capture), 0);
-  const packets = readPackets(oracle);
+  const packets = readOracle(oracle);
 
   test.each(splits)('matches the oracle exactly, fed as %s', (_label, split) => {
     const messages = decodeReads(split(reads));
     checkCommandOrder(messages);
     const samples = messages.filter(isSample);
-    const expectedVideo = packets.filter((p) => p.kind === 'video');
-    const expectedAudio = packets.filter((p) => p.kind === 'audio');
+    const expectedVideo = packets.filter((p) => p.type === 'video');
+    const expectedAudio = packets.filter((p) => p.type === 'audio');
     const video = samples.filter((m) => m.type === MessageType.Video);
     const audio = samples.filter((m) => m.type === MessageType.Audio);
     expect(
       video.map((m) => [m.payload.length, m.timestamp, m.timestamp + cts(m.payload), m.payload[0]! >> 4]),
-    ).toEqual(expectedVideo.map((p) => [p.size + 5, p.dts, p.pts, p.key ? 1 : 2]));
+    ).toEqual(expectedVideo.map((p) => [p.size + 5, p.dts, p.pts, p.keyframe ? 1 : 2]));
     expect(audio.map((m) => [m.payload.length, m.timestamp])).toEqual(
       expectedAudio.map((p) => [p.size + 2, p.dts]),
     );
     // The interleaving is the file's too.
     expect(samples.map((m) => (m.type === MessageType.Video ? 'video' : 'audio'))).toEqual(
-      packets.map((p) => p.kind),
+      packets.map((p) => p.type),
     );
   });
 });
@@ -102,14 +103,14 @@ test('extended-timestamp capture: first video is 4,199 bytes at 16,799,920 ms', 
 test('librtmp publish: same samples per track in order, monotonic timestamps', () => {
   const messages = decodeReads(chunkReads(readCapture('librtmp-publish-h264-aac.rtmpcap'), 0));
   checkCommandOrder(messages);
-  const packets = readPackets('small_h264_aac.packets.csv');
+  const packets = readOracle('small_h264_aac.packets.csv');
   for (const [type, kind, extra] of [
     [MessageType.Video, 'video', 5],
     [MessageType.Audio, 'audio', 2],
   ] as const) {
     const track = messages.filter((m) => m.type === type && isSample(m));
     expect(track.map((m) => m.payload.length)).toEqual(
-      packets.filter((p) => p.kind === kind).map((p) => p.size + extra),
+      packets.filter((p) => p.type === kind).map((p) => p.size + extra),
     );
     for (let i = 1; i < track.length; i++) {
       expect(track[i]!.timestamp).toBeGreaterThanOrEqual(track[i - 1]!.timestamp);
@@ -124,7 +125,7 @@ test('ffmpeg play capture, server->client: control, onStatus, metadata and inter
   expect(names).toContain('onStatus');
   expect(names).toContain('onMetaData');
   expect(messages.some((m) => m.type === MessageType.UserControl)).toBe(true);
-  const packets = readPackets('small_h264_aac.packets.csv');
+  const packets = readOracle('small_h264_aac.packets.csv');
   for (const [type, kind, extra] of [
     [MessageType.Video, 'video', 5],
     [MessageType.Audio, 'audio', 2],
@@ -138,7 +139,7 @@ test('ffmpeg play capture, server->client: control, onStatus, metadata and inter
     // file's, repeated.
     const sizes = track.map((m) => m.payload.length).join(',');
     const once = packets
-      .filter((p) => p.kind === kind)
+      .filter((p) => p.type === kind)
       .map((p) => p.size + extra)
       .join(',');
     expect(`,${once},${once},${once},`).toContain(`,${sizes},`);

@@ -1,6 +1,6 @@
+import { concat } from '@rtmp/testing';
 import { describe, expect, test } from 'vitest';
 import { ChunkDecoder, ChunkEncoder, ChunkError, encodeMessage, type RtmpMessage } from '../src/index.js';
-import { concat } from './helpers.js';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');

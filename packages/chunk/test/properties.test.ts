@@ -1,3 +1,4 @@
+import { concat } from '@rtmp/testing';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {
@@ -8,7 +9,6 @@ import {
   MessageType,
   type RtmpMessage,
 } from '../src/index.js';
-import { concat } from './helpers.js';
 
 type Action = { kind: 'message'; message: RtmpMessage; csid: number } | { kind: 'chunkSize'; size: number };
 
