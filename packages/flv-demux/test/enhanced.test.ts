@@ -1,6 +1,6 @@
+import { readFixture as fixture, readCsv } from '@rtmp/testing';
 import { describe, expect, it } from 'vitest';
 import { FlvReader, parseAudioTag, parseVideoTag, StreamDemuxer } from '../src/index.js';
-import { fixture, readCsv } from './helpers.js';
 
 const FILES = ['av1_opus_testsrc', 'av1_opus_mptestsrc'];
 

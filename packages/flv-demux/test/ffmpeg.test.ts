@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { hasTool, probePackets, readFixture } from '@rtmp/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   concatBytes,
@@ -13,9 +14,9 @@ import {
   StreamDemuxer,
   StreamMuxer,
 } from '../src/index.js';
-import { demuxFile, fixture, haveTool } from './helpers.js';
+import { demuxFile } from './helpers.js';
 
-const hasFfmpeg = haveTool('ffmpeg') && haveTool('ffprobe');
+const hasFfmpeg = hasTool('ffmpeg') && hasTool('ffprobe');
 const dir = hasFfmpeg ? mkdtempSync(path.join(tmpdir(), 'flv-demux-')) : '';
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -30,31 +31,14 @@ function ffmpeg(args: string[]): void {
 
 type Packet = { type: string; pts: number; dts: number; size: number; key: boolean };
 
-function ffprobePackets(file: string): Packet[] {
-  const out = execFileSync(
-    'ffprobe',
-    [
-      '-v',
-      'error',
-      '-show_entries',
-      'packet=codec_type,stream_index,pts,dts,size,flags',
-      '-of',
-      'csv=p=0',
-      file,
-    ],
-    { encoding: 'utf8' },
-  );
-  return out
-    .trim()
-    .split('\n')
-    .map((l) => l.split(','))
-    .map(([type, , pts, dts, size, flags]) => ({
-      type: type!,
-      pts: Number(pts),
-      dts: Number(dts),
-      size: Number(size),
-      key: flags!.startsWith('K'),
-    }));
+async function ffprobePackets(file: string): Promise<Packet[]> {
+  return (await probePackets(file)).map((p) => ({
+    type: p.codec_type,
+    pts: p.pts,
+    dts: p.dts,
+    size: p.size,
+    key: p.flags.startsWith('K'),
+  }));
 }
 
 function ourPackets(events: DemuxEvent[], nalPrefix = 4): Packet[] {
@@ -89,7 +73,7 @@ const AUDIO_CASES: { enc: string; codec: string; args: string[] }[] = [
 
 describe.skipIf(!hasFfmpeg)('files made by FFmpeg, compared with ffprobe', () => {
   for (const c of AUDIO_CASES) {
-    it.skipIf(!hasEncoder(c.enc))(`libx264 + ${c.enc}`, () => {
+    it.skipIf(!hasEncoder(c.enc))(`libx264 + ${c.enc}`, async () => {
       const file = path.join(dir, `${c.enc}.flv`);
       ffmpeg([
         ...['-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25', '-f', 'lavfi', '-i', 'sine', '-t', '2'],
@@ -100,15 +84,15 @@ describe.skipIf(!hasFfmpeg)('files made by FFmpeg, compared with ffprobe', () =>
       expect(demuxer.stats.droppedBeforeSequenceHeader).toBe(0);
       const audioCodec = events.find((e) => e.kind === 'codec' && e.mediaType === 'audio');
       expect(audioCodec?.kind === 'codec' && audioCodec.codec).toBe(c.codec);
-      const probe = ffprobePackets(file);
+      const probe = await ffprobePackets(file);
       const ours = ourPackets(events);
       expect(byType(ours, 'video')).toEqual(byType(probe, 'video'));
       expect(byType(ours, 'audio')).toEqual(byType(probe, 'audio'));
     });
   }
 
-  it('a file rewritten by StreamMuxer + FlvWriter gives ffprobe the same packets', () => {
-    const { events } = demuxFile(fixture('small_h264_aac.flv'));
+  it('a file rewritten by StreamMuxer + FlvWriter gives ffprobe the same packets', async () => {
+    const { events } = demuxFile(readFixture('small_h264_aac.flv'));
     const muxer = new StreamMuxer();
     const writer = FlvWriter.forEvents(events);
     const pieces: Uint8Array[] = [writer.header()];
@@ -119,8 +103,8 @@ describe.skipIf(!hasFfmpeg)('files made by FFmpeg, compared with ffprobe', () =>
     const out = path.join(dir, 'rewritten.flv');
     writeFileSync(out, concatBytes(pieces));
     const original = path.join(dir, 'original.flv');
-    writeFileSync(original, fixture('small_h264_aac.flv'));
-    expect(ffprobePackets(out)).toEqual(ffprobePackets(original));
+    writeFileSync(original, readFixture('small_h264_aac.flv'));
+    expect(await ffprobePackets(out)).toEqual(await ffprobePackets(original));
     // And our own reader accepts it, PreviousTagSize included.
     const reader = new FlvReader();
     const demuxer = new StreamDemuxer();

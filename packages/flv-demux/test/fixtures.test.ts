@@ -1,16 +1,17 @@
+import { readFixture as fixture, readOracle } from '@rtmp/testing';
 import { describe, expect, it } from 'vitest';
 import type { AudioSampleEvent, NalVideoSampleEvent } from '../src/index.js';
-import { demuxFile, fixture, readCsv } from './helpers.js';
+import { demuxFile } from './helpers.js';
 
 type Row = { type: string; pts: number; dts: number; size: number; key: boolean };
 
 function oracle(name: string): Row[] {
-  return readCsv(name).map(([type, , pts, dts, size, flags]) => ({
-    type: type!,
-    pts: Number(pts),
-    dts: Number(dts),
-    size: Number(size),
-    key: flags!.startsWith('K'),
+  return readOracle(name).map(({ type, pts, dts, size, keyframe }) => ({
+    type,
+    pts,
+    dts,
+    size,
+    key: keyframe,
   }));
 }
 

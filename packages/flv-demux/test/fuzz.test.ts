@@ -1,3 +1,4 @@
+import { readFixture as fixture } from '@rtmp/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -17,7 +18,7 @@ import {
   StreamDemuxer,
   vp9Info,
 } from '../src/index.js';
-import { AVCC, fixture } from './helpers.js';
+import { AVCC } from './helpers.js';
 
 const onlyFlvError = (fn: () => unknown) => {
   try {

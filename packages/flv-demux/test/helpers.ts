@@ -1,24 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fromHex } from '@rtmp/testing';
 import { type DemuxEvent, FlvReader, StreamDemuxer } from '../src/index.js';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-/** The shared fixtures folder: a sibling of the repository root, or RTMP_FIXTURES. */
-export const FIXTURES = process.env.RTMP_FIXTURES ?? path.resolve(here, '../../../../shared/fixtures');
-
-export function fixture(name: string): Uint8Array {
-  return new Uint8Array(readFileSync(path.join(FIXTURES, name)));
-}
-
-export function readCsv(name: string): string[][] {
-  return readFileSync(path.join(FIXTURES, name), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => l.split(','));
-}
 
 /** Demuxes a whole FLV file, optionally fed in chunks of `split` bytes. */
 export function demuxFile(
@@ -36,27 +17,11 @@ export function demuxFile(
   return { events, demuxer };
 }
 
-export function hex(s: string): Uint8Array {
-  const clean = s.replace(/[^0-9a-fA-F]/g, '');
-  const out = new Uint8Array(clean.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(clean.slice(i * 2, i * 2 + 2), 16);
-  return out;
-}
+/** Bytes from hex text (separators ignored). */
+export const hex = fromHex;
 
 export function ascii(s: string): number[] {
   return Array.from(s, (c) => c.charCodeAt(0));
-}
-
-/** Whether a command-line tool is available; under CI=true a missing tool fails the calling test. */
-export function haveTool(tool: string): boolean {
-  try {
-    execFileSync(tool, ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    if (process.env.CI === 'true') throw new Error(`${tool} is required under CI=true but is not installed`);
-    console.warn(`\n*** WARNING: ${tool} not found: skipping the tests that need it ***\n`);
-    return false;
-  }
 }
 
 /** avcC of small_h264_aac.flv (High, 320x240, 4-byte NAL lengths). */

@@ -1,6 +1,6 @@
+import { readFixture as fixture } from '@rtmp/testing';
 import { describe, expect, it } from 'vitest';
 import { concatBytes, FlvError, FlvReader, FlvWriter } from '../src/index.js';
-import { fixture } from './helpers.js';
 
 function sample(): Uint8Array {
   const w = new FlvWriter({ audio: true, video: true });
