@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -51,34 +51,4 @@ export function sourceFile(bitrate = '3M'): string {
   });
   renameSync(partial, file);
   return file;
-}
-
-/** One FLV tag of the source file. */
-export interface FlvTag {
-  /** 8 audio, 9 video, 18 script data. */
-  type: number;
-  /** Milliseconds. */
-  timestamp: number;
-  /** The tag body (a view into the file). */
-  body: Buffer;
-}
-
-/**
- * Reads the tags of an FLV file we generated ourselves (trusted input: a truncated last tag ends the list).
- */
-export function readFlv(file: string): FlvTag[] {
-  const data = readFileSync(file);
-  if (data.toString('latin1', 0, 3) !== 'FLV') throw new Error(`${file} is not an FLV file`);
-  const tags: FlvTag[] = [];
-  let offset = data.readUInt32BE(5) + 4;
-  while (offset + 11 <= data.length) {
-    const type = data.readUInt8(offset) & 0x1f;
-    const size = data.readUIntBE(offset + 1, 3);
-    const timestamp = (data.readUIntBE(offset + 4, 3) | (data.readUInt8(offset + 7) << 24)) >>> 0;
-    const start = offset + 11;
-    if (start + size > data.length) break;
-    tags.push({ type, timestamp, body: data.subarray(start, start + size) });
-    offset = start + size + 4;
-  }
-  return tags;
 }

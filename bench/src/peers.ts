@@ -3,7 +3,7 @@ import * as net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { encodeAmf0 } from '@rtmp/amf';
 import { RtmpConnection, type RtmpStatus } from '@rtmp/server';
-import type { FlvTag } from './media.js';
+import type { RawFlvTag as FlvTag } from '@rtmp/testing';
 
 /**
  * Minimal RTMP peers for the fan-out bench, on the connection core of `@rtmp/server` (the same code `@rtmp/client`

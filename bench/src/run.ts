@@ -16,12 +16,12 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readFlvFile, rtmpModulePath, toolAvailable } from '@rtmp/testing';
 import { describeMachine } from './machine.js';
-import { readFlv, sourceArgs, sourceFile } from './media.js';
+import { sourceArgs, sourceFile } from './media.js';
 import { MICRO_PACKAGES, type MicroResult, runMicro } from './micro.js';
-import { hasTool } from './proc.js';
 import { type FanoutResult, fanout, type IngestResult, ingest } from './scenarios.js';
-import { rtmpModulePath, SERVER_NAMES, type ServerName } from './servers.js';
+import { SERVER_NAMES, type ServerName } from './servers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -222,13 +222,10 @@ async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const args = process.argv.slice(2).filter((a) => a !== '--');
   const command = `pnpm bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`;
-  for (const [tool, args] of [
-    ['ffmpeg', ['-version']],
-    ['rtmpdump', ['-h']],
-  ] as const) {
-    if (!hasTool(tool, [...args])) throw new Error(`${tool} is required for the benchmarks`);
+  for (const tool of ['ffmpeg', 'rtmpdump']) {
+    if (!toolAvailable(tool)) throw new Error(`${tool} is required for the benchmarks`);
   }
-  if (options.servers.includes('nginx-rtmp') && (!hasTool('nginx', ['-v']) || !rtmpModulePath())) {
+  if (options.servers.includes('nginx-rtmp') && (!toolAvailable('nginx') || !rtmpModulePath())) {
     throw new Error('nginx with libnginx-mod-rtmp is required (or pass --servers without nginx-rtmp)');
   }
   const machine = describeMachine();
@@ -237,12 +234,12 @@ async function main(): Promise<void> {
 
   const file = sourceFile('3M');
   const fileBytes = statSync(file).size;
-  const lastTs = readFlv(file).at(-1)?.timestamp ?? 0;
+  const lastTs = readFlvFile(file).at(-1)?.timestamp ?? 0;
   console.log(
     `ingest source: ${path.basename(file)}, ${(fileBytes / 1e6).toFixed(1)} MB, ${(lastTs / 1000).toFixed(1)} s`,
   );
   const fanoutFile = sourceFile(options.fanoutBitrate);
-  const tags = readFlv(fanoutFile);
+  const tags = readFlvFile(fanoutFile);
   console.log(`fan-out source: ${path.basename(fanoutFile)}`);
 
   console.log(`\ningest: ${options.runs} run(s) per server, interleaved`);

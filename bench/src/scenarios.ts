@@ -2,10 +2,9 @@ import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { cpuSeconds, type RawFlvTag as FlvTag, memory } from '@rtmp/testing';
 import { LitePlayer } from './lite-player.js';
-import type { FlvTag } from './media.js';
 import { RealtimePublisher } from './peers.js';
-import { cpuSeconds, memory } from './proc.js';
 import type { RunningServer, ServerName } from './servers.js';
 import { startServer } from './servers.js';
 

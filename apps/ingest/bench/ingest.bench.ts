@@ -3,114 +3,72 @@
  * to (a) this app, recording to FLV, and (b) nginx-rtmp with `record all`. Measures the wall time until the
  * recording stops growing and the server process's CPU time (from /proc), median of several runs. Run: `node --import tsx bench/ingest.bench.ts`.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, FIXTURES, freePort, sleep } from '../test/helpers.js';
+import {
+  cpuSeconds,
+  FIXTURES,
+  freePort,
+  hasNginxRtmp,
+  type ServerProcess,
+  sleep,
+  startNginxRtmp,
+  superviseServer,
+} from '@rtmp/testing';
+import { CLI } from '../test/helpers.js';
 
 const LOOPS = Number(process.env.BENCH_LOOPS ?? 40);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SOURCE = join(FIXTURES, 'small_h264_aac.flv');
-const CLK_TCK = 100;
 
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-}
+const cpuMs = (pid: number): number => cpuSeconds(pid) * 1000;
 
-async function waitPort(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise<boolean>((res) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        res(true);
-      });
-      s.once('error', () => res(false));
-    });
-    if (ok) return;
-    await sleep(50);
-  }
-  throw new Error(`port ${port} never opened`);
-}
-
+/** A server under test with the folder it records into. */
 interface Server {
-  proc: ChildProcess;
+  process: ServerProcess;
   url: string;
+  /** Where its recordings go (removed by stop). */
   dir: string;
   stop(): Promise<void>;
+}
+
+function recording(process: ServerProcess, dir: string): Server {
+  return {
+    process,
+    url: `${process.url}/bench`,
+    dir,
+    stop: async () => {
+      await process.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 async function startOurs(): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-ingest-'));
   const port = await freePort();
   const httpPort = await freePort();
-  const proc = spawn(
+  const child = spawn(
     process.execPath,
     [
-      CLI,
-      '--port',
-      String(port),
-      '--http-port',
-      String(httpPort),
-      '--host',
-      '127.0.0.1',
-      '--record-dir',
-      dir,
-      '--log-level',
-      'warn',
+      ...[CLI, '--port', String(port), '--http-port', String(httpPort), '--host', '127.0.0.1'],
+      ...['--record-dir', dir, '--log-level', 'warn'],
     ],
-    { stdio: 'ignore' },
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  await waitPort(port);
-  return {
-    proc,
-    url: `rtmp://127.0.0.1:${port}/live/bench`,
-    dir,
-    stop: async () => {
-      proc.kill('SIGTERM');
-      await new Promise((r) => proc.once('exit', r));
-    },
-  };
-}
-
-function nginxModule(): string | undefined {
-  for (const c of [
-    '/usr/lib/nginx/modules/ngx_rtmp_module.so',
-    '/usr/share/nginx/modules/ngx_rtmp_module.so',
-  ]) {
-    if (existsSync(c)) return c;
-  }
-  return undefined;
+  return recording(await superviseServer(child, { port, name: '@rtmp/ingest' }), dir);
 }
 
 async function startNginx(): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-nginx-'));
-  const port = await freePort();
-  const conf = join(dir, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `load_module ${nginxModule()};
-daemon off; master_process off; worker_processes 1; error_log ${dir}/error.log warn; pid ${dir}/nginx.pid;
-events { worker_connections 256; }
-rtmp { server { listen 127.0.0.1:${port}; chunk_size 4096;
-  application live { live on; record all; record_path ${dir}; record_unique on; } } }
-`,
-  );
-  const proc = spawn('nginx', ['-c', conf, '-p', dir], { stdio: 'ignore' });
-  await waitPort(port);
-  return {
-    proc,
-    url: `rtmp://127.0.0.1:${port}/live/bench`,
-    dir,
-    stop: async () => {
-      proc.kill('SIGTERM');
-      await new Promise((r) => proc.once('exit', r));
-    },
-  };
+  const nginx = await startNginxRtmp({
+    logLevel: 'warn',
+    workerConnections: 256,
+    extraApplication: `record all; record_path ${dir}; record_unique on;`,
+  });
+  return recording(nginx, dir);
 }
 
 async function once(
@@ -118,7 +76,7 @@ async function once(
 ): Promise<{ wallMs: number; cpuMs: number; recorded: number }> {
   const server = await start();
   try {
-    const cpu0 = cpuMs(server.proc.pid!);
+    const cpu0 = cpuMs(server.process.pid);
     const t0 = performance.now();
     const r = spawnSync(
       'ffmpeg',
@@ -156,7 +114,7 @@ async function once(
       }
     }
     const wallMs = changedAt - t0;
-    const cpu = cpuMs(server.proc.pid!) - cpu0;
+    const cpu = cpuMs(server.process.pid) - cpu0;
     return { wallMs, cpuMs: cpu, recorded };
   } finally {
     await server.stop();
@@ -183,8 +141,7 @@ console.log(
   `publish ${LOOPS} x small_h264_aac.flv (${(inputBytes / 1e6).toFixed(1)} MB, ${media} s of media), -c copy, no -re, recording on; median of ${RUNS}`,
 );
 const results = [await bench('@rtmp/ingest', startOurs)];
-if (nginxModule() !== undefined && spawnSync('nginx', ['-v']).error === undefined)
-  results.push(await bench('nginx-rtmp 1.2.2', startNginx));
+if (hasNginxRtmp()) results.push(await bench('nginx-rtmp 1.2.2', startNginx));
 else console.warn('!!! nginx-rtmp not found: peer figures skipped !!!');
 console.log('| server | wall ms | server CPU ms | MB/s (wall) | media s per CPU s | recorded MB |');
 console.log('| --- | ---: | ---: | ---: | ---: | ---: |');

@@ -1,26 +1,34 @@
-import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  ffmpegTestPatternArgs,
+  freePort,
+  hasTool,
+  probeFrames,
+  run,
+  selfSignedCert,
+  waitFor,
+} from '@rtmp/testing';
 import { describe, expect, it } from 'vitest';
-import { ffmpegPublishArgs, freePort, haveTool, probeFrames, run, startApp, waitFor } from './helpers.js';
+import { startApp } from './helpers.js';
 
-const tools = haveTool('ffmpeg') && haveTool('ffprobe');
+const tools = hasTool('ffmpeg') && hasTool('ffprobe');
 
 describe.skipIf(!tools)('more real-peer cases', () => {
   it('a publisher killed mid-stream leaves a finalized, valid recording', async () => {
     const recordDir = await mkdtemp(join(tmpdir(), 'ingest-crash-'));
     const app = await startApp(['--record-dir', recordDir]);
-    const pub = run('ffmpeg', ffmpegPublishArgs(`${app.url}/crash`, 30), 40_000);
+    const pub = run('ffmpeg', ffmpegTestPatternArgs(`${app.url}/crash`, 30), 40_000);
     try {
       await waitFor(async () => {
         const s = (await app.api()).streams.find((x) => x.key === 'crash');
         return s !== undefined && (s.video as { frames: number }).frames > 30 ? true : undefined;
       }, 15_000);
-      pub.proc.kill('SIGKILL');
+      pub.child.kill('SIGKILL');
       await waitFor(() => (app.logs.some((l) => l.msg === 'recording finalized') ? true : undefined), 10_000);
       expect((await app.api()).streams).toEqual([]);
       const files = readdirSync(recordDir);
@@ -29,10 +37,10 @@ describe.skipIf(!tools)('more real-peer cases', () => {
       expect(p.stderr).toBe('');
       expect(p.video).toBeGreaterThan(30);
       // The key is free again at once.
-      const again = await run('ffmpeg', ffmpegPublishArgs(`${app.url}/crash`, 1), 20_000).done;
+      const again = await run('ffmpeg', ffmpegTestPatternArgs(`${app.url}/crash`, 1), 20_000).done;
       expect(again.code, again.stderr).toBe(0);
     } finally {
-      pub.proc.kill('SIGKILL');
+      pub.child.kill('SIGKILL');
       await app.stop();
     }
   });
@@ -40,12 +48,18 @@ describe.skipIf(!tools)('more real-peer cases', () => {
   it('refuses an app that is not configured', async () => {
     const app = await startApp(['--apps', 'show']);
     try {
-      const r = await run('ffmpeg', ffmpegPublishArgs(`rtmp://127.0.0.1:${app.rtmpPort}/live/x`, 1), 20_000)
-        .done;
+      const r = await run(
+        'ffmpeg',
+        ffmpegTestPatternArgs(`rtmp://127.0.0.1:${app.rtmpPort}/live/x`, 1),
+        20_000,
+      ).done;
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain('unknown app "live"');
-      const ok = await run('ffmpeg', ffmpegPublishArgs(`rtmp://127.0.0.1:${app.rtmpPort}/show/x`, 1), 20_000)
-        .done;
+      const ok = await run(
+        'ffmpeg',
+        ffmpegTestPatternArgs(`rtmp://127.0.0.1:${app.rtmpPort}/show/x`, 1),
+        20_000,
+      ).done;
       expect(ok.code, ok.stderr).toBe(0);
     } finally {
       await app.stop();
@@ -69,10 +83,10 @@ describe.skipIf(!tools)('more real-peer cases', () => {
     const url = `http://127.0.0.1:${(auth.address() as AddressInfo).port}/`;
     const app = await startApp(['--keys-url', url]);
     try {
-      const denied = await run('ffmpeg', ffmpegPublishArgs(`${app.url}/cb?token=no`, 1), 20_000).done;
+      const denied = await run('ffmpeg', ffmpegTestPatternArgs(`${app.url}/cb?token=no`, 1), 20_000).done;
       expect(denied.code).not.toBe(0);
       expect(denied.stderr, denied.stderr).toContain('keys-url answered 403');
-      const allowed = await run('ffmpeg', ffmpegPublishArgs(`${app.url}/cb?token=yes`, 1), 20_000).done;
+      const allowed = await run('ffmpeg', ffmpegTestPatternArgs(`${app.url}/cb?token=yes`, 1), 20_000).done;
       expect(allowed.code, allowed.stderr).toBe(0);
       const play = await run(
         'ffmpeg',
@@ -94,38 +108,23 @@ describe.skipIf(!tools)('more real-peer cases', () => {
     }
   });
 
-  it.skipIf(!haveTool('openssl', ['version']))('serves RTMPS with --tls-cert/--tls-key', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ingest-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
+  it.skipIf(!hasTool('openssl'))('serves RTMPS with --tls-cert/--tls-key', async () => {
+    const { certPath, keyPath } = selfSignedCert();
     const rtmpsPort = await freePort();
     const app = await startApp([
       '--tls-cert',
-      join(dir, 'cert.pem'),
+      certPath,
       '--tls-key',
-      join(dir, 'key.pem'),
+      keyPath,
       '--rtmps-port',
       String(rtmpsPort),
     ]);
     try {
-      const pub = run('ffmpeg', ffmpegPublishArgs(`rtmps://127.0.0.1:${rtmpsPort}/live/secure`, 3), 20_000);
+      const pub = run(
+        'ffmpeg',
+        ffmpegTestPatternArgs(`rtmps://127.0.0.1:${rtmpsPort}/live/secure`, 3),
+        20_000,
+      );
       const entry = await waitFor(async () => {
         const s = (await app.api()).streams.find((x) => x.key === 'secure');
         return s?.resolution !== null && s !== undefined ? s : undefined;

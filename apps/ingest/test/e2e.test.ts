@@ -2,19 +2,11 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ffmpegTestPatternArgs, hasTool, probeFrames, run, sleep, waitFor } from '@rtmp/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ffmpegPublishArgs,
-  haveTool,
-  probeFrames,
-  type RunningApp,
-  run,
-  sleep,
-  startApp,
-  waitFor,
-} from './helpers.js';
+import { type RunningApp, startApp } from './helpers.js';
 
-const tools = haveTool('ffmpeg') && haveTool('ffprobe') && haveTool('rtmpdump', ['-h']);
+const tools = hasTool('ffmpeg') && hasTool('ffprobe') && hasTool('rtmpdump');
 
 function lastFrameCount(ffmpegStderr: string): number {
   const all = [...ffmpegStderr.matchAll(/frame=\s*(\d+)/g)];
@@ -36,7 +28,7 @@ describe.skipIf(!tools)('ingest app with real peers', () => {
   });
 
   it('FFmpeg publishes, the API reports codecs and resolution, FFmpeg and rtmpdump play, the recording is complete', async () => {
-    const pub = run('ffmpeg', ffmpegPublishArgs(`${app.url}/test`, 4), 30_000);
+    const pub = run('ffmpeg', ffmpegTestPatternArgs(`${app.url}/test`, 4), 30_000);
     const entry = await waitFor(async () => {
       const s = (await app.api()).streams.find((x) => x.key === 'test');
       return s !== undefined && (s.codecs as string[]).length === 2 && s.resolution !== null ? s : undefined;
@@ -109,10 +101,10 @@ describe.skipIf(!tools)('stream keys', () => {
   it('rejects a wrong key with our error and accepts the right one', async () => {
     const app = await startApp(['--keys', 'right1,right2']);
     try {
-      const bad = await run('ffmpeg', ffmpegPublishArgs(`${app.url}/wrong`, 1), 20_000).done;
+      const bad = await run('ffmpeg', ffmpegTestPatternArgs(`${app.url}/wrong`, 1), 20_000).done;
       expect(bad.code).not.toBe(0);
       expect(bad.stderr).toContain('stream key not allowed');
-      const good = await run('ffmpeg', ffmpegPublishArgs(`${app.url}/right2`, 1), 20_000).done;
+      const good = await run('ffmpeg', ffmpegTestPatternArgs(`${app.url}/right2`, 1), 20_000).done;
       expect(good.code, good.stderr).toBe(0);
       expect(app.logs.some((l) => l.msg === 'publish started' && l.key === 'right2')).toBe(true);
     } finally {
@@ -125,7 +117,7 @@ describe.skipIf(!tools)('shutdown', () => {
   it('SIGTERM during a publish finalizes the recording and exits 0', async () => {
     const recordDir = await mkdtemp(join(tmpdir(), 'ingest-term-'));
     const app = await startApp(['--record-dir', recordDir]);
-    const pub = run('ffmpeg', ffmpegPublishArgs(`${app.url}/term`, 30), 40_000);
+    const pub = run('ffmpeg', ffmpegTestPatternArgs(`${app.url}/term`, 30), 40_000);
     try {
       await waitFor(async () => {
         const s = (await app.api()).streams.find((x) => x.key === 'term');
@@ -157,7 +149,7 @@ describe.skipIf(!tools)('shutdown', () => {
       const p = await pub.done;
       expect(p.timedOut).toBe(false);
     } finally {
-      pub.proc.kill('SIGKILL');
+      pub.child.kill('SIGKILL');
       await app.stop();
     }
   });

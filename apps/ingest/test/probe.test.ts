@@ -80,10 +80,10 @@ describe('DemuxProbe over @rtmp/flv-demux', () => {
     const { readFileSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { StreamDemuxer } = await import('@rtmp/flv-demux');
-    const { FIXTURES, parseFlv } = await import('./helpers.js');
+    const { FIXTURES, parseFlvTags } = await import('@rtmp/testing');
     const stats = new StreamStats({ now: () => 0 });
     const probe = new DemuxProbe(new StreamDemuxer(), stats, log);
-    for (const t of parseFlv(readFileSync(join(FIXTURES, 'small_h264_aac.flv')))) {
+    for (const t of parseFlvTags(readFileSync(join(FIXTURES, 'small_h264_aac.flv')))) {
       probe.push(t.type as 8 | 9 | 18, t.timestamp, t.body);
     }
     const s = stats.snapshot();

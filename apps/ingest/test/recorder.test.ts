@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FIXTURES, hasTool, parseFlvTags, probeFrames } from '@rtmp/testing';
 import { describe, expect, it } from 'vitest';
 import { FlvRecorder, recordingFileName, stripSetDataFrame } from '../src/recorder.js';
-import { FIXTURES, haveTool, parseFlv, probeFrames } from './helpers.js';
 
 describe('recordingFileName', () => {
   it('uses key and UTC start time, and is safe on disk', () => {
@@ -32,7 +32,7 @@ describe('FlvRecorder', () => {
   it('rewrites a real FLV tag by tag into a file ffprobe accepts with every frame', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ingest-rec-'));
     const src = readFileSync(join(FIXTURES, 'small_h264_aac.flv'));
-    const tags = parseFlv(src);
+    const tags = parseFlvTags(src);
     const start = new Date(Date.UTC(2024, 5, 1, 12, 0, 0));
     const rec = FlvRecorder.create(dir, 'fixture', start);
     // A second publish of the same key in the same second must not overwrite the first.
@@ -47,12 +47,12 @@ describe('FlvRecorder', () => {
       'fixture-20240601-120000.flv',
     ]);
     const out = readFileSync(rec.path);
-    const back = parseFlv(out);
+    const back = parseFlvTags(out);
     expect(back).toHaveLength(tags.length);
     expect(back[0]!.timestamp).toBe(0);
     expect(back.map((t) => t.body.length)).toEqual(tags.map((t) => t.body.length));
     expect(rec.bytes).toBe(out.length);
-    if (haveTool('ffprobe')) {
+    if (hasTool('ffprobe')) {
       const csv = readFileSync(join(FIXTURES, 'small_h264_aac.packets.csv'), 'utf8').trim().split('\n');
       const p = probeFrames(rec.path);
       expect(p.stderr).toBe('');
@@ -66,7 +66,7 @@ describe('FlvRecorder', () => {
     const rec = FlvRecorder.create(dir, 'many');
     for (let i = 0; i < 2000; i++) rec.write(8, i * 23, Uint8Array.of(0xaf, 1, i & 0xff, i >> 8));
     await rec.close();
-    const back = parseFlv(readFileSync(rec.path));
+    const back = parseFlvTags(readFileSync(rec.path));
     expect(back).toHaveLength(2000);
     expect(back.map((t) => t.body[2]! | (t.body[3]! << 8))).toEqual(
       Array.from({ length: 2000 }, (_, i) => i),

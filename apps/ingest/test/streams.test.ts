@@ -3,13 +3,13 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StreamDemuxer } from '@rtmp/flv-demux';
+import { FIXTURES, hasTool, parseFlvTags, probeFrames } from '@rtmp/testing';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { IngestMetrics } from '../src/metrics.js';
 import { DemuxProbe } from '../src/probe.js';
 import { StreamRegistry } from '../src/streams.js';
-import { FIXTURES, haveTool, parseFlv, probeFrames } from './helpers.js';
 
 const log = createLogger({ level: 'silent', pretty: false });
 
@@ -27,7 +27,7 @@ async function registry(extra: string[] = []) {
   return { reg, dir, metrics };
 }
 
-const tags = parseFlv(readFileSync(join(FIXTURES, 'small_h264_aac.flv')));
+const tags = parseFlvTags(readFileSync(join(FIXTURES, 'small_h264_aac.flv')));
 
 describe('StreamRegistry', () => {
   it('records a publish, serves it in the API, and finalizes the file on end', async () => {
@@ -44,8 +44,8 @@ describe('StreamRegistry', () => {
     const files = readdirSync(dir);
     expect(files).toHaveLength(1);
     expect(files[0]).toMatch(/^cam1-\d{8}-\d{6}\.flv$/);
-    expect(parseFlv(readFileSync(join(dir, files[0]!)))).toHaveLength(tags.length);
-    if (haveTool('ffprobe')) expect(probeFrames(join(dir, files[0]!)).video).toBe(100);
+    expect(parseFlvTags(readFileSync(join(dir, files[0]!)))).toHaveLength(tags.length);
+    if (hasTool('ffprobe')) expect(probeFrames(join(dir, files[0]!)).video).toBe(100);
     expect(await metrics.scrape()).toMatch(/rtmp_recordings_total 1/);
   });
 
@@ -62,7 +62,7 @@ describe('StreamRegistry', () => {
     expect(reg.all()).toEqual([]);
     const files = readdirSync(dir).sort();
     expect(files).toHaveLength(2);
-    for (const f of files) expect(parseFlv(readFileSync(join(dir, f)))).toHaveLength(50);
+    for (const f of files) expect(parseFlvTags(readFileSync(join(dir, f)))).toHaveLength(50);
   });
 
   it('does not record with --no-record', async () => {

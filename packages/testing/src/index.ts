@@ -39,6 +39,7 @@ export {
   rtmpModulePath,
   startNginxRtmp,
 } from './nginx.js';
+export { clkTck, cpuSeconds, memory } from './proc.js';
 export { type SelfSignedCert, selfSignedCert } from './tls.js';
 export {
   ffmpegPublish,

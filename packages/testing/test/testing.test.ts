@@ -6,6 +6,7 @@ import {
   CuttableProxy,
   chunkReads,
   concat,
+  cpuSeconds,
   directionBytes,
   FIXTURES,
   fixture,
@@ -14,6 +15,7 @@ import {
   HANDSHAKE_BYTES,
   hasNginxRtmp,
   hasTool,
+  memory,
   parseFlvTags,
   readCapture,
   readFixture,
@@ -132,5 +134,12 @@ describe.skipIf(!hasNginxRtmp())('nginx-rtmp', () => {
       await nginx.stop();
     }
     expect(existsSync(nginx.dir)).toBe(false);
+  });
+});
+
+describe('proc', () => {
+  it.skipIf(process.platform !== 'linux')('reads CPU time and memory of this process', () => {
+    expect(cpuSeconds(process.pid)).toBeGreaterThan(0);
+    expect(memory(process.pid).peak).toBeGreaterThan(1_000_000);
   });
 });
