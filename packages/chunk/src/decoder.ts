@@ -270,6 +270,36 @@ export class ChunkDecoder {
         const cs = this.#cur!;
         let left = this.#chunkLeft;
         for (;;) {
+          const target = cs.dest;
+          if (target !== null && left > 0 && this.#avail !== 0) {
+            // Hot loop for a message whose buffer exists: whole chunks and their 1-byte fmt 3 headers inside the
+            // current read, with state kept in locals and written back once.
+            const head = this.#bufs[0]!;
+            const end = head.length;
+            const start = this.#off;
+            const length = cs.length;
+            const size = this.#chunkSize;
+            const h = cs.fmt3;
+            let off = start;
+            let recv = cs.received;
+            while (off + left <= end) {
+              target.set(head.subarray(off, off + left), recv);
+              recv += left;
+              off += left;
+              left = 0;
+              if (recv === length || off === end || head[off] !== h) break;
+              off++;
+              left = Math.min(length - recv, size);
+            }
+            cs.received = recv;
+            this.#avail -= off - start;
+            if (off === end) {
+              this.#bufs.shift();
+              this.#off = 0;
+            } else {
+              this.#off = off;
+            }
+          }
           while (left > 0) {
             if (this.#avail === 0) {
               this.#chunkLeft = left;
