@@ -1,10 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { type RtmpServer, reject } from '@rtmp/server';
+import { fixture, hasTool, probe } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cli, fixture, startServer } from './helpers.js';
+import { cli, startServer } from './helpers.js';
 
 let server: RtmpServer | undefined;
 const dirs: string[] = [];
@@ -20,11 +20,7 @@ function tempDir(): string {
   return dir;
 }
 
-const haveFfprobe = spawnSync('ffprobe', ['-version'], { stdio: 'ignore' }).error === undefined;
-if (!haveFfprobe) {
-  if (process.env.CI === 'true') throw new Error('ffprobe is required under CI=true');
-  console.warn('\n!!!!! ffprobe not found: the recording check is SKIPPED !!!!!\n');
-}
+const haveFfprobe = hasTool('ffprobe');
 
 describe('usage', () => {
   it('every command has --help (exit 0)', async () => {
@@ -85,25 +81,7 @@ describe('against RtmpServer + LiveRelay', () => {
     expect(played.json.metadata).toMatchObject({ width: 320, height: 240 });
     expect(played.json.endReason).toMatch(/UnpublishNotify|Play\.Stop|StreamEOF/);
     if (haveFfprobe) {
-      const probe = spawnSync(
-        'ffprobe',
-        [
-          '-v',
-          'error',
-          '-count_packets',
-          '-show_entries',
-          'stream=codec_name,nb_read_packets',
-          '-of',
-          'json',
-          out,
-        ],
-        {
-          encoding: 'utf8',
-        },
-      );
-      const streams = (
-        JSON.parse(probe.stdout) as { streams: { codec_name: string; nb_read_packets: string }[] }
-      ).streams;
+      const streams = await probe(out);
       expect(streams.find((s) => s.codec_name === 'h264')?.nb_read_packets).toBe('100');
     }
   });

@@ -1,18 +1,10 @@
-import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 // @rtmp/server is not a dependency of this app (see README): its built output is imported by path.
 import { LiveRelay, type RtmpHandler, RtmpServer } from '@rtmp/server';
+import { run } from '@rtmp/testing';
 
 export const CLI = path.resolve(fileURLToPath(import.meta.url), '../../dist/cli.js');
-
-/** The shared fixtures folder: $RTMP_FIXTURES, or `shared/fixtures` beside the repository root. */
-export const FIXTURES =
-  process.env.RTMP_FIXTURES ?? path.resolve(fileURLToPath(import.meta.url), '../../../../../shared/fixtures');
-
-export function fixture(name: string): string {
-  return path.join(FIXTURES, name);
-}
 
 /** Parsed JSON output: any shape. */
 type Json = ReturnType<typeof JSON.parse>;
@@ -26,30 +18,15 @@ export interface CliResult {
 }
 
 /** Runs the built CLI; resolves when it exits (killed after `timeoutMs`). */
-export function cli(args: string[], timeoutMs = 30_000): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      let json: Json = {};
-      const last = stdout.trim().split('\n').at(-1) ?? '';
-      try {
-        json = JSON.parse(last);
-      } catch {
-        // Not JSON output.
-      }
-      resolve({ code, stdout, stderr, json });
-    });
-  });
+export async function cli(args: string[], timeoutMs = 30_000): Promise<CliResult> {
+  const { code, stdout, stderr } = await run(process.execPath, [CLI, ...args], timeoutMs).done;
+  let json: Json = {};
+  try {
+    json = JSON.parse(stdout.trim().split('\n').at(-1) ?? '');
+  } catch {
+    // Not JSON output.
+  }
+  return { code, stdout, stderr, json };
 }
 
 /** Our RtmpServer + LiveRelay on 127.0.0.1:<free port>. */
