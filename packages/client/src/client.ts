@@ -18,7 +18,10 @@ import { statusOf } from './util.js';
 
 /** Per-step controls accepted by every asynchronous method of the client. */
 export interface StepOptions {
-  /** Aborts the step; the connection is destroyed (its state is unknown after a half-done step). */
+  /**
+   * Aborts the step. The step is withdrawn and the connection stays usable (a pending call is forgotten, a
+   * publish or play gets deleteStream), except during connect, whose connection is destroyed.
+   */
   signal?: AbortSignal;
   /** Milliseconds allowed for this step; defaults to the client's `timeout`. 0 disables. */
   timeout?: number;
@@ -238,7 +241,9 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
           : { maxMessageSize: this.#options.maxMessageSize }),
       });
       this.#attach(connection);
-      const result = await this.#step('connect', options, connection, async () => {
+      // Nothing is usable before connect completes: an abandoned connect ends its connection.
+      const abandon = () => connection.destroy();
+      const result = await this.#step('connect', options, connection, abandon, async (signal) => {
         await new Promise<void>((resolve, reject) => {
           if (connection.ready) return resolve();
           const onClose = (error: unknown) =>
@@ -252,10 +257,11 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
         connection.setChunkSize(this.#options.chunkSize ?? 4096);
         let reply: Awaited<ReturnType<RtmpConnection['call']>>;
         try {
-          reply = await connection.call('connect', [
-            this.#connectObject(),
-            ...(this.#options.connectArgs ?? []),
-          ]);
+          reply = await connection.call(
+            'connect',
+            [this.#connectObject(), ...(this.#options.connectArgs ?? [])],
+            { signal },
+          );
         } catch (error) {
           throw rejection(error, 'connect', 'ERR_RTMP_CONNECT_REJECTED');
         }
@@ -284,10 +290,11 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
    */
   async createStream(options: StepOptions = {}): Promise<number> {
     const connection = this.#require('createStream');
-    return this.#step('createStream', options, connection, async () => {
+    // The call is withdrawn through the step's signal; the connection stays usable.
+    return this.#step('createStream', options, connection, noop, async (signal) => {
       let reply: Awaited<ReturnType<RtmpConnection['call']>>;
       try {
-        reply = await connection.call('createStream', [null]);
+        reply = await connection.call('createStream', [null], { signal });
       } catch (error) {
         throw rejection(error, 'createStream', 'ERR_RTMP_CREATE_STREAM_FAILED');
       }
@@ -317,21 +324,26 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
     if (type !== 'live' && type !== 'record' && type !== 'append') {
       throw new RtmpClientError('ERR_RTMP_INVALID_OPTION', 'publish', `invalid publish type ${String(type)}`);
     }
-    const ignore = () => {};
-    // Unanswered calls would stay registered in the core until the close: let them expire instead.
-    const expire = { timeout: this.#timeout > 0 ? this.#timeout : 10_000 };
-    connection.call('releaseStream', [null, name], expire).catch(ignore);
-    connection.call('FCPublish', [null, name], expire).catch(ignore);
+    // Many servers never answer these: sent with transaction ids (as FFmpeg does), nothing waits for a reply.
+    connection.sendCall('releaseStream', [null, name]);
+    connection.sendCall('FCPublish', [null, name]);
     const streamId = await this.createStream(options);
     const streams = this.#streams;
     const publisher = new RtmpPublisher(connection, streamId, name, type, () => streams.delete(streamId));
     streams.set(streamId, publisher);
     try {
-      await this.#step('publish', options, connection, async () => {
-        const started = publisher.started();
-        connection.sendCommand('publish', 0, [null, name, type], streamId);
-        await started;
-      });
+      // An abandoned publish is withdrawn (FCUnpublish, deleteStream); the connection stays usable.
+      await this.#step(
+        'publish',
+        options,
+        connection,
+        () => publisher.end(),
+        async () => {
+          const started = publisher.started();
+          connection.sendCommand('publish', 0, [null, name, type], streamId);
+          await started;
+        },
+      );
     } catch (error) {
       streams.delete(streamId);
       throw error;
@@ -355,19 +367,27 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
     const player = new RtmpPlayer(connection, streamId, name, options, () => streams.delete(streamId));
     streams.set(streamId, player);
     try {
-      await this.#step('play', options, connection, async () => {
-        const started = player.started();
-        const args: AmfValue[] = [null, name, options.start ?? -2000];
-        if (options.duration !== undefined || options.reset !== undefined) args.push(options.duration ?? -1);
-        if (options.reset !== undefined) args.push(options.reset);
-        connection.sendCommand('play', 0, args, streamId);
-        connection.sendUserControl({
-          type: 'setBufferLength',
-          streamId,
-          bufferLength: options.bufferLength ?? 3000,
-        });
-        await started;
-      });
+      // An abandoned play is withdrawn (deleteStream); the connection stays usable.
+      await this.#step(
+        'play',
+        options,
+        connection,
+        () => player.end(),
+        async () => {
+          const started = player.started();
+          const args: AmfValue[] = [null, name, options.start ?? -2000];
+          if (options.duration !== undefined || options.reset !== undefined)
+            args.push(options.duration ?? -1);
+          if (options.reset !== undefined) args.push(options.reset);
+          connection.sendCommand('play', 0, args, streamId);
+          connection.sendUserControl({
+            type: 'setBufferLength',
+            streamId,
+            bufferLength: options.bufferLength ?? 3000,
+          });
+          await started;
+        },
+      );
     } catch (error) {
       streams.delete(streamId);
       throw error;
@@ -485,50 +505,60 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
     });
   }
 
+  /**
+   * Runs one step under its timeout and the caller's signal. When either fires, the step is withdrawn with
+   * `abandon` (a pending call is withdrawn through the signal given to `run`; the connection is destroyed only
+   * where its state would be unknown, i.e. during connect).
+   */
   async #step<T>(
     step: RtmpClientStep,
     options: StepOptions,
     connection: RtmpConnection,
-    run: () => Promise<T>,
+    abandon: () => void,
+    run: (signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
     const timeout = options.timeout ?? this.#timeout;
     if (!Number.isFinite(timeout) || timeout < 0) {
       throw new RtmpClientError('ERR_RTMP_INVALID_OPTION', step, 'timeout must be a non-negative number');
     }
     const signal = options.signal;
+    const aborted = () =>
+      new RtmpClientError('ERR_RTMP_ABORTED', step, `${step} aborted`, { cause: signal?.reason });
     if (signal?.aborted) {
-      const error = new RtmpClientError('ERR_RTMP_ABORTED', step, `${step} aborted`, {
-        cause: signal.reason,
-      });
-      connection.destroy();
-      throw error;
+      abandon();
+      throw aborted();
     }
+    const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     const guard = new Promise<never>((_, reject) => {
+      const fail = (error: RtmpClientError) => {
+        if (controller.signal.aborted) return;
+        reject(error);
+        controller.abort(error);
+        abandon();
+      };
       if (timeout > 0) {
-        timer = setTimeout(() => {
-          reject(
-            new RtmpClientError('ERR_RTMP_TIMEOUT', step, `${step} did not complete within ${timeout} ms`),
-          );
-          connection.destroy();
-        }, timeout);
+        timer = setTimeout(
+          () =>
+            fail(
+              new RtmpClientError('ERR_RTMP_TIMEOUT', step, `${step} did not complete within ${timeout} ms`),
+            ),
+          timeout,
+        );
       }
       if (signal) {
-        onAbort = () => {
-          reject(new RtmpClientError('ERR_RTMP_ABORTED', step, `${step} aborted`, { cause: signal.reason }));
-          connection.destroy();
-        };
+        onAbort = () => fail(aborted());
         signal.addEventListener('abort', onAbort, { once: true });
       }
     });
     // A step that loses the race must not surface as an unhandled rejection.
-    const work = run();
+    const work = run(controller.signal);
     work.catch(() => {});
     try {
       return await Promise.race([work, guard]);
     } catch (error) {
-      // A step that destroyed the connection leaves the client ready to connect again at once.
+      // A step that ended the connection leaves the client ready to connect again at once.
       if (connection.closed && this.#connection === connection) {
         this.#connection = undefined;
         this.#connectResult = undefined;
@@ -548,6 +578,8 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
     }
   }
 }
+
+function noop(): void {}
 
 function toAmfObject(record: Readonly<Record<string, number>>): AmfValue {
   const object = createAmfObject() as Record<string, AmfValue>;

@@ -198,7 +198,8 @@ export class RtmpPlayer extends EventEmitter<RtmpPlayerEvents> implements AsyncI
             this.#updatePause();
             return { done: false, value };
           }
-          if (state.done || this.#closed || this.#endReason) {
+          // Until the items that came with Play.Start are delivered, an end that arrived with them must wait.
+          if (state.done || (this.#held === undefined && (this.#closed || this.#endReason))) {
             if (this.#closeError && !this.#endReason) {
               finish();
               throw this.#closeError;
@@ -235,6 +236,7 @@ export class RtmpPlayer extends EventEmitter<RtmpPlayerEvents> implements AsyncI
       }
       if (this.#endReason) this.#emitSafe('end', this.#endReason);
       if (this.#closed) this.#emitSafe('close', this.#closeError);
+      this.#wakeAll();
     });
   }
 

@@ -75,7 +75,7 @@ export class RtmpPublisher {
 
   /** True when the socket buffer is over its high-water mark: wait for {@link RtmpPublisher.drained}. */
   get needDrain(): boolean {
-    return this.#connection.socket.writableNeedDrain;
+    return this.#connection.needDrain;
   }
 
   /**
@@ -164,7 +164,7 @@ export class RtmpPublisher {
     this.#connection.send(message);
     this.messagesSent++;
     this.bytesSent += payload.byteLength;
-    return !this.#connection.socket.writableNeedDrain;
+    return !this.#connection.needDrain;
   }
 
   /** Resolves when the socket buffer is below its high-water mark (at once if it already is). */
@@ -174,7 +174,7 @@ export class RtmpPublisher {
         this.#error ?? new RtmpClientError('ERR_RTMP_CLOSED', 'send', 'the publish has ended'),
       );
     }
-    if (!this.#connection.socket.writableNeedDrain) return Promise.resolve();
+    if (!this.#connection.needDrain) return Promise.resolve();
     if (!this.#drain) {
       let resolve!: () => void;
       let reject!: (e: RtmpClientError) => void;
@@ -240,7 +240,7 @@ export class RtmpPublisher {
   /** @internal */
   onDrain(): void {
     const drain = this.#drain;
-    if (drain && !this.#connection.socket.writableNeedDrain) {
+    if (drain && !this.#connection.needDrain) {
       this.#drain = undefined;
       drain.resolve();
     }

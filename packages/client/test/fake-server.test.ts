@@ -51,7 +51,14 @@ afterEach(async () => {
 
 describe('steps held open by the server', () => {
   it('publish without Publish.Start times out, and an AbortSignal aborts play', async () => {
-    const fake = await fakeServer(() => {});
+    const seen: string[] = [];
+    let answer = false;
+    const fake = await fakeServer((connection, command) => {
+      seen.push(command.name);
+      if (command.name === 'publish' && answer) {
+        connection.sendStatus(command.streamId, 'status', 'NetStream.Publish.Start', 'go');
+      }
+    });
     cleanups.push(fake.close);
     const publisher = new RtmpClient({ url: fake.url });
     cleanups.push(() => publisher.close());
@@ -60,7 +67,12 @@ describe('steps held open by the server', () => {
       code: 'ERR_RTMP_TIMEOUT',
       step: 'publish',
     });
-    expect(publisher.connected).toBe(false);
+    // The publish is withdrawn, not the connection: the same connection publishes again.
+    expect(publisher.connected).toBe(true);
+    await expect.poll(() => seen.slice(2)).toEqual(['publish', 'FCUnpublish', 'deleteStream']);
+    answer = true;
+    const again = await publisher.publish({ timeout: 2_000 });
+    expect(again.ended).toBe(false);
 
     const player = new RtmpClient({ url: fake.url });
     cleanups.push(() => player.close());
@@ -71,9 +83,9 @@ describe('steps held open by the server', () => {
       code: 'ERR_RTMP_ABORTED',
       step: 'play',
     });
-    // The client can connect again after a failed step.
-    await player.connect();
+    // The aborted play is withdrawn; the connection goes on.
     expect(player.connected).toBe(true);
+    await expect(player.createStream()).resolves.toBe(1);
   });
 
   it('sends releaseStream and FCPublish before publish, and publish with the type', async () => {

@@ -1,4 +1,6 @@
 export {
+  type BudgetHolder,
+  BufferBudget,
   ChunkStreams,
   type RtmpCallResult,
   type RtmpCommand,

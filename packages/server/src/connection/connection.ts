@@ -19,6 +19,7 @@ import {
 } from '@rtmp/chunk';
 import { HandshakeClient, HandshakeServer } from '@rtmp/handshake';
 import { RtmpError, type RtmpErrorCode, toRtmpError } from '../errors.js';
+import type { BufferBudget } from './budget.js';
 import { ChunkStreams } from './control.js';
 
 /** Which side of the handshake this connection plays. Nothing else in the core depends on it. */
@@ -40,6 +41,18 @@ export interface RtmpConnectionOptions {
   maxMessageSize?: number;
   /** Maximum number of distinct chunk stream ids the peer may use. Default 64. */
   maxChunkStreams?: number;
+  /**
+   * Most bytes the chunk decoder may hold for incomplete messages (whole socket reads pinned by partial
+   * payloads are counted); above it the connection closes with `ERR_RTMP_BUFFER_LIMIT`. Default
+   * `maxMessageSize` + 1 MiB: one message of the largest allowed size can always arrive (a 4K keyframe of
+   * several MB included), with room for interleaved audio and partly used reads.
+   */
+  maxBufferedBytes?: number;
+  /**
+   * A budget shared with other connections (see {@link BufferBudget}): when all members together hold more
+   * than its limit, the one holding the most is closed with `ERR_RTMP_MEMORY_BUDGET`. Default: none.
+   */
+  bufferBudget?: BufferBudget;
   /** Milliseconds before a {@link RtmpConnection.call} without a reply fails. Default 30 000; 0 disables. */
   callTimeout?: number;
   /** Grace period (ms) after a graceful close before the socket is destroyed. Default 2 000. */
@@ -122,6 +135,13 @@ interface HandshakeDriver {
   readonly kind?: string | null | undefined;
 }
 
+// Write batching: while a batch runs, every socket written to is corked once and uncorked once when the outermost
+// batch ends, so all messages of one publisher read leave in one writev per player instead of one per message.
+let batchDepth = 0;
+// Most withdrawn or fire-and-forget transactions remembered per connection, to drop their late replies.
+const MAX_IGNORED = 32;
+const batched: RtmpConnection[] = [];
+
 function defaultCsid(type: number): number {
   switch (type) {
     case MessageType.Audio:
@@ -183,7 +203,8 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
    */
   commandEncoding: 0 | 3 = 0;
 
-  readonly #options: Required<Omit<RtmpConnectionOptions, 'role'>>;
+  readonly #options: Required<Omit<RtmpConnectionOptions, 'role' | 'bufferBudget'>>;
+  readonly #budget: BufferBudget | undefined;
   readonly #decoder: ChunkDecoder;
   readonly #encoder: ChunkEncoder;
   #handshake: HandshakeDriver | undefined;
@@ -201,6 +222,8 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
   #peerAcked = 0;
   #nextTransaction = 1;
   readonly #pending = new Map<number, PendingCall>();
+  // Transactions whose replies are dropped (withdrawn calls, sendCall); bounded, oldest forgotten first.
+  readonly #ignored = new Set<number>();
   readonly #pings = new Map<
     number,
     { resolve: (rtt: number) => void; reject: (e: RtmpError) => void; sent: number }
@@ -211,6 +234,7 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
   #handshakeTimer: NodeJS.Timeout | undefined;
   #keepaliveTimer: NodeJS.Timeout | undefined;
   #closeTimer: NodeJS.Timeout | undefined;
+  #batched = false;
 
   /**
    * Wraps `socket` (already connected, or connecting: writes are buffered by Node). Listeners are
@@ -229,10 +253,22 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
       maxChunkStreams: options.maxChunkStreams ?? 64,
       callTimeout: options.callTimeout ?? 30_000,
       closeTimeout: options.closeTimeout ?? 2_000,
+      maxBufferedBytes: 0,
     };
+    const maxMessageLength = Math.min(this.#options.maxMessageSize, 0xffffff);
+    this.#options.maxBufferedBytes = options.maxBufferedBytes ?? maxMessageLength + 1024 * 1024;
+    const maxBuffered = this.#options.maxBufferedBytes;
+    if (!Number.isSafeInteger(maxBuffered) || maxBuffered < 1) {
+      throw new RtmpError(
+        'ERR_RTMP_INVALID_OPTION',
+        `maxBufferedBytes must be a positive integer, got ${maxBuffered}`,
+      );
+    }
+    this.#budget = options.bufferBudget;
     this.#decoder = new ChunkDecoder({
-      maxMessageLength: Math.min(this.#options.maxMessageSize, 0xffffff),
+      maxMessageLength,
       maxChunkStreams: this.#options.maxChunkStreams,
+      maxBufferedBytes: maxBuffered,
     });
     this.#encoder = new ChunkEncoder();
 
@@ -265,6 +301,40 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
       this.#keepaliveTimer.unref();
     }
     if (socket.destroyed) queueMicrotask(() => this.#onClose());
+  }
+
+  /**
+   * Starts a write batch: until the matching {@link RtmpConnection.endBatch}, each connection written to keeps
+   * its socket corked, and every socket is uncorked once at the end, so the messages written in between leave
+   * in one `writev` per connection. Batches nest; only the outermost end flushes. The core batches the
+   * dispatch of each socket read itself (a relay fanning one publisher read out to many players gets one
+   * syscall per player per read); call these only to batch writes made outside that dispatch, and always
+   * pair them (`try`/`finally`), or use {@link RtmpConnection.batch}.
+   */
+  static beginBatch(): void {
+    batchDepth++;
+  }
+
+  /** Ends a batch started by {@link RtmpConnection.beginBatch}; the outermost end uncorks every socket once. */
+  static endBatch(): void {
+    if (batchDepth === 0 || --batchDepth > 0) return;
+    // Write errors surface asynchronously, so no listener runs (and no new batch starts) inside this loop.
+    for (let i = 0; i < batched.length; i++) {
+      const connection = batched[i]!;
+      connection.#batched = false;
+      connection.socket.uncork();
+    }
+    batched.length = 0;
+  }
+
+  /** Runs `fn` inside a write batch (see {@link RtmpConnection.beginBatch}) and returns its result. */
+  static batch<T>(fn: () => T): T {
+    RtmpConnection.beginBatch();
+    try {
+      return fn();
+    } finally {
+      RtmpConnection.endBatch();
+    }
   }
 
   /** True once the handshake has completed. */
@@ -317,7 +387,10 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
     return this.#closeError;
   }
 
-  /** Encodes and writes one message on `csid` (default: by message type). Returns false when closed. */
+  /**
+   * Encodes and writes one message on `csid` (default: by message type). Returns false when closed, and when
+   * the socket's buffer is above its high-water mark (backpressure, as `socket.write`; see {@link needDrain}).
+   */
   send(message: RtmpMessage, csid: number = defaultCsid(message.type)): boolean {
     if (this.closed) return false;
     return this.#write(this.#encoder.encode(message, csid));
@@ -378,27 +451,85 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
 
   /**
    * Calls a remote method and resolves with its `_result` (rejects with `ERR_RTMP_CALL_FAILED` on
-   * `_error`, `ERR_RTMP_CALL_TIMEOUT`, or `ERR_RTMP_CLOSED`). `args` start with the command object.
+   * `_error`, `ERR_RTMP_CALL_TIMEOUT`, `ERR_RTMP_ABORTED` when `signal` aborts, or `ERR_RTMP_CLOSED`).
+   * `args` start with the command object. A call that timed out or was aborted is withdrawn: its
+   * transaction is forgotten, and a late reply is dropped instead of surfacing as a `command` event.
+   *
+   * @param options.timeout - ms before the call fails; default the connection's `callTimeout`, 0 disables
+   * @param options.signal - aborts (withdraws) the call; the connection stays usable
    */
   call(
     name: string,
     args: readonly AmfValue[],
-    options: { streamId?: number; timeout?: number } = {},
+    options: { streamId?: number; timeout?: number; signal?: AbortSignal } = {},
   ): Promise<RtmpCallResult> {
     if (this.closed) return Promise.reject(new RtmpError('ERR_RTMP_CLOSED', 'connection is closed'));
+    const signal = options.signal;
+    if (signal?.aborted) {
+      return Promise.reject(new RtmpError('ERR_RTMP_ABORTED', `${name} aborted`, { cause: signal.reason }));
+    }
     const transactionId = this.#nextTransaction++;
     return new Promise<RtmpCallResult>((resolve, reject) => {
       const timeout = options.timeout ?? this.#options.callTimeout;
-      const timer =
-        timeout > 0
-          ? setTimeout(() => {
-              this.#pending.delete(transactionId);
-              reject(new RtmpError('ERR_RTMP_CALL_TIMEOUT', `no reply to ${name} within ${timeout} ms`));
-            }, timeout).unref()
-          : undefined;
-      this.#pending.set(transactionId, { resolve, reject, timer });
+      let onAbort: (() => void) | undefined;
+      const settle = () => {
+        clearTimeout(pending.timer);
+        if (onAbort) signal?.removeEventListener('abort', onAbort);
+      };
+      const withdraw = (error: RtmpError) => {
+        if (this.#pending.get(transactionId) !== pending) return;
+        this.#pending.delete(transactionId);
+        this.#ignore(transactionId);
+        settle();
+        reject(error);
+      };
+      const pending: PendingCall = {
+        resolve: (result) => {
+          settle();
+          resolve(result);
+        },
+        reject: (error) => {
+          settle();
+          reject(error);
+        },
+        timer:
+          timeout > 0
+            ? setTimeout(
+                () =>
+                  withdraw(
+                    new RtmpError('ERR_RTMP_CALL_TIMEOUT', `no reply to ${name} within ${timeout} ms`),
+                  ),
+                timeout,
+              ).unref()
+            : undefined,
+      };
+      if (signal) {
+        onAbort = () =>
+          withdraw(new RtmpError('ERR_RTMP_ABORTED', `${name} aborted`, { cause: signal.reason }));
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      this.#pending.set(transactionId, pending);
       this.sendCommand(name, transactionId, args, options.streamId ?? 0);
     });
+  }
+
+  /**
+   * Sends a command with a fresh transaction id and waits for nothing: for commands that many servers never
+   * answer (`releaseStream`, `FCPublish`). Nothing stays registered; a reply that does come (`_result` or
+   * `_error`) is dropped instead of surfacing as a `command` event. Returns the transaction id used, or
+   * -1 when the connection is closed.
+   */
+  sendCall(name: string, args: readonly AmfValue[], options: { streamId?: number } = {}): number {
+    if (this.closed) return -1;
+    const transactionId = this.#nextTransaction++;
+    this.#ignore(transactionId);
+    this.sendCommand(name, transactionId, args, options.streamId ?? 0);
+    return transactionId;
+  }
+
+  /** True when the socket's buffer is above its high-water mark: wait for `drain` before writing more. */
+  get needDrain(): boolean {
+    return this.socket.writableNeedDrain;
   }
 
   /** Answers `command` with `_result` (the values start with the command object). */
@@ -451,6 +582,7 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
   destroy(error?: RtmpError): void {
     if (error) this.#recordError(error, false);
     this.#ending = true;
+    this.#budget?.release(this);
     this.#stopTimers();
     this.socket.destroy();
   }
@@ -462,7 +594,8 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
   }
 
   #keepalive(): void {
-    if (this.closed) return;
+    // While the handshake timer runs it alone decides, so a stalled handshake always ends with the same error code.
+    if (this.closed || this.#handshakeTimer !== undefined) return;
     const silent = Date.now() - this.#lastReceive;
     const { idleTimeout, pingInterval } = this.#options;
     if (idleTimeout > 0 && silent >= idleTimeout) {
@@ -494,6 +627,14 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
     if (destroy && !this.#closed) this.destroy();
   }
 
+  #ignore(transactionId: number): void {
+    if (this.#ignored.size >= MAX_IGNORED) {
+      const oldest = this.#ignored.values().next().value;
+      if (oldest !== undefined) this.#ignored.delete(oldest);
+    }
+    this.#ignored.add(transactionId);
+  }
+
   #sendControl(message: RtmpMessage): void {
     this.send(message, ChunkStreams.Control);
   }
@@ -502,6 +643,19 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
     const socket = this.socket;
     if (socket.destroyed || !socket.writable) return false;
     let ok = true;
+    if (batchDepth > 0) {
+      if (!this.#batched) {
+        this.#batched = true;
+        socket.cork();
+        batched.push(this);
+      }
+      for (const slice of slices) {
+        if (slice.byteLength === 0) continue;
+        this.bytesOut += slice.byteLength;
+        ok = socket.write(slice);
+      }
+      return ok;
+    }
     socket.cork();
     for (const slice of slices) {
       if (slice.byteLength === 0) continue;
@@ -553,20 +707,43 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
     try {
       messages = this.#decoder.push(bytes);
     } catch (error) {
+      const chunkCode = (error as { code?: unknown }).code;
       const code: RtmpErrorCode =
-        typeof (error as { code?: unknown }).code === 'string' &&
-        /MESSAGE_TOO_LONG|TOO_LARGE/.test((error as { code: string }).code)
-          ? 'ERR_RTMP_MESSAGE_TOO_LARGE'
-          : 'ERR_RTMP_PROTOCOL';
+        typeof chunkCode !== 'string'
+          ? 'ERR_RTMP_PROTOCOL'
+          : /MESSAGE_TOO_LONG|TOO_LARGE/.test(chunkCode)
+            ? 'ERR_RTMP_MESSAGE_TOO_LARGE'
+            : chunkCode === 'ERR_CHUNK_BUFFER_LIMIT'
+              ? 'ERR_RTMP_BUFFER_LIMIT'
+              : 'ERR_RTMP_PROTOCOL';
       this.destroy(toRtmpError(error, code));
       return;
     }
-    this.#ack.add(bytes.byteLength);
-    for (const message of messages) {
-      if (this.closed) return;
-      this.#dispatch(message);
+    const budget = this.#budget;
+    if (budget !== undefined) {
+      const victim = budget.set(this, this.#decoder.bufferedBytes);
+      if (victim !== undefined) {
+        const held = budget.heldBy(victim);
+        (victim as RtmpConnection).destroy(
+          new RtmpError(
+            'ERR_RTMP_MEMORY_BUDGET',
+            `incomplete messages of all connections hold more than ${budget.limit} bytes; this one held ${held}`,
+          ),
+        );
+        if (victim === this) return;
+      }
     }
-    if (this.#ack.due && !this.closed) this.#sendControl(encodeAcknowledgement(this.#ack.acknowledge()));
+    this.#ack.add(bytes.byteLength);
+    RtmpConnection.beginBatch();
+    try {
+      for (const message of messages) {
+        if (this.closed) return;
+        this.#dispatch(message);
+      }
+      if (this.#ack.due && !this.closed) this.#sendControl(encodeAcknowledgement(this.#ack.acknowledge()));
+    } finally {
+      RtmpConnection.endBatch();
+    }
   }
 
   #dispatch(message: RtmpMessage): void {
@@ -687,6 +864,7 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
       }
       return;
     }
+    if ((name === '_result' || name === '_error') && this.#ignored.delete(transactionId)) return;
     if (name === 'onStatus') {
       const info = args[0] ?? null;
       this.#safeEmit('status', {
@@ -712,6 +890,7 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
   #onClose(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#budget?.release(this);
     this.#stopTimers();
     clearTimeout(this.#closeTimer);
     const error = this.#closeError;

@@ -1,3 +1,4 @@
+export { type BudgetHolder, BufferBudget } from './budget.js';
 export {
   type RtmpCallResult,
   type RtmpCommand,

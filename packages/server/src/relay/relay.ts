@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { encodeMessage, MessageType, type RtmpMessage } from '@rtmp/chunk';
+import { RtmpConnection } from '../connection/connection.js';
 import { ChunkStreams } from '../connection/control.js';
 import { RtmpError } from '../errors.js';
 import type { RtmpHandler, RtmpHandlerFactory, StreamContext } from '../server/handler.js';
@@ -238,10 +239,14 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
     const player: Player = { session, streamId, waitKeyframe: true, behind: false, videoGap: false };
     stream.players.add(player);
     this.emit('play', key, session);
-    if (stream.metadata) this.#write(player, stream.metadata);
-    for (const header of stream.videoHeaders) this.#write(player, header);
-    for (const header of stream.audioHeaders) this.#write(player, header);
-    for (const cached of stream.gop) this.#deliver(stream, player, cached);
+    const live = stream;
+    // The cached GOP goes out in one writev rather than one per message.
+    RtmpConnection.batch(() => {
+      if (live.metadata) this.#write(player, live.metadata);
+      for (const header of live.videoHeaders) this.#write(player, header);
+      for (const header of live.audioHeaders) this.#write(player, header);
+      for (const cached of live.gop) this.#deliver(live, player, cached);
+    });
   }
 
   /** Removes a player (its play ended or it disconnected). */

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import { BufferBudget } from '../connection/budget.js';
 import { RtmpConnection } from '../connection/connection.js';
 import { RtmpError } from '../errors.js';
 import type { PlayInfo, PublishInfo, RtmpHandlerFactory, StreamContext } from './handler.js';
@@ -32,6 +33,18 @@ export interface RtmpServerOptions<O = unknown> {
   maxMessageSize?: number;
   /** Most chunk stream ids one peer may use. Default 64. */
   maxChunkStreams?: number;
+  /**
+   * Most bytes one connection may hold for incomplete messages (socket reads pinned by partial payloads); above
+   * it the connection is closed with `ERR_RTMP_BUFFER_LIMIT`. Default `maxMessageSize` + 1 MiB, so a message of
+   * the largest allowed size (a 4K keyframe of several MB) always gets through.
+   */
+  maxBufferedBytes?: number;
+  /**
+   * Most bytes all connections together may hold for incomplete messages. When exceeded, the connection holding
+   * the most is closed with `ERR_RTMP_MEMORY_BUDGET`. Default 256 MiB (about 15 incomplete messages of the
+   * largest size at once; legitimate publishers hold one keyframe each, briefly).
+   */
+  maxTotalBufferedBytes?: number;
   /** Most message streams (createStream) per connection. Default 16. */
   maxStreamsPerConnection?: number;
   /** Chunk size the server announces and writes with. Default 4096. */
@@ -76,6 +89,13 @@ function positive(name: string, value: number | undefined, fallback: number, all
   return value;
 }
 
+function integer(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RtmpError('ERR_RTMP_INVALID_OPTION', `option ${name} must be a positive integer`);
+  }
+  return value;
+}
+
 /**
  * An RTMP (or RTMPS) server: one {@link ClientSession} and one handler instance per connection.
  *
@@ -96,12 +116,14 @@ export class RtmpServer<O = unknown> extends EventEmitter<RtmpServerEvents> {
     maxConnections: number;
     maxMessageSize: number;
     maxChunkStreams: number;
+    maxBufferedBytes: number | undefined;
     maxStreams: number;
     chunkSize: number;
     windowAckSize: number;
     peerBandwidth: number;
   };
   readonly #sessions = new Set<ClientSession>();
+  readonly #budget: BufferBudget;
   #server: net.Server | undefined;
   #port = 0;
   #stopping: Promise<void> | undefined;
@@ -129,11 +151,23 @@ export class RtmpServer<O = unknown> extends EventEmitter<RtmpServerEvents> {
       maxConnections: positive('maxConnections', options.maxConnections, 1000),
       maxMessageSize: positive('maxMessageSize', options.maxMessageSize, 0xffffff),
       maxChunkStreams: positive('maxChunkStreams', options.maxChunkStreams, 64),
+      maxBufferedBytes:
+        options.maxBufferedBytes === undefined
+          ? undefined
+          : integer('maxBufferedBytes', options.maxBufferedBytes),
       maxStreams: positive('maxStreamsPerConnection', options.maxStreamsPerConnection, 16),
       chunkSize,
       windowAckSize: positive('windowAckSize', options.windowAckSize, 2_500_000),
       peerBandwidth: positive('peerBandwidth', options.peerBandwidth, 2_500_000),
     };
+    this.#budget = new BufferBudget(
+      integer('maxTotalBufferedBytes', options.maxTotalBufferedBytes ?? 256 * 1024 * 1024),
+    );
+  }
+
+  /** Bytes all connections currently hold for incomplete messages (what `maxTotalBufferedBytes` bounds). */
+  get bufferedBytes(): number {
+    return this.#budget.total;
   }
 
   /** Starts listening; resolves with the bound port (useful with `port: 0`). */
@@ -228,6 +262,8 @@ export class RtmpServer<O = unknown> extends EventEmitter<RtmpServerEvents> {
       pingInterval: s.pingInterval,
       maxMessageSize: s.maxMessageSize,
       maxChunkStreams: s.maxChunkStreams,
+      ...(s.maxBufferedBytes === undefined ? {} : { maxBufferedBytes: s.maxBufferedBytes }),
+      bufferBudget: this.#budget,
     });
     const session = new ClientSession(
       connection,

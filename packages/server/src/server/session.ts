@@ -206,10 +206,11 @@ export class ClientSession extends EventEmitter<ClientSessionEvents> {
       // One message needs one payload: a single piece is sent as is, several are joined (the only copy).
       const payload = tag.body.length === 1 ? tag.body[0]! : concatBytes(tag.body);
       if (tag.type === MessageType.DataAmf0) {
-        sent = this.connection.send(
+        this.connection.send(
           { type: MessageType.DataAmf0, streamId: stream.id, timestamp: tag.timestamp >>> 0, payload },
           ChunkStreams.Data,
         );
+        sent = this.#writable();
       } else {
         sent = this.#sendMedia(tag.type, tag.timestamp, payload, stream.id) || sent;
       }
@@ -313,7 +314,14 @@ export class ClientSession extends EventEmitter<ClientSessionEvents> {
     const id = streamId ?? this.playingStreams[0];
     if (id === undefined || !this.wants(id, type)) return false;
     const csid = type === MessageType.Audio ? ChunkStreams.Audio : ChunkStreams.Video;
-    return this.connection.send({ type, streamId: id, timestamp: timestamp >>> 0, payload: body }, csid);
+    this.connection.send({ type, streamId: id, timestamp: timestamp >>> 0, payload: body }, csid);
+    return this.#writable();
+  }
+
+  // Whether a send just made was written. `send()` also returns false under backpressure (and in a write batch
+  // the socket stays corked, so that is common); "written" only depends on the socket still taking data.
+  #writable(): boolean {
+    return !this.connection.closed && this.connection.socket.writable;
   }
 
   async #onCommand(command: RtmpCommand): Promise<void> {
