@@ -1,9 +1,7 @@
 import {
-  checkInput,
-  checkVersion,
+  checkVersionBytes,
   defaultNow,
   defaultRandom,
-  EMPTY,
   type HandshakeCommonOptions,
   type HandshakeKind,
   type HandshakeResult,
@@ -26,7 +24,7 @@ import {
   writeDigest,
 } from './digest.js';
 import { HandshakeError, HandshakeErrorCode } from './errors.js';
-import { Gatherer } from './gather.js';
+import { PeerReader } from './gather.js';
 
 /** Options of {@link HandshakeClient}. */
 export interface HandshakeClientOptions extends HandshakeCommonOptions {
@@ -43,15 +41,6 @@ export interface HandshakeClientOptions extends HandshakeCommonOptions {
    * junk there and still speak RTMP perfectly well.
    */
   readonly strict?: boolean;
-}
-
-enum State {
-  Idle = 0,
-  S0 = 1,
-  S1 = 2,
-  S2 = 3,
-  Done = 4,
-  Failed = 5,
 }
 
 const DEFAULT_FLASH_VERSION = [9, 0, 124, 2] as const;
@@ -92,12 +81,15 @@ export class HandshakeClient {
   serverVersion: number | null = null;
   /** True once S2 has been consumed. */
   get done(): boolean {
-    return this.state === State.Done;
+    return this.reader.done;
   }
 
-  private state: State = State.Idle;
-  private error: HandshakeError | null = null;
-  private readonly gatherer = new Gatherer();
+  private started = false;
+  private readonly reader = new PeerReader({
+    version: 'S0',
+    first: (s1) => this.onS1(s1),
+    second: (s2) => this.onS2(s2),
+  });
   private readonly random: (size: number) => Uint8Array;
   private readonly now: () => number;
   private readonly digest: boolean;
@@ -118,31 +110,20 @@ export class HandshakeClient {
       throw new HandshakeError(HandshakeErrorCode.INVALID_ARGUMENT, 'scheme must be 8 or 772');
     }
     this.scheme = scheme;
-    const v = options.flashVersion ?? DEFAULT_FLASH_VERSION;
-    if (
-      v.length !== 4 ||
-      v.some((b) => !Number.isInteger(b) || b < 0 || b > 255) ||
-      v.every((b) => b === 0)
-    ) {
-      throw new HandshakeError(
-        HandshakeErrorCode.INVALID_ARGUMENT,
-        'flashVersion must be four non-zero bytes',
-      );
-    }
-    this.flashVersion = [...v];
+    this.flashVersion = checkVersionBytes(
+      options.flashVersion ?? DEFAULT_FLASH_VERSION,
+      (v) => v.some((b) => b !== 0),
+      'flashVersion must be four non-zero bytes',
+    );
   }
 
   /** Builds C0+C1 (1537 bytes) to send first. Callable once. */
   start(): Uint8Array {
-    if (this.error !== null) throw this.error;
-    if (this.state !== State.Idle) {
+    this.reader.throwIfFailed();
+    if (this.started) {
       throw new HandshakeError(HandshakeErrorCode.INVALID_STATE, 'start() may be called only once');
     }
-    try {
-      return this.buildC0C1();
-    } catch (err) {
-      throw this.fail(err);
-    }
+    return this.reader.guard(() => this.buildC0C1());
   }
 
   private buildC0C1(): Uint8Array {
@@ -156,18 +137,8 @@ export class HandshakeClient {
       // Copied out: the caller owns `out` and may reuse it once written.
       this.c1Digest = writeDigest(c1, this.scheme, CLIENT_C1_KEY).digest.slice();
     }
-    this.state = State.S0;
+    this.started = true;
     return out;
-  }
-
-  /** Enters the failed state for good; callbacks that throw become typed errors. */
-  private fail(err: unknown): HandshakeError {
-    this.state = State.Failed;
-    this.error =
-      err instanceof HandshakeError
-        ? err
-        : new HandshakeError(HandshakeErrorCode.INVALID_ARGUMENT, `handshake failed: ${String(err)}`);
-    return this.error;
   }
 
   /**
@@ -175,43 +146,11 @@ export class HandshakeClient {
    * bad S0 version, or in `strict` mode on an invalid server digest; after that every call throws the same error.
    */
   push(bytes: Uint8Array): HandshakeResult {
-    if (this.error !== null) throw this.error;
-    if (this.state === State.Idle) {
+    this.reader.throwIfFailed();
+    if (!this.started) {
       throw new HandshakeError(HandshakeErrorCode.INVALID_STATE, 'call start() before push()');
     }
-    try {
-      return this.run(bytes);
-    } catch (err) {
-      throw this.fail(err);
-    }
-  }
-
-  private run(bytes: Uint8Array): HandshakeResult {
-    checkInput(bytes);
-    if (this.state === State.Done) return { output: [], done: true, rest: bytes };
-    const output: Uint8Array[] = [];
-    let pos = 0;
-    while (pos < bytes.length) {
-      if (this.state === State.S0) {
-        const bad = checkVersion(bytes[pos]!, 'S0');
-        if (bad !== null) throw bad;
-        pos += 1;
-        this.state = State.S1;
-        continue;
-      }
-      const { packet, used } = this.gatherer.take(HANDSHAKE_SIZE, bytes, pos);
-      pos += used;
-      if (packet === null) break;
-      if (this.state === State.S1) {
-        output.push(this.onS1(packet));
-        this.state = State.S2;
-      } else {
-        this.onS2(packet);
-        this.state = State.Done;
-        return { output, done: true, rest: bytes.subarray(pos) };
-      }
-    }
-    return { output, done: false, rest: EMPTY };
+    return this.reader.push(bytes);
   }
 
   private onS1(s1: Uint8Array): Uint8Array {

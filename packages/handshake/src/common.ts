@@ -87,3 +87,15 @@ export function checkInput(bytes: unknown): asserts bytes is Uint8Array {
     throw new HandshakeError(HandshakeErrorCode.INVALID_ARGUMENT, 'push() expects a Uint8Array');
   }
 }
+
+/** @internal Checks four version bytes (each 0..255) against the role's own rule; returns a private copy. */
+export function checkVersionBytes(
+  bytes: readonly number[],
+  valid: (bytes: readonly number[]) => boolean,
+  message: string,
+): number[] {
+  if (bytes.length !== 4 || bytes.some((b) => !Number.isInteger(b) || b < 0 || b > 255) || !valid(bytes)) {
+    throw new HandshakeError(HandshakeErrorCode.INVALID_ARGUMENT, message);
+  }
+  return [...bytes];
+}

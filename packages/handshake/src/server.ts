@@ -1,9 +1,7 @@
 import {
-  checkInput,
-  checkVersion,
+  checkVersionBytes,
   defaultNow,
   defaultRandom,
-  EMPTY,
   type HandshakeCommonOptions,
   type HandshakeKind,
   type HandshakeResult,
@@ -22,8 +20,7 @@ import {
   signResponse,
   writeDigest,
 } from './digest.js';
-import { HandshakeError, HandshakeErrorCode } from './errors.js';
-import { Gatherer } from './gather.js';
+import { PeerReader } from './gather.js';
 
 /** Options of {@link HandshakeServer}. */
 export interface HandshakeServerOptions extends HandshakeCommonOptions {
@@ -37,14 +34,6 @@ export interface HandshakeServerOptions extends HandshakeCommonOptions {
    * the first byte is >= 3, so a digest reply must carry a non-zero version.
    */
   readonly serverVersion?: readonly [number, number, number, number];
-}
-
-enum State {
-  C0 = 0,
-  C1 = 1,
-  C2 = 2,
-  Done = 3,
-  Failed = 4,
 }
 
 const DEFAULT_SERVER_VERSION = [3, 0, 1, 123] as const;
@@ -77,13 +66,11 @@ export class HandshakeServer {
   clientVersion: number | null = null;
   /** True once C2 has been consumed. */
   get done(): boolean {
-    return this.state === State.Done;
+    return this.reader.done;
   }
 
-  private state: State = State.C0;
-  private error: HandshakeError | null = null;
-  private readonly gatherer = new Gatherer();
-  private c2Remaining = HANDSHAKE_SIZE;
+  // C2 is never inspected (see class doc), so the reader skips it without buffering.
+  private readonly reader = new PeerReader({ version: 'C0', first: (c1) => this.answer(c1) });
   private readonly random: (size: number) => Uint8Array;
   private readonly now: () => number;
   private readonly answerDigest: boolean;
@@ -93,14 +80,11 @@ export class HandshakeServer {
     this.random = options.random ?? defaultRandom;
     this.now = options.now ?? defaultNow;
     this.answerDigest = options.digest ?? true;
-    const v = options.serverVersion ?? DEFAULT_SERVER_VERSION;
-    if (v.length !== 4 || v.some((b) => !Number.isInteger(b) || b < 0 || b > 255) || v[0] === 0) {
-      throw new HandshakeError(
-        HandshakeErrorCode.INVALID_ARGUMENT,
-        'serverVersion must be four bytes with a non-zero first byte',
-      );
-    }
-    this.serverVersion = [...v];
+    this.serverVersion = checkVersionBytes(
+      options.serverVersion ?? DEFAULT_SERVER_VERSION,
+      (v) => v[0] !== 0,
+      'serverVersion must be four bytes with a non-zero first byte',
+    );
   }
 
   /**
@@ -108,48 +92,7 @@ export class HandshakeServer {
    * bad C0 version; after that (or any other error) every call throws the same error.
    */
   push(bytes: Uint8Array): HandshakeResult {
-    if (this.error !== null) throw this.error;
-    try {
-      return this.run(bytes);
-    } catch (err) {
-      this.state = State.Failed;
-      this.error =
-        err instanceof HandshakeError
-          ? err
-          : new HandshakeError(HandshakeErrorCode.INVALID_ARGUMENT, `handshake failed: ${String(err)}`);
-      throw this.error;
-    }
-  }
-
-  private run(bytes: Uint8Array): HandshakeResult {
-    checkInput(bytes);
-    if (this.state === State.Done) return { output: [], done: true, rest: bytes };
-    const output: Uint8Array[] = [];
-    let pos = 0;
-    while (pos < bytes.length) {
-      if (this.state === State.C0) {
-        const bad = checkVersion(bytes[pos]!, 'C0');
-        if (bad !== null) throw bad;
-        pos += 1;
-        this.state = State.C1;
-      } else if (this.state === State.C1) {
-        const { packet, used } = this.gatherer.take(HANDSHAKE_SIZE, bytes, pos);
-        pos += used;
-        if (packet === null) break;
-        output.push(this.answer(packet));
-        this.state = State.C2;
-      } else {
-        // C2 is never inspected (see class doc), so it is skipped without being buffered.
-        const n = Math.min(this.c2Remaining, bytes.length - pos);
-        this.c2Remaining -= n;
-        pos += n;
-        if (this.c2Remaining === 0) {
-          this.state = State.Done;
-          return { output, done: true, rest: bytes.subarray(pos) };
-        }
-      }
-    }
-    return { output, done: false, rest: EMPTY };
+    return this.reader.push(bytes);
   }
 
   /** Builds S0+S1+S2 in one buffer for a complete C1. */
