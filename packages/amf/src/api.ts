@@ -20,6 +20,20 @@ export const AmfMessageType = Object.freeze({
 export type AmfMessageTypeValue = 15 | 17 | 18 | 20;
 
 /**
+ * One codec core kept for reuse, and a fresh one whenever the kept one is busy: a call re-enters when an
+ * externalizable handler encodes or decodes, and must not clobber the outer call's state.
+ */
+class CorePool<C extends { readonly busy: boolean }> {
+  private readonly kept: C;
+  constructor(private readonly make: () => C) {
+    this.kept = make();
+  }
+  get(): C {
+    return this.kept.busy ? this.make() : this.kept;
+  }
+}
+
+/**
  * A reusable AMF0 decoder with fixed limits. Decoding is synchronous and each call is independent.
  *
  * @example
@@ -29,50 +43,42 @@ export type AmfMessageTypeValue = 15 | 17 | 18 | 20;
  * ```
  */
 export class Amf0Decoder {
-  private readonly core: Decoder;
-  private readonly options: AmfDecodeOptions;
+  private readonly cores: CorePool<Decoder>;
   /** @param options limits and externalizable handlers */
   constructor(options: AmfDecodeOptions = {}) {
-    this.options = options;
-    this.core = new Decoder(options);
+    this.cores = new CorePool(() => new Decoder(options));
   }
   /**
    * Decodes every AMF0 value in `bytes[start..]` (AMF3 values after the 0x11 switch marker included).
    * @throws {AmfError} on malformed input or a limit exceeded; `offset` is relative to `bytes`
    */
   decode(bytes: Uint8Array, start = 0): AmfValue[] {
-    const core = this.core.busy ? new Decoder(this.options) : this.core;
-    return core.decodeAmf0Sequence(bytes, start);
+    return this.cores.get().decodeAmf0Sequence(bytes, start);
   }
 }
 
 /** A reusable AMF3 decoder with fixed limits: decodes a sequence of AMF3 values sharing one set of reference tables. */
 export class Amf3Decoder {
-  private readonly core: Decoder;
-  private readonly options: AmfDecodeOptions;
+  private readonly cores: CorePool<Decoder>;
   /** @param options limits and externalizable handlers */
   constructor(options: AmfDecodeOptions = {}) {
-    this.options = options;
-    this.core = new Decoder(options);
+    this.cores = new CorePool(() => new Decoder(options));
   }
   /**
    * Decodes every AMF3 value in `bytes[start..]`.
    * @throws {AmfError} on malformed input or a limit exceeded
    */
   decode(bytes: Uint8Array, start = 0): AmfValue[] {
-    const core = this.core.busy ? new Decoder(this.options) : this.core;
-    return core.decodeAmf3Sequence(bytes, start);
+    return this.cores.get().decodeAmf3Sequence(bytes, start);
   }
 }
 
 /** A reusable AMF0 encoder: keeps one growing output buffer and returns a fresh copy per call. */
 export class Amf0Encoder {
-  private readonly core: Encoder;
-  private readonly options: AmfEncodeOptions;
+  private readonly cores: CorePool<Encoder>;
   /** @param options depth limit and externalizable handlers */
   constructor(options: AmfEncodeOptions = {}) {
-    this.options = options;
-    this.core = new Encoder(options);
+    this.cores = new CorePool(() => new Encoder(options));
   }
   /**
    * Encodes `values` one after the other. Objects met twice are written as references; AMF3-only values
@@ -80,41 +86,35 @@ export class Amf0Encoder {
    * @throws {AmfError} `ERR_AMF_INVALID_VALUE` for values AMF cannot carry, `ERR_AMF_DEPTH_EXCEEDED`
    */
   encode(values: readonly AmfValue[]): Uint8Array {
-    const core = this.core.busy ? new Encoder(this.options) : this.core;
-    return core.encodeAmf0Sequence(values);
+    return this.cores.get().encodeAmf0Sequence(values);
   }
 }
 
 /** A reusable AMF3 encoder: values share one set of reference tables (strings, objects, traits). */
 export class Amf3Encoder {
-  private readonly core: Encoder;
-  private readonly options: AmfEncodeOptions;
+  private readonly cores: CorePool<Encoder>;
   /** @param options depth limit and externalizable handlers */
   constructor(options: AmfEncodeOptions = {}) {
-    this.options = options;
-    this.core = new Encoder(options);
+    this.cores = new CorePool(() => new Encoder(options));
   }
   /**
    * Encodes `values` as one AMF3 stream.
    * @throws {AmfError} `ERR_AMF_INVALID_VALUE`, `ERR_AMF_DEPTH_EXCEEDED`, `ERR_AMF_EXTERNALIZABLE_UNSUPPORTED`
    */
   encode(values: readonly AmfValue[]): Uint8Array {
-    const core = this.core.busy ? new Encoder(this.options) : this.core;
-    return core.encodeAmf3Sequence(values);
+    return this.cores.get().encodeAmf3Sequence(values);
   }
 }
 
-const sharedDecoder = new Decoder();
-const sharedEncoder = new Encoder();
+const sharedDecoders = new CorePool(() => new Decoder());
+const sharedEncoders = new CorePool(() => new Encoder());
 
 function decoderFor(options: AmfDecodeOptions | undefined): Decoder {
-  if (options !== undefined) return new Decoder(options);
-  return sharedDecoder.busy ? new Decoder() : sharedDecoder;
+  return options !== undefined ? new Decoder(options) : sharedDecoders.get();
 }
 
 function encoderFor(options: AmfEncodeOptions | undefined): Encoder {
-  if (options !== undefined) return new Encoder(options);
-  return sharedEncoder.busy ? new Encoder() : sharedEncoder;
+  return options !== undefined ? new Encoder(options) : sharedEncoders.get();
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   Amf3Encoder,
   Amf3Externalizable,
   AmfError,
+  type AmfValue,
   createAmfObject,
   decodeAmf0,
   decodeAmf3,
@@ -191,6 +192,26 @@ describe('externalizable objects', () => {
       bytes,
     );
     expect(viaMap).toStrictEqual([new Amf3Externalizable(ac, [1, 2])]);
+  });
+  test('a handler that calls the codecs itself does not disturb the outer call (re-entrancy)', () => {
+    const nested = {
+      read(input: Parameters<typeof singleValueExternalizable.read>[0]) {
+        // Re-enters the shared default decoder/encoder and a reusable decoder while they are busy.
+        expect(decodeAmf3(encodeAmf3(['inner', 7]))).toStrictEqual(['inner', 7]);
+        expect(decodeAmf0(encodeAmf0(['x']))).toStrictEqual(['x']);
+        expect(reusable.decode(encodeAmf3([9]))).toStrictEqual([9]);
+        return input.readValue();
+      },
+      write(data: AmfValue, output: Parameters<typeof singleValueExternalizable.write>[1]) {
+        expect(decodeAmf3(encodeAmf3(['inner']))).toStrictEqual(['inner']);
+        output.writeValue(data);
+      },
+    };
+    const reusable: Amf3Decoder = new Amf3Decoder({ externalizable: { [ac]: nested } });
+    const outer = ['before', new Amf3Externalizable(ac, [1, 2]), 'after'];
+    const encoded = encodeAmf3(outer, { externalizable: { [ac]: nested } });
+    expect(reusable.decode(encoded)).toStrictEqual(outer);
+    expect(decodeAmf3(encoded, { externalizable: { [ac]: nested } })).toStrictEqual(outer);
   });
   test('a throwing handler becomes ERR_AMF_EXTERNALIZABLE_FAILED', () => {
     const bad = {
