@@ -6,8 +6,8 @@ import {
   AvMultitrackType,
   LEGACY_AUDIO_CODECS,
 } from './codecs.js';
+import { readModExChain, readMultitrack, readTracks } from './enhanced.js';
 import { FlvError } from './errors.js';
-import { readModEx } from './video.js';
 
 /** One codec payload of an audio tag. */
 export interface AudioTagPacket {
@@ -74,29 +74,13 @@ export function parseAudioTag(body: Uint8Array): AudioTag {
       packets: [{ packetType, codec, fourcc: null, track: 0, data: r.rest() }],
     };
   }
-  let packetType = b0 & 15;
-  let timestampOffsetNano = 0;
-  while (packetType === AudioPacketType.ModEx) {
-    const mod = readModEx(r);
-    packetType = mod.packetType;
-    if (mod.modExType === 0) timestampOffsetNano = mod.nano;
-  }
-  let multitrackType: number | null = null;
-  if (packetType === AudioPacketType.Multitrack) {
-    const b = r.u8();
-    multitrackType = b >> 4;
-    packetType = b & 15;
-    if (packetType === AudioPacketType.Multitrack) {
-      throw new FlvError('ERR_FLV_NESTED_MULTITRACK', 'audio multitrack inside multitrack', r.pos - 1);
-    }
-    if (multitrackType > AvMultitrackType.ManyTracksManyCodecs) {
-      throw new FlvError(
-        'ERR_FLV_UNKNOWN_MULTITRACK_TYPE',
-        `audio multitrack type ${multitrackType}`,
-        r.pos - 1,
-      );
-    }
-  }
+  const modEx = readModExChain(r, b0 & 15, AudioPacketType.ModEx);
+  const { packetType, multitrackType } = readMultitrack(
+    r,
+    modEx.packetType,
+    AudioPacketType.Multitrack,
+    'audio',
+  );
   if (!VALID_AUDIO_PACKET_TYPES.has(packetType)) {
     throw new FlvError('ERR_FLV_UNKNOWN_PACKET_TYPE', `audio packet type ${packetType}`, 0);
   }
@@ -104,24 +88,12 @@ export function parseAudioTag(body: Uint8Array): AudioTag {
     enhanced: true,
     soundFormat,
     legacyFlags: 0,
-    timestampOffsetNano,
+    timestampOffsetNano: modEx.timestampOffsetNano,
     multitrackType,
     packets: [],
   };
-  let fourcc = '';
-  if (multitrackType !== AvMultitrackType.ManyTracksManyCodecs) fourcc = r.fourcc();
-  for (;;) {
-    let track = 0;
-    let data: Uint8Array;
-    if (multitrackType !== null) {
-      if (multitrackType === AvMultitrackType.ManyTracksManyCodecs) fourcc = r.fourcc();
-      track = r.u8();
-      data = multitrackType === AvMultitrackType.OneTrack ? r.rest() : r.view(r.u24());
-    } else {
-      data = r.rest();
-    }
+  readTracks(r, multitrackType, (fourcc, track, data) => {
     tag.packets.push({ packetType, codec: AUDIO_FOURCCS[fourcc] ?? null, fourcc, track, data });
-    if (multitrackType === null || multitrackType === AvMultitrackType.OneTrack || r.remaining === 0) break;
-  }
+  });
   return tag;
 }

@@ -7,6 +7,7 @@ import {
   VideoFrameType,
   VideoPacketType,
 } from './codecs.js';
+import { readModExChain, readMultitrack, readTracks } from './enhanced.js';
 import { FlvError } from './errors.js';
 
 /** One codec payload of a video tag: a legacy tag has one, an Enhanced RTMP multitrack tag may have several. */
@@ -58,75 +59,46 @@ export function parseVideoTag(body: Uint8Array): VideoTag {
   const frameType = (b0 >> 4) & 7;
   if ((b0 & 0x80) === 0) return parseLegacy(r, frameType, b0 & 15);
 
-  let packetType = b0 & 15;
-  let timestampOffsetNano = 0;
-  while (packetType === VideoPacketType.ModEx) {
-    const mod = readModEx(r);
-    packetType = mod.packetType;
-    if (mod.modExType === 0) timestampOffsetNano = mod.nano;
-  }
+  const modEx = readModExChain(r, b0 & 15, VideoPacketType.ModEx);
   const tag: VideoTag = {
     enhanced: true,
     frameType,
     command: null,
-    timestampOffsetNano,
+    timestampOffsetNano: modEx.timestampOffsetNano,
     multitrackType: null,
     packets: [],
   };
-  if (packetType !== VideoPacketType.Metadata && frameType === VideoFrameType.Command) {
+  if (modEx.packetType !== VideoPacketType.Metadata && frameType === VideoFrameType.Command) {
     tag.command = r.u8();
     return tag;
   }
-  let fourcc: string | null = null;
-  let multitrackType: number | null = null;
-  if (packetType === VideoPacketType.Multitrack) {
-    const b = r.u8();
-    multitrackType = b >> 4;
-    packetType = b & 15;
-    if (packetType === VideoPacketType.Multitrack) {
-      throw new FlvError('ERR_FLV_NESTED_MULTITRACK', 'video multitrack inside multitrack', r.pos - 1);
-    }
-    if (multitrackType > AvMultitrackType.ManyTracksManyCodecs) {
-      throw new FlvError(
-        'ERR_FLV_UNKNOWN_MULTITRACK_TYPE',
-        `video multitrack type ${multitrackType}`,
-        r.pos - 1,
-      );
-    }
-    tag.multitrackType = multitrackType;
-  }
+  const { packetType, multitrackType } = readMultitrack(
+    r,
+    modEx.packetType,
+    VideoPacketType.Multitrack,
+    'video',
+  );
+  tag.multitrackType = multitrackType;
   if (packetType > VideoPacketType.MPEG2TSSequenceStart) {
     throw new FlvError('ERR_FLV_UNKNOWN_PACKET_TYPE', `video packet type ${packetType}`, 0);
   }
-  if (multitrackType !== AvMultitrackType.ManyTracksManyCodecs) fourcc = r.fourcc();
-  for (;;) {
-    let track = 0;
-    let data: Uint8Array;
-    if (multitrackType !== null) {
-      if (multitrackType === AvMultitrackType.ManyTracksManyCodecs) fourcc = r.fourcc();
-      track = r.u8();
-      data = multitrackType === AvMultitrackType.OneTrack ? r.rest() : r.view(r.u24());
-    } else {
-      data = r.rest();
-    }
-    const f = fourcc as string;
+  readTracks(r, multitrackType, (fourcc, track, data) => {
     let compositionTime = 0;
-    if (packetType === VideoPacketType.CodedFrames && CTS_FOURCCS.has(f)) {
+    if (packetType === VideoPacketType.CodedFrames && CTS_FOURCCS.has(fourcc)) {
       const pr = new ByteReader(data, 'video coded frames');
       compositionTime = pr.si24();
       data = pr.rest();
     }
     tag.packets.push({
       packetType,
-      codec: VIDEO_FOURCCS[f] ?? null,
-      fourcc: f,
+      codec: VIDEO_FOURCCS[fourcc] ?? null,
+      fourcc,
       legacyCodecId: null,
       track,
       compositionTime,
       data,
     });
-    if (multitrackType === null || multitrackType === AvMultitrackType.OneTrack || r.remaining === 0) break;
-  }
+  });
   return tag;
 }
 
@@ -164,14 +136,4 @@ function parseLegacy(r: ByteReader, frameType: number, codecId: number): VideoTa
     data: r.rest(),
   });
   return tag;
-}
-
-/** Reads one ModEx block (shared by audio and video): size, data, then modExType << 4 | next packet type. */
-export function readModEx(r: ByteReader): { modExType: number; packetType: number; nano: number } {
-  let size = r.u8() + 1;
-  if (size === 256) size = r.u16() + 1;
-  const data = r.view(size);
-  const b = r.u8();
-  const nano = data.length >= 3 ? (data[0]! << 16) | (data[1]! << 8) | data[2]! : 0;
-  return { modExType: b >> 4, packetType: b & 15, nano };
 }
