@@ -1,4 +1,5 @@
 import { RtmpClientError } from '@rtmp/client';
+import type { AudioCodecEvent, VideoCodecEvent } from '@rtmp/flv-demux';
 
 /** Exit codes scripts can rely on. */
 export const ExitCode = {
@@ -153,4 +154,40 @@ export class Progress {
     if (this.#enabled && this.#last !== '') process.stderr.write('\n');
     this.#last = '';
   }
+}
+
+/** What play and probe report about a codec (JSON output and text). */
+export interface CodecSummary {
+  type: 'video' | 'audio';
+  codec: string;
+  codecString: string;
+  width?: number;
+  height?: number;
+  profile?: number;
+  level?: number;
+  sampleRate?: number;
+  channels?: number;
+}
+
+/** The summary of a codec event; fields the codec does not have are left out (not `undefined`) of the JSON. */
+export function summarizeCodec(event: VideoCodecEvent | AudioCodecEvent): CodecSummary {
+  const i = event.info;
+  return {
+    type: event.mediaType,
+    codec: event.codec,
+    codecString: i.codecString,
+    ...(i.width === undefined ? {} : { width: i.width }),
+    ...(i.height === undefined ? {} : { height: i.height }),
+    ...(i.profile === undefined ? {} : { profile: i.profile }),
+    ...(i.level === undefined ? {} : { level: i.level }),
+    ...(i.sampleRate === undefined ? {} : { sampleRate: i.sampleRate }),
+    ...(i.channels === undefined ? {} : { channels: i.channels }),
+  };
+}
+
+/** `320x240` for video, `44100 Hz, 2 ch` for audio (`?` for what is unknown). */
+export function codecDetail(c: CodecSummary): string {
+  return c.type === 'video'
+    ? `${c.width ?? '?'}x${c.height ?? '?'}`
+    : `${c.sampleRate ?? '?'} Hz, ${c.channels ?? '?'} ch`;
 }

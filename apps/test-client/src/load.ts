@@ -11,9 +11,9 @@ import {
   UsageError,
 } from './common.js';
 import { clientOptions, commonHelp, parse } from './options.js';
-import { syntheticFrom, syntheticOptions } from './publish.js';
-import { type PumpStats, pump } from './pump.js';
-import { fileSource, type MediaSource } from './sources.js';
+import { sourceFrom, syntheticOptions } from './publish.js';
+import { newPumpStats, type PumpStats, pump } from './pump.js';
+import { isConfigTag } from './sources.js';
 
 export const loadHelp = `Usage: rtmp-test-client load <url> --publishers N --players M --duration s [options]
 
@@ -32,16 +32,6 @@ Options:
   --settle <ms>         time after the last frame for deliveries to arrive (default 1000)
   --synthetic options of publish (--width, --height, --fps, --video-bitrate, --audio-bitrate, --gop) apply.
 ${commonHelp}`;
-
-/** Sequence headers carry no frame: players skip them so delivered and sent frames compare. */
-function isConfig(type: number, body: Uint8Array): boolean {
-  const b0 = body[0] ?? 0;
-  if (type === 9) {
-    if ((b0 & 0x80) !== 0) return (b0 & 0x0f) === 0 || (b0 & 0x0f) === 2;
-    return ((b0 & 0x0f) === 7 || (b0 & 0x0f) === 12) && body[1] !== 1;
-  }
-  return b0 >> 4 === 10 && body[1] === 0;
-}
 
 /** Send times of one key: timestamp -> performance.now(), pruned as it ages. */
 class SendTimes {
@@ -76,11 +66,7 @@ export async function loadCommand(argv: string[]): Promise<number> {
   const durationMs = parseNumber(values.duration, 'duration', 10) * 1000;
   const rampMs = parseNumber(values.ramp, 'ramp', 0, true);
   const settleMs = parseNumber(values.settle, 'settle', 1000, true);
-  const source: MediaSource = values.file
-    ? await fileSource(values.file).catch((error: Error) => {
-        throw new UsageError(`cannot read ${values.file}: ${error.message}`);
-      })
-    : syntheticFrom(values);
+  const source = await sourceFrom(values.file, values);
   const base = clientOptions(url, values);
   const probe = new RtmpClient(base);
   const baseName = probe.target.streamName || 'load';
@@ -136,7 +122,7 @@ export async function loadCommand(argv: string[]): Promise<number> {
             playersPerKey[keyIndex]!++;
             player.on('message', (message) => {
               if (message.type !== 8 && message.type !== 9) return;
-              if (isConfig(message.type, message.payload)) return;
+              if (isConfigTag(message.type, message.payload)) return;
               delivered.frames++;
               delivered.bytes += message.payload.byteLength;
               if (message.type === 9) {
@@ -168,14 +154,7 @@ export async function loadCommand(argv: string[]): Promise<number> {
       const client = new RtmpClient({ ...base, streamName: key });
       clients.push(client);
       const times = sendTimes[index]!.times;
-      const s: PumpStats = {
-        videoFrames: 0,
-        audioFrames: 0,
-        keyframes: 0,
-        bytes: 0,
-        mediaMs: 0,
-        startedAt: performance.now(),
-      };
+      const s: PumpStats = newPumpStats();
       stats.push(s);
       try {
         const t0 = performance.now();

@@ -2,12 +2,15 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { RtmpClient, type RtmpPlayerEvents } from '@rtmp/client';
 import { FlvWriter } from '@rtmp/flv-demux';
 import {
+  type CodecSummary,
+  codecDetail,
   formatBitrate,
   formatClock,
   interruptSignal,
   Progress,
   parseNumber,
   sleep,
+  summarizeCodec,
   UsageError,
 } from './common.js';
 import { clientOptions, commonHelp, parse } from './options.js';
@@ -82,15 +85,7 @@ export async function playCommand(argv: string[]): Promise<number> {
     const began = performance.now();
     const video = new Track(gapMs);
     const audio = new Track(gapMs);
-    const codecs: {
-      type: string;
-      codec: string;
-      codecString: string;
-      width?: number;
-      height?: number;
-      sampleRate?: number;
-      channels?: number;
-    }[] = [];
+    const codecs: CodecSummary[] = [];
     let metadata: Record<string, unknown> | undefined;
     if (values.output) {
       file = createWriteStream(values.output);
@@ -108,15 +103,7 @@ export async function playCommand(argv: string[]): Promise<number> {
       metadata ??= m;
     });
     player.on('codec', (c) => {
-      codecs.push({
-        type: c.mediaType,
-        codec: c.codec,
-        codecString: c.info.codecString,
-        ...(c.info.width === undefined ? {} : { width: c.info.width }),
-        ...(c.info.height === undefined ? {} : { height: c.info.height }),
-        ...(c.info.sampleRate === undefined ? {} : { sampleRate: c.info.sampleRate }),
-        ...(c.info.channels === undefined ? {} : { channels: c.info.channels }),
-      });
+      codecs.push(summarizeCodec(c));
     });
     player.on('video', (v) =>
       video.add(
@@ -191,11 +178,7 @@ export async function playCommand(argv: string[]): Promise<number> {
         `played ${summary.stream} (${summary.handshake} handshake) for ${formatClock(summary.elapsedMs)}, end: ${summary.endReason ?? '-'}`,
       );
       for (const c of codecs) {
-        const detail =
-          c.type === 'video'
-            ? `${c.width ?? '?'}x${c.height ?? '?'}`
-            : `${c.sampleRate ?? '?'} Hz, ${c.channels ?? '?'} ch`;
-        console.log(`  ${c.type}: ${c.codec} (${c.codecString}) ${detail}`);
+        console.log(`  ${c.type}: ${c.codec} (${c.codecString}) ${codecDetail(c)}`);
       }
       console.log(
         `  ${summary.videoFrames} video frames (${summary.fps} fps), ${summary.audioFrames} audio frames, ${summary.bytes} bytes, ${formatBitrate(summary.bitrate)}`,

@@ -1,5 +1,14 @@
 import { RtmpClient } from '@rtmp/client';
-import { ExitCode, interruptSignal, parseNumber, sleep, UsageError } from './common.js';
+import {
+  type CodecSummary,
+  codecDetail,
+  ExitCode,
+  interruptSignal,
+  parseNumber,
+  sleep,
+  summarizeCodec,
+  UsageError,
+} from './common.js';
 import { clientOptions, commonHelp, parse } from './options.js';
 
 export const probeHelp = `Usage: rtmp-test-client probe <url> [--wait s] [options]
@@ -10,18 +19,6 @@ with their RFC 6381 strings, and the resolution. Exit code 4 when no codec was s
 Options:
   --wait <s>    how long to wait for both codecs (default 5)
 ${commonHelp}`;
-
-interface CodecSummary {
-  type: 'video' | 'audio';
-  codec: string;
-  codecString: string;
-  width?: number;
-  height?: number;
-  profile?: number;
-  level?: number;
-  sampleRate?: number;
-  channels?: number;
-}
 
 /** `probe`: returns the process exit code. */
 export async function probeCommand(argv: string[]): Promise<number> {
@@ -60,18 +57,7 @@ export async function probeCommand(argv: string[]): Promise<number> {
       firstMediaMs ??= performance.now() - began;
     });
     player.on('codec', (c) => {
-      const i = c.info;
-      codecs.push({
-        type: c.mediaType,
-        codec: c.codec,
-        codecString: i.codecString,
-        ...(i.width === undefined ? {} : { width: i.width }),
-        ...(i.height === undefined ? {} : { height: i.height }),
-        ...(i.profile === undefined ? {} : { profile: i.profile }),
-        ...(i.level === undefined ? {} : { level: i.level }),
-        ...(i.sampleRate === undefined ? {} : { sampleRate: i.sampleRate }),
-        ...(i.channels === undefined ? {} : { channels: i.channels }),
-      });
+      codecs.push(summarizeCodec(c));
       check();
     });
     player.once('end', () => done.abort());
@@ -111,11 +97,7 @@ export async function probeCommand(argv: string[]): Promise<number> {
           console.log(`    ${key}: ${JSON.stringify(value)}`);
       }
       for (const c of codecs) {
-        const detail =
-          c.type === 'video'
-            ? `${c.width ?? '?'}x${c.height ?? '?'}`
-            : `${c.sampleRate ?? '?'} Hz, ${c.channels ?? '?'} ch`;
-        console.log(`  ${c.type}: ${c.codecString} (${c.codec}) ${detail}`);
+        console.log(`  ${c.type}: ${c.codecString} (${c.codec}) ${codecDetail(c)}`);
       }
       if (summary.resolution) console.log(`  resolution: ${summary.resolution}`);
       if (codecs.length === 0) console.log(`  no media within ${waitMs / 1000} s`);

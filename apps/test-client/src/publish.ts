@@ -9,7 +9,7 @@ import {
   UsageError,
 } from './common.js';
 import { clientOptions, commonHelp, parse } from './options.js';
-import { type PumpStats, pump } from './pump.js';
+import { newPumpStats, type PumpStats, pump } from './pump.js';
 import { fileSource, type MediaSource, syntheticSource } from './sources.js';
 
 export const publishHelp = `Usage: rtmp-test-client publish <file.flv | --synthetic> <url> [options]
@@ -56,6 +56,17 @@ export function syntheticFrom(values: Record<string, unknown>): MediaSource {
   });
 }
 
+/** The media to publish: the FLV `file` (unreadable: a usage error), or the synthetic source from its flags. */
+export async function sourceFrom(
+  file: string | undefined,
+  values: Record<string, unknown>,
+): Promise<MediaSource> {
+  if (file === undefined) return syntheticFrom(values);
+  return fileSource(file).catch((error: Error) => {
+    throw new UsageError(`cannot read ${file}: ${error.message}`);
+  });
+}
+
 /** `publish`: returns the process exit code (errors are thrown and mapped by the caller). */
 export async function publishCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
@@ -83,22 +94,11 @@ export async function publishCommand(argv: string[]): Promise<number> {
     values.duration === undefined
       ? Number.POSITIVE_INFINITY
       : parseNumber(values.duration, 'duration', 0) * 1000;
-  const source = values.synthetic
-    ? syntheticFrom(values)
-    : await fileSource(positionals[0]!).catch((error: Error) => {
-        throw new UsageError(`cannot read ${positionals[0]}: ${error.message}`);
-      });
+  const source = await sourceFrom(values.synthetic ? undefined : positionals[0]!, values);
   const client = new RtmpClient(clientOptions(url, values));
   const interrupt = interruptSignal();
   const progress = new Progress(!values.json);
-  const stats: PumpStats = {
-    videoFrames: 0,
-    audioFrames: 0,
-    keyframes: 0,
-    bytes: 0,
-    mediaMs: 0,
-    startedAt: performance.now(),
-  };
+  const stats: PumpStats = newPumpStats();
   let timer: NodeJS.Timeout | undefined;
   try {
     const connected = await client.connect({ signal: interrupt.signal });

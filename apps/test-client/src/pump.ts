@@ -14,6 +14,11 @@ export interface PumpStats {
   startedAt: number;
 }
 
+/** Zeroed counters, started now. */
+export function newPumpStats(): PumpStats {
+  return { videoFrames: 0, audioFrames: 0, keyframes: 0, bytes: 0, mediaMs: 0, startedAt: performance.now() };
+}
+
 /** Options of {@link pump}. */
 export interface PumpOptions {
   /** Pace tags by timestamp (default) or send as fast as the socket takes them. */
@@ -33,14 +38,7 @@ export async function pump(
   options: PumpOptions,
   stats?: PumpStats,
 ): Promise<PumpStats> {
-  const s: PumpStats = stats ?? {
-    videoFrames: 0,
-    audioFrames: 0,
-    keyframes: 0,
-    bytes: 0,
-    mediaMs: 0,
-    startedAt: performance.now(),
-  };
+  const s = stats ?? newPumpStats();
   s.startedAt = performance.now();
   const start = s.startedAt;
   let origin: number | undefined;

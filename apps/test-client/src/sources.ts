@@ -31,6 +31,22 @@ function withSetDataFrame(body: Uint8Array): Uint8Array {
   return out;
 }
 
+/**
+ * Whether an audio (8) or video (9) tag body carries no frame: a sequence header (packet type 0: legacy AVC/HEVC
+ * and AAC, E-RTMP SequenceStart) or an end of sequence (video packet type 2). Publishers do not count these as
+ * frames and players skip them, so sent and delivered frames compare.
+ */
+export function isConfigTag(type: number, body: Uint8Array): boolean {
+  const b0 = body[0] ?? 0;
+  if (type === 9) {
+    const exHeader = (b0 & 0x80) !== 0;
+    const codec = b0 & 0x0f;
+    const packetType = exHeader ? codec : (body[1] ?? 1);
+    return (exHeader || codec === 7 || codec === 12) && (packetType === 0 || packetType === 2);
+  }
+  return type === 8 && b0 >> 4 === 10 && body[1] === 0;
+}
+
 /** An FLV file read once into memory; each pass continues the timestamps of the previous one. */
 export async function fileSource(path: string): Promise<MediaSource> {
   const reader = new FlvReader();
@@ -47,17 +63,8 @@ export async function fileSource(path: string): Promise<MediaSource> {
         config: true,
       });
     } else if (tag.type === 8 || tag.type === 9) {
-      const b0 = tag.body[0] ?? 0;
-      const exHeader = tag.type === 9 && (b0 & 0x80) !== 0;
-      const frameType = (b0 >> 4) & 0x07;
-      const packetType = exHeader ? b0 & 0x0f : (tag.body[1] ?? 1);
-      // Legacy AVC/AAC sequence headers have packet type 0; E-RTMP SequenceStart is 0 too.
-      const codec = tag.type === 9 ? b0 & 0x0f : b0 >> 4;
-      // Sequence headers (packet type 0) and ends of sequence (2) carry no frame.
-      const isConfig =
-        tag.type === 9
-          ? (exHeader || codec === 7 || codec === 12) && (packetType === 0 || packetType === 2)
-          : codec === 10 && packetType === 0;
+      const frameType = ((tag.body[0] ?? 0) >> 4) & 0x07;
+      const isConfig = isConfigTag(tag.type, tag.body);
       base.push({
         type: tag.type,
         timestamp: tag.timestamp,
