@@ -79,18 +79,23 @@ function shim(tamper?: (answer: Uint8Array) => void): Promise<{ port: number; re
   });
 }
 
+/** FFmpeg playing rtmp://127.0.0.1:<port>/live/x into nothing (killed after the test). */
+function playWithFfmpeg(port: number): void {
+  track(
+    spawn(
+      'ffmpeg',
+      ['-hide_banner', '-nostdin', '-i', `rtmp://127.0.0.1:${port}/live/x`, '-f', 'null', '-'],
+      {
+        stdio: 'ignore',
+      },
+    ),
+  );
+}
+
 describe.skipIf(!HAVE_FFMPEG)('ffmpeg as a player against our server', () => {
   it('accepts our digest S1/S2 and proceeds to connect', async () => {
     const { port, result } = await shim();
-    track(
-      spawn(
-        'ffmpeg',
-        ['-hide_banner', '-nostdin', '-i', `rtmp://127.0.0.1:${port}/live/x`, '-f', 'null', '-'],
-        {
-          stdio: 'ignore',
-        },
-      ),
-    );
+    playWithFfmpeg(port);
     const r = await result;
     expect(r.kind).toBe('digest');
     expect(r.afterHandshake.length).toBeGreaterThan(12);
@@ -102,15 +107,7 @@ describe.skipIf(!HAVE_FFMPEG)('ffmpeg as a player against our server', () => {
     const { port, result } = await shim((answer) => {
       answer[answer.length - 1] = answer[answer.length - 1]! ^ 0xff;
     });
-    track(
-      spawn(
-        'ffmpeg',
-        ['-hide_banner', '-nostdin', '-i', `rtmp://127.0.0.1:${port}/live/x`, '-f', 'null', '-'],
-        {
-          stdio: 'ignore',
-        },
-      ),
-    );
+    playWithFfmpeg(port);
     const r = await result;
     expect(Buffer.from(r.afterHandshake).includes('connect')).toBe(false);
   }, 20_000);
