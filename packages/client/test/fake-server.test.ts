@@ -12,7 +12,10 @@ import { fixture, readOracle } from './helpers/tools.js';
  * A scripted server on the connection core (server role): answers connect and createStream, then does what the
  * test says with publish/play. Lets tests hold a step open or stop reading.
  */
-async function fakeServer(onCommand: (connection: RtmpConnection, command: RtmpCommand) => void) {
+async function fakeServer(
+  onCommand: (connection: RtmpConnection, command: RtmpCommand) => void,
+  options: { holdCreateStream?: () => boolean } = {},
+) {
   const connections: RtmpConnection[] = [];
   const connects: RtmpCommand[] = [];
   const server = net.createServer((socket) => {
@@ -26,7 +29,7 @@ async function fakeServer(onCommand: (connection: RtmpConnection, command: RtmpC
           { fmsVer: 'FAKE/1' },
           { level: 'status', code: 'NetConnection.Connect.Success' },
         ]);
-      } else if (command.name === 'createStream') {
+      } else if (command.name === 'createStream' && !options.holdCreateStream?.()) {
         connection.reply(command, [null, 1]);
       } else onCommand(connection, command);
     });
@@ -86,6 +89,35 @@ describe('steps held open by the server', () => {
     // The aborted play is withdrawn; the connection goes on.
     expect(player.connected).toBe(true);
     await expect(player.createStream()).resolves.toBe(1);
+  });
+
+  it('an aborted createStream is withdrawn: its late reply is dropped and the connection goes on', async () => {
+    let hold = true;
+    const held: RtmpCommand[] = [];
+    const fake = await fakeServer(
+      (_connection, command) => {
+        if (command.name === 'createStream') held.push(command);
+      },
+      { holdCreateStream: () => hold },
+    );
+    cleanups.push(fake.close);
+    const client = new RtmpClient({ url: fake.url });
+    cleanups.push(() => client.close());
+    const commands: string[] = [];
+    client.on('command', (command) => commands.push(command.name));
+    await client.connect();
+    const controller = new AbortController();
+    const pending = client.createStream({ signal: controller.signal });
+    await expect.poll(() => held.length).toBe(1);
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ code: 'ERR_RTMP_ABORTED', step: 'createStream' });
+    // The late answer to the withdrawn transaction is not mistaken for anything else.
+    fake.connections[0]!.reply(held[0]!, [null, 7]);
+    hold = false;
+    await expect(client.createStream()).resolves.toBe(1);
+    expect(client.connected).toBe(true);
+    expect(commands).toEqual([]);
+    expect(client.connection?.needDrain).toBe(false);
   });
 
   it('sends releaseStream and FCPublish before publish, and publish with the type', async () => {

@@ -223,7 +223,7 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
   #nextTransaction = 1;
   readonly #pending = new Map<number, PendingCall>();
   // Transactions whose replies are dropped (withdrawn calls, sendCall); bounded, oldest forgotten first.
-  readonly #ignored = new Set<number>();
+  #ignored: Set<number> | undefined;
   readonly #pings = new Map<
     number,
     { resolve: (rtt: number) => void; reject: (e: RtmpError) => void; sent: number }
@@ -628,11 +628,13 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
   }
 
   #ignore(transactionId: number): void {
-    if (this.#ignored.size >= MAX_IGNORED) {
-      const oldest = this.#ignored.values().next().value;
-      if (oldest !== undefined) this.#ignored.delete(oldest);
+    // Created on first use: most connections (players) never withdraw a call.
+    const ignored = (this.#ignored ??= new Set());
+    if (ignored.size >= MAX_IGNORED) {
+      const oldest = ignored.values().next().value;
+      if (oldest !== undefined) ignored.delete(oldest);
     }
-    this.#ignored.add(transactionId);
+    ignored.add(transactionId);
   }
 
   #sendControl(message: RtmpMessage): void {
@@ -864,7 +866,7 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
       }
       return;
     }
-    if ((name === '_result' || name === '_error') && this.#ignored.delete(transactionId)) return;
+    if ((name === '_result' || name === '_error') && this.#ignored?.delete(transactionId)) return;
     if (name === 'onStatus') {
       const info = args[0] ?? null;
       this.#safeEmit('status', {
