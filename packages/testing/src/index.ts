@@ -42,6 +42,7 @@ export {
 export { clkTck, cpuSeconds, memory } from './proc.js';
 export { type SelfSignedCert, selfSignedCert } from './tls.js';
 export {
+  buildIfStale,
   ffmpegPublish,
   ffmpegTestPatternArgs,
   hasTool,

@@ -1,5 +1,6 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import * as path from 'node:path';
 
 /** The argument that makes each known tool print something and exit (some reject `-version`). */
 function defaultProbeArgs(tool: string): string[] {
@@ -132,4 +133,23 @@ export function openFds(): number {
   } catch {
     return -1;
   }
+}
+
+function newestMtime(dir: string): number {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    latest = Math.max(latest, entry.isDirectory() ? newestMtime(full) : statSync(full).mtimeMs);
+  }
+  return latest;
+}
+
+/**
+ * Runs `pnpm run build` in `packageDir` when `output` (relative to it, e.g. `dist/cli.js`) is missing or older than
+ * any file under its `src/`: for vitest global setups of apps whose tests run the built CLI, so `vitest` alone works.
+ */
+export function buildIfStale(packageDir: string, output: string): void {
+  const built = path.join(packageDir, output);
+  if (existsSync(built) && statSync(built).mtimeMs >= newestMtime(path.join(packageDir, 'src'))) return;
+  execFileSync('pnpm', ['run', 'build'], { cwd: packageDir, stdio: 'inherit' });
 }
