@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import { encodeMessage, MessageType, type RtmpMessage } from '@rtmp/chunk';
 import { RtmpConnection } from '../connection/connection.js';
@@ -394,7 +395,7 @@ export function encodingFor(entry: RelayItem, streamId: number, chunkSize: numbe
   if (entry.slices === undefined) {
     entry.streamId = streamId;
     entry.chunkSize = chunkSize;
-    entry.slices = encodeMessage({ ...entry.message, streamId }, entry.csid, chunkSize);
+    entry.slices = asBuffers(encodeMessage({ ...entry.message, streamId }, entry.csid, chunkSize));
     return entry.slices;
   }
   if (entry.streamId === streamId && entry.chunkSize === chunkSize) return entry.slices;
@@ -402,8 +403,18 @@ export function encodingFor(entry: RelayItem, streamId: number, chunkSize: numbe
   entry.others ??= new Map();
   let slices = entry.others.get(key);
   if (!slices) {
-    slices = encodeMessage({ ...entry.message, streamId }, entry.csid, chunkSize);
+    slices = asBuffers(encodeMessage({ ...entry.message, streamId }, entry.csid, chunkSize));
     entry.others.set(key, slices);
+  }
+  return slices;
+}
+
+// socket.write() wraps every plain Uint8Array in a new Buffer view; wrapping the shared slices once here spares
+// that allocation for every player of every message (no bytes are copied either way).
+function asBuffers(slices: Uint8Array[]): Uint8Array[] {
+  for (let i = 0; i < slices.length; i++) {
+    const slice = slices[i]!;
+    if (!Buffer.isBuffer(slice)) slices[i] = Buffer.from(slice.buffer, slice.byteOffset, slice.byteLength);
   }
   return slices;
 }
