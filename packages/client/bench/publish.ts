@@ -11,9 +11,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FlvReader, type FlvTag } from '@rtmp/flv-demux';
+import { fixture, hasNginxRtmp, startNginxRtmp } from '@rtmp/testing';
 import { RtmpClient } from '../src/index.js';
-import { hasNginxRtmp, startNginxRtmp } from '../test/helpers/nginx.js';
-import { fixture } from '../test/helpers/tools.js';
 
 const loops = Number(process.env.BENCH_LOOPS ?? 40);
 const runs = Number(process.env.BENCH_RUNS ?? 3);

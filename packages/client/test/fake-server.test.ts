@@ -3,10 +3,10 @@ import * as net from 'node:net';
 import { FlvReader, StreamDemuxer } from '@rtmp/flv-demux';
 import type { RtmpServer } from '@rtmp/server';
 import { type RtmpCommand, RtmpConnection } from '@rtmp/server';
+import { fixture, readOracle } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RtmpClient } from '../src/index.js';
 import { checkSamples, collect, startRelayServer } from './helpers/media.js';
-import { fixture, readOracle } from './helpers/tools.js';
 
 /**
  * A scripted server on the connection core (server role): answers connect and createStream, then does what the

@@ -1,11 +1,20 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import {
+  ffmpegPublish,
+  fixture,
+  hasNginxRtmp,
+  hasTool,
+  type NginxRtmp,
+  probePackets,
+  readOracle,
+  run,
+  startNginxRtmp,
+} from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RtmpClient } from '../src/index.js';
 import { checkSamples, collect, publishTags, readFlvTags } from './helpers/media.js';
-import { hasNginxRtmp, type NginxRtmp, startNginxRtmp } from './helpers/nginx.js';
-import { fixture, hasTool, probePackets, readOracle, run } from './helpers/tools.js';
 
 const ready = hasNginxRtmp() && hasTool('ffmpeg') && hasTool('ffprobe');
 
@@ -75,22 +84,7 @@ describe.skipIf(!ready)('against nginx-rtmp', () => {
     player.on('metadata', (m) => metadata.push(m));
     player.on('codec', (c) => codecs.push(c.info.codecString));
     const items = collect(player);
-    const ffmpeg = run(
-      'ffmpeg',
-      [
-        '-hide_banner',
-        '-nostdin',
-        '-re',
-        '-i',
-        fixture('small_h264_aac.flv'),
-        '-c',
-        'copy',
-        '-f',
-        'flv',
-        `${nginx.url}/k2`,
-      ],
-      30_000,
-    );
+    const ffmpeg = ffmpegPublish(fixture('small_h264_aac.flv'), `${nginx.url}/k2`, { realtime: true });
     const result = await ffmpeg.done;
     expect(result.code, result.stderr).toBe(0);
     const events = await items;

@@ -1,15 +1,8 @@
 import { type RtmpHandler, type RtmpServer, reject } from '@rtmp/server';
+import { fixture, readOracle, selfSignedCert } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RtmpClient, RtmpClientError } from '../src/index.js';
-import {
-  checkSamples,
-  collect,
-  publishTags,
-  readFlvTags,
-  selfSignedCert,
-  startRelayServer,
-} from './helpers/media.js';
-import { fixture, readOracle } from './helpers/tools.js';
+import { checkSamples, collect, publishTags, readFlvTags, startRelayServer } from './helpers/media.js';
 
 let server: RtmpServer | undefined;
 const clients: RtmpClient[] = [];

@@ -12,10 +12,10 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CuttableProxy, fixture, openFds, run, sleep } from '@rtmp/testing';
 import { LiveRelay, RtmpServer } from '../src/index.js';
-import { run } from '../test/helpers/tools.js';
 import { player, publisher, sendTag, type TestClient } from '../test/hostile/clients.js';
-import { CuttableProxy, fixture, flvTags, openFds, sleep } from '../test/hostile/lib.js';
+import { flvTags } from '../test/hostile/lib.js';
 import { runAttacker } from '../test/hostile/server-harness.js';
 
 const SERVER = { handshakeTimeout: 5000, idleTimeout: 10_000, pingInterval: 2000, maxConnections: 1500 };

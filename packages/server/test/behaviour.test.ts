@@ -1,5 +1,6 @@
 import * as net from 'node:net';
 import type { RtmpMessage } from '@rtmp/chunk';
+import { freezableProxy, until } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type ClientSession,
@@ -9,17 +10,8 @@ import {
   RtmpServer,
   type RtmpServerOptions,
 } from '../src/index.js';
-import {
-  aac,
-  avc,
-  connectedClient,
-  freezableProxy,
-  sendMedia,
-  startStream,
-  statusOf,
-} from './helpers/clients.js';
+import { aac, avc, connectedClient, sendMedia, startStream, statusOf } from './helpers/clients.js';
 import { type Recorded, recordingHandler } from './helpers/recorder.js';
-import { until } from './helpers/tools.js';
 
 let server: RtmpServer | undefined;
 const cleanups: (() => void)[] = [];

@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { decodeAmf0 } from '@rtmp/amf';
 import { ChunkDecoder, type RtmpMessage } from '@rtmp/chunk';
+import { fixture, until } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LiveRelay, RtmpServer } from '../src/index.js';
 import { aac, avc, connectedClient, sendMedia, startStream } from './helpers/clients.js';
-import { fixture, until } from './helpers/tools.js';
 
 let server: RtmpServer | undefined;
 afterEach(async () => {

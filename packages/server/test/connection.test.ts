@@ -1,8 +1,9 @@
 import * as net from 'node:net';
 import { encodeMessage } from '@rtmp/chunk';
+import { next } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RtmpConnection, RtmpError } from '../src/index.js';
-import { connectionPair, next, type Pair } from './helpers/pair.js';
+import { connectionPair, type Pair } from './helpers/pair.js';
 
 let pair: Pair | undefined;
 afterEach(async () => {

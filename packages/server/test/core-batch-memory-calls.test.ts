@@ -1,8 +1,9 @@
 import * as net from 'node:net';
 import { encodeMessage, type RtmpMessage } from '@rtmp/chunk';
+import { next } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BufferBudget, type RtmpCommand, RtmpConnection, RtmpError, RtmpServer } from '../src/index.js';
-import { connectionPair, next, type Pair } from './helpers/pair.js';
+import { connectionPair, type Pair } from './helpers/pair.js';
 
 const pairs: Pair[] = [];
 afterEach(async () => {

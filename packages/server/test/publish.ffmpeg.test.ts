@@ -1,8 +1,8 @@
 import type { NalVideoSampleEvent } from '@rtmp/flv-demux';
+import { ffmpegPublish, fixture, hasTool, readOracle, until } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RawMedia, RtmpServer } from '../src/index.js';
 import { type Recorded, recordingHandler } from './helpers/recorder.js';
-import { ffmpegPublish, fixture, hasTool, readOracle, until } from './helpers/tools.js';
 
 const haveFfmpeg = hasTool('ffmpeg');
 

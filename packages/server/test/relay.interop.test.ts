@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { ffmpegPublish, fixture, hasTool, probe, probePackets, run, until } from '@rtmp/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LiveRelay, RtmpServer } from '../src/index.js';
-import { ffmpegPublish, fixture, hasTool, probe, probePackets, run, until } from './helpers/tools.js';
 
 const haveTools = hasTool('ffmpeg') && hasTool('ffprobe');
 const haveRtmpdump = hasTool('rtmpdump');

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
+import { ffmpegPublish, fixture, hasTool, next, readOracle, run, until } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   RtmpConnection,
@@ -8,9 +9,7 @@ import {
   reject,
   type RtmpServer as Server,
 } from '../src/index.js';
-import { next } from './helpers/pair.js';
 import { type Recorded, recordingHandler } from './helpers/recorder.js';
-import { ffmpegPublish, fixture, hasTool, readOracle, run, until } from './helpers/tools.js';
 
 let server: Server | undefined;
 afterEach(async () => {

@@ -1,39 +1,19 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import * as net from 'node:net';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import * as tls from 'node:tls';
+import { ffmpegPublish, fixture, hasTool, selfSignedCert, until } from '@rtmp/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LiveRelay, RtmpConnection, type RtmpError, RtmpServer, type RtmpStatus } from '../src/index.js';
 import { type Recorded, recordingHandler } from './helpers/recorder.js';
-import { ffmpegPublish, fixture, hasTool, run, until } from './helpers/tools.js';
 
 const haveTools = hasTool('ffmpeg') && hasTool('openssl');
 
 let dir: string;
 let key: Buffer;
 let cert: Buffer;
-beforeAll(async () => {
+beforeAll(() => {
   if (!haveTools) return;
-  dir = mkdtempSync(path.join(tmpdir(), 'rtmps-'));
-  const result = await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    path.join(dir, 'key.pem'),
-    '-out',
-    path.join(dir, 'cert.pem'),
-    '-days',
-    '1',
-    '-subj',
-    '/CN=localhost',
-  ]).done;
-  if (result.code !== 0) throw new Error(`openssl failed: ${result.stderr}`);
-  key = readFileSync(path.join(dir, 'key.pem'));
-  cert = readFileSync(path.join(dir, 'cert.pem'));
+  ({ key, cert, dir } = selfSignedCert());
 });
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });

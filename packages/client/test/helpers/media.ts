@@ -1,12 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { type DemuxEvent, FlvReader, type FlvTag, type NalVideoSampleEvent } from '@rtmp/flv-demux';
 import { LiveRelay, type RtmpHandler, RtmpServer, type RtmpServerOptions } from '@rtmp/server';
+import type { OraclePacket } from '@rtmp/testing';
 import { expect } from 'vitest';
 import type { RtmpPlayer, RtmpPublisher } from '../../src/index.js';
-import type { OraclePacket } from './tools.js';
 
 /** Every tag of an FLV file. */
 export function readFlvTags(file: string): FlvTag[] {
@@ -53,35 +50,6 @@ export async function startRelayServer(
   });
   const port = await server.start();
   return { server, relay, port };
-}
-
-/** A self-signed certificate for localhost (openssl), for RTMPS tests. */
-export function selfSignedCert(): { key: Buffer; cert: Buffer } {
-  const dir = mkdtempSync(path.join(tmpdir(), 'rtmp-cert-'));
-  const key = path.join(dir, 'key.pem');
-  const cert = path.join(dir, 'cert.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      '-days',
-      '1',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ],
-    { stdio: 'ignore' },
-  );
-  return { key: readFileSync(key), cert: readFileSync(cert) };
 }
 
 /** The relay starts a fresh player at the first keyframe: compare from the first sample we received. */

@@ -31,11 +31,3 @@ export async function connectionPair(
     },
   };
 }
-
-/** Resolves with the arguments of the next `event` emitted by `emitter`. */
-export function next<T extends unknown[]>(
-  emitter: { once(event: string, listener: (...args: T) => void): unknown },
-  event: string,
-): Promise<T> {
-  return new Promise<T>((resolve) => emitter.once(event, (...args: T) => resolve(args)));
-}

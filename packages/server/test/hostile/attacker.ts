@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import type { AmfValue } from '@rtmp/amf';
 import { encodeAmf0 } from '@rtmp/amf';
 import { encodeAbort, encodeSetChunkSize, MessageType } from '@rtmp/chunk';
-import { RawPeer, sleep } from './lib.js';
+import { sleep } from '@rtmp/testing';
+import { RawPeer } from './lib.js';
 
 export interface AttackConfig {
   port: number;

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { CuttableProxy, ffmpegPublish, fixture, hasTool, openFds, run, sleep, until } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ffmpegPublish, hasTool, run, until } from '../helpers/tools.js';
 import { player, publisher, sendTag, type TestClient } from './clients.js';
-import { CuttableProxy, fixture, flvTags, openFds, sleep } from './lib.js';
+import { flvTags } from './lib.js';
 import { type Harness, startHarness } from './server-harness.js';
 
 const IDLE = 2000;

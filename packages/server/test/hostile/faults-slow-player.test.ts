@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { sleep } from '@rtmp/testing';
 import { afterEach, expect, it } from 'vitest';
 import type { ClientSession } from '../../src/index.js';
 import { player, publisher, sendTag, type TestPlayer } from './clients.js';
-import { flvTags, sleep } from './lib.js';
+import { flvTags } from './lib.js';
 import { type Harness, startHarness } from './server-harness.js';
 
 const MAX_QUEUE = 512 * 1024;

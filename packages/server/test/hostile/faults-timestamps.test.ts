@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { hasTool, readOracle, run, sleep, until } from '@rtmp/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaEvent } from '../../src/index.js';
-import { hasTool, readOracle, run, until } from '../helpers/tools.js';
 import { publisher, sendTag, type TestClient } from './clients.js';
-import { flvTags, sleep } from './lib.js';
+import { flvTags } from './lib.js';
 import { type Harness, startHarness } from './server-harness.js';
 
 const haveTools = hasTool('ffmpeg') && hasTool('ffprobe');

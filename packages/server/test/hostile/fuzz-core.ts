@@ -13,9 +13,9 @@ import {
   StreamDemuxer,
 } from '@rtmp/flv-demux';
 import { HandshakeError, HandshakeServer } from '@rtmp/handshake';
+import { allCaptures, fixture } from '@rtmp/testing';
 import fc from 'fast-check';
 import { ClientSession, LiveRelay, RtmpConnection, RtmpError } from '../../src/index.js';
-import { allCaptures, fixture } from './lib.js';
 
 /** One mutation applied to a seed: overwrite, xor, insert, delete or duplicate bytes at a position. */
 type Mutation = { at: number; op: 0 | 1 | 2 | 3 | 4; value: number; len: number };

@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { ffmpegPublish, fixture, hasTool, run, sleep, until } from '@rtmp/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RtmpError, RtmpErrorCodes } from '../../src/index.js';
-import { ffmpegPublish, hasTool, run, until } from '../helpers/tools.js';
 import type { AttackReport } from './attacker.js';
-import { fixture, RawPeer, sleep } from './lib.js';
+import { RawPeer } from './lib.js';
 import { type Harness, runAttacker, startHarness } from './server-harness.js';
 
 const haveTools = hasTool('ffmpeg') && hasTool('ffprobe');

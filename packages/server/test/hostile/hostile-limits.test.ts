@@ -1,6 +1,6 @@
 import { MessageType } from '@rtmp/chunk';
+import { until } from '@rtmp/testing';
 import { afterEach, expect, it } from 'vitest';
-import { until } from '../helpers/tools.js';
 import { RawPeer } from './lib.js';
 import { type Harness, startHarness } from './server-harness.js';
 

@@ -1,69 +1,16 @@
-// Shared by the hostile/fault suites, the attacker child process, bench/soak.ts and bench/fuzz.ts.
-import { readdirSync, readFileSync } from 'node:fs';
+// RTMP-speaking helpers of the hostile/fault suites, the attacker child process and bench/soak.ts (the tooling
+// that needs no @rtmp code lives in @rtmp/testing).
+import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type AmfValue, encodeAmf0 } from '@rtmp/amf';
 import { ChunkEncoder, MessageType, type RtmpMessage } from '@rtmp/chunk';
 import { FlvReader, type FlvTag } from '@rtmp/flv-demux';
 import { HandshakeClient } from '@rtmp/handshake';
-
-/** `$RTMP_FIXTURES`, or `shared/fixtures` beside the repository root. */
-export const FIXTURES =
-  process.env.RTMP_FIXTURES ??
-  path.resolve(fileURLToPath(import.meta.url), '../../../../../../shared/fixtures');
-
-export function fixture(name: string): string {
-  return path.join(FIXTURES, name);
-}
-
-/** One record of a `.rtmpcap` capture: direction (0 client->server), ms since accept, bytes as read. */
-export interface CaptureRecord {
-  dir: 0 | 1;
-  ms: number;
-  bytes: Uint8Array;
-}
-
-export function readCapture(file: string): CaptureRecord[] {
-  const data = readFileSync(file);
-  const out: CaptureRecord[] = [];
-  let at = 0;
-  while (at + 9 <= data.length) {
-    const dir = data[at] as 0 | 1;
-    const ms = data.readUInt32BE(at + 1);
-    const len = data.readUInt32BE(at + 5);
-    out.push({ dir, ms, bytes: data.subarray(at + 9, at + 9 + len) });
-    at += 9 + len;
-  }
-  return out;
-}
-
-/** Every capture of the fixtures folder, by file name. */
-export function allCaptures(): Map<string, CaptureRecord[]> {
-  const dir = fixture('captures');
-  const map = new Map<string, CaptureRecord[]>();
-  for (const name of readdirSync(dir)
-    .filter((n) => n.endsWith('.rtmpcap'))
-    .sort()) {
-    map.set(name, readCapture(path.join(dir, name)));
-  }
-  return map;
-}
+import { fixture } from '@rtmp/testing';
 
 /** The tags of an FLV fixture. */
 export function flvTags(name: string): FlvTag[] {
   return new FlvReader().push(readFileSync(fixture(name)));
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Number of open file descriptors of this process (Linux). */
-export function openFds(): number {
-  try {
-    return readdirSync('/proc/self/fd').length;
-  } catch {
-    return -1;
-  }
 }
 
 /**
@@ -187,55 +134,5 @@ export class RawPeer {
 
   destroy(): void {
     this.socket.destroy();
-  }
-}
-
-/**
- * A TCP proxy that can "cut the network": after `cut()` it stops forwarding in both directions and never closes
- * either side, as when a cable is pulled (no FIN, no RST). `close()` tears everything down.
- */
-export class CuttableProxy {
-  readonly server: net.Server;
-  readonly sockets = new Set<net.Socket>();
-  #cut = false;
-  port = 0;
-
-  constructor(targetPort: number) {
-    this.server = net.createServer((down) => {
-      const up = net.connect(targetPort, '127.0.0.1');
-      for (const s of [down, up]) {
-        s.on('error', () => {});
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-      }
-      down.on('data', (d) => {
-        if (!this.#cut) up.write(d);
-      });
-      up.on('data', (d) => {
-        if (!this.#cut) down.write(d);
-      });
-      // While cut, a close on one side is not propagated: the other side must find out by itself.
-      down.on('close', () => {
-        if (!this.#cut) up.destroy();
-      });
-      up.on('close', () => {
-        if (!this.#cut) down.destroy();
-      });
-    });
-  }
-
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as net.AddressInfo).port;
-    return this.port;
-  }
-
-  cut(): void {
-    this.#cut = true;
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
