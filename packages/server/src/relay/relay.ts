@@ -171,26 +171,30 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
       current.session.close(new RtmpError('ERR_RTMP_STREAM_BUSY', `stale publisher of ${key} replaced`));
       stream = this.#streams.get(key);
     }
-    if (!stream) {
-      stream = {
-        key,
-        publisher: undefined,
-        lastMessageAt: Date.now(),
-        metadata: undefined,
-        videoHeaders: [],
-        audioHeaders: [],
-        gop: [],
-        gopBytes: 0,
-        hasVideo: false,
-        players: new Set(),
-      };
-      this.#streams.set(key, stream);
-    }
+    stream ??= this.#entry(key);
     stream.publisher = { session, streamId };
     stream.lastMessageAt = Date.now();
     for (const player of stream.players) player.waitKeyframe = true;
     this.emit('publish', key, session);
     return true;
+  }
+
+  /** A new, empty entry for `key` (a publisher or a player may come first). */
+  #entry(key: string): LiveStream {
+    const stream: LiveStream = {
+      key,
+      publisher: undefined,
+      lastMessageAt: Date.now(),
+      metadata: undefined,
+      videoHeaders: [],
+      audioHeaders: [],
+      gop: [],
+      gopBytes: 0,
+      hasVideo: false,
+      players: new Set(),
+    };
+    this.#streams.set(key, stream);
+    return stream;
   }
 
   /**
@@ -221,22 +225,7 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
    * is live it receives metadata, sequence headers and the cached GOP at once; otherwise it waits for a publisher.
    */
   play(key: string, session: ClientSession, streamId: number): void {
-    let stream = this.#streams.get(key);
-    if (!stream) {
-      stream = {
-        key,
-        publisher: undefined,
-        lastMessageAt: Date.now(),
-        metadata: undefined,
-        videoHeaders: [],
-        audioHeaders: [],
-        gop: [],
-        gopBytes: 0,
-        hasVideo: false,
-        players: new Set(),
-      };
-      this.#streams.set(key, stream);
-    }
+    const stream = this.#streams.get(key) ?? this.#entry(key);
     const player: Player = { session, streamId, waitKeyframe: true, behind: false, videoGap: false };
     stream.players.add(player);
     this.emit('play', key, session);

@@ -503,21 +503,28 @@ export class ClientSession extends EventEmitter<ClientSessionEvents> {
     return stream;
   }
 
+  /**
+   * The idle stream a publish or play command may use; otherwise answers it with the standard error status
+   * (BadName / Play.Failed), closes the connection and returns undefined.
+   */
+  #idleStreamFor(command: RtmpCommand, rawName: string, action: 'publish' | 'play'): StreamState | undefined {
+    const stream = this.#streamFor(command);
+    if (stream?.mode === 'idle' && rawName !== '') return stream;
+    const reason = !stream ? 'no such stream' : rawName === '' ? 'empty stream name' : 'stream busy';
+    const [code, errorCode] =
+      action === 'publish'
+        ? (['NetStream.Publish.BadName', 'ERR_RTMP_PUBLISH_REJECTED'] as const)
+        : (['NetStream.Play.Failed', 'ERR_RTMP_PLAY_REJECTED'] as const);
+    this.connection.sendStatus(command.streamId, 'error', code, `${reason} (${code})`);
+    this.close(new RtmpError(errorCode, `${action} rejected: ${reason}`));
+    return undefined;
+  }
+
   async #onPublish(command: RtmpCommand): Promise<void> {
     const rawName = typeof command.args[0] === 'string' ? command.args[0] : '';
     const type = typeof command.args[1] === 'string' ? command.args[1] : 'live';
-    const stream = this.#streamFor(command);
-    if (stream?.mode !== 'idle' || rawName === '') {
-      const reason = !stream ? 'no such stream' : rawName === '' ? 'empty stream name' : 'stream busy';
-      this.connection.sendStatus(
-        command.streamId,
-        'error',
-        'NetStream.Publish.BadName',
-        `${reason} (NetStream.Publish.BadName)`,
-      );
-      this.close(new RtmpError('ERR_RTMP_PUBLISH_REJECTED', `publish rejected: ${reason}`));
-      return;
-    }
+    const stream = this.#idleStreamFor(command, rawName, 'publish');
+    if (!stream) return;
     const { key, query } = parseStreamName(rawName);
     const info: PublishInfo = { streamId: stream.id, streamKey: key, name: rawName, type, query };
     const decision = await this.#handler.handlePublish?.(key, info);
@@ -550,18 +557,8 @@ export class ClientSession extends EventEmitter<ClientSessionEvents> {
     const start = typeof command.args[1] === 'number' ? command.args[1] : -2000;
     const duration = typeof command.args[2] === 'number' ? command.args[2] : -1;
     const reset = command.args[3] !== false;
-    const stream = this.#streamFor(command);
-    if (stream?.mode !== 'idle' || rawName === '') {
-      const reason = !stream ? 'no such stream' : rawName === '' ? 'empty stream name' : 'stream busy';
-      this.connection.sendStatus(
-        command.streamId,
-        'error',
-        'NetStream.Play.Failed',
-        `${reason} (NetStream.Play.Failed)`,
-      );
-      this.close(new RtmpError('ERR_RTMP_PLAY_REJECTED', `play rejected: ${reason}`));
-      return;
-    }
+    const stream = this.#idleStreamFor(command, rawName, 'play');
+    if (!stream) return;
     const { key, query } = parseStreamName(rawName);
     const info: PlayInfo = { streamId: stream.id, name: key, rawName, query, start, duration, reset };
     const decision = await this.#handler.handlePlay?.(info);
