@@ -255,6 +255,8 @@ function parseArgv(argv: readonly string[], errors: string[]): { raw: Map<string
       action ??= 'version';
       continue;
     }
+    // `pnpm start -- --port 1935` hands the `--` separator on to us: it separates nothing here.
+    if (arg === '--') continue;
     if (!arg.startsWith('--')) {
       errors.push(`unexpected argument "${arg}" (options start with --; see --help)`);
       continue;

@@ -104,6 +104,12 @@ describe('loadConfig', () => {
     expect(errorsOf(['--config', 'none.json']).join()).toMatch(/cannot read config file/);
   });
 
+  it('ignores the -- that `pnpm start -- --port N` passes on', () => {
+    const result = loadConfig(['--', '--port', '19350'], {}, dir);
+    expect(result.kind).toBe('run');
+    if (result.kind === 'run') expect(result.config.port).toBe(19350);
+  });
+
   it('handles --help and --version', () => {
     expect(loadConfig(['--port', 'x', '--help'], {}, dir).kind).toBe('help');
     expect(loadConfig(['-v'], {}, dir).kind).toBe('version');
