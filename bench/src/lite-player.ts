@@ -1,16 +1,20 @@
 import * as net from 'node:net';
-import { performance } from 'node:perf_hooks';
 import { type AmfValue, decodeAmf0, encodeAmf0 } from '@rtmp/amf';
 import { encodeMessage } from '@rtmp/chunk';
-import { type RealtimePublisher, videoKeyOf } from './peers.js';
+import { monotonicMs } from './clock.js';
+import { videoKeyOf } from './video-key.js';
 
 /**
  * A light RTMP player for the fan-out bench: hundreds of them must fit in the harness process beside the
  * publisher on a small machine, or the harness (not the server) becomes the bottleneck. It does the simple
  * handshake, connect/createStream/play, answers pings, acknowledges at the server's window, and walks the chunk
  * stream without reassembling media: it counts audio/video payload bytes and keeps the last bytes of each video
- * message, which identify it for the latency measurement. Only small non-media messages are buffered.
+ * message, which identify it for the latency measurement. Only small non-media messages are buffered. The same
+ * player runs in the harness process and in the probe process (probe-process.ts).
  */
+
+/** Called per complete video message received while counting: its content key and {@link monotonicMs} then. */
+export type VideoReceipt = (key: number, receivedAt: number) => void;
 
 const HANDSHAKE_SIZE = 1 + 1536 * 2;
 const SETUP_TIMEOUT = 15_000;
@@ -30,8 +34,6 @@ interface ChunkStream {
 export class LitePlayer {
   /** Audio + video payload bytes received while `counting`. */
   bytes = 0;
-  /** Milliseconds from the publisher's write to receipt, per video message received while counting. */
-  readonly latencies: number[] = [];
   counting = false;
   /** The connection ended before `stop()`. */
   closedEarly = false;
@@ -55,7 +57,7 @@ export class LitePlayer {
   constructor(
     private readonly url: URL,
     private readonly name: string,
-    private readonly publisher: RealtimePublisher,
+    private readonly onVideo: VideoReceipt,
   ) {}
 
   /** Connects and plays; resolves on NetStream.Play.Start. */
@@ -273,8 +275,7 @@ export class LitePlayer {
   #complete(cs: ChunkStream): void {
     if (cs.type === 9) {
       if (this.counting && cs.length >= 8) {
-        const sentAt = this.publisher.sentAt.get(videoKeyOf(cs.length, this.#tail, 8));
-        if (sentAt !== undefined && !Number.isNaN(sentAt)) this.latencies.push(performance.now() - sentAt);
+        this.onVideo(videoKeyOf(cs.length, this.#tail, 8), monotonicMs());
       }
       return;
     }

@@ -4,6 +4,8 @@ import { performance } from 'node:perf_hooks';
 import { encodeAmf0 } from '@rtmp/amf';
 import { RtmpConnection, type RtmpStatus } from '@rtmp/server';
 import type { RawFlvTag as FlvTag } from '@rtmp/testing';
+import { monotonicMs } from './clock.js';
+import { videoKey } from './video-key.js';
 
 /**
  * Minimal RTMP peers for the fan-out bench, on the connection core of `@rtmp/server` (the same code `@rtmp/client`
@@ -75,26 +77,14 @@ async function createStream(connection: RtmpConnection): Promise<number> {
   return id;
 }
 
-/**
- * A key identifying a video message by its content (length and its last 6 bytes, inside the last NAL unit), so
- * servers that rebase timestamps still match. `bytes[end - 1]` is the message's last byte.
- */
-export function videoKeyOf(length: number, bytes: Uint8Array, end: number): number {
-  const a = (bytes[end - 1] ?? 0) | ((bytes[end - 2] ?? 0) << 8) | ((bytes[end - 3] ?? 0) << 16);
-  const b = (bytes[end - 4] ?? 0) | ((bytes[end - 5] ?? 0) << 8) | ((bytes[end - 6] ?? 0) << 16);
-  return (Math.imul(length, 0x1000193) ^ Math.imul(a, 31) ^ Math.imul(b, 0x9e3779b1 | 0)) >>> 0;
-}
-
-/** {@link videoKeyOf} a whole payload. Unique per testsrc2 frame in practice; the publisher drops repeated keys. */
-export function videoKey(payload: Uint8Array): number {
-  return videoKeyOf(payload.length, payload, payload.length);
-}
-
 const SET_DATA_FRAME = encodeAmf0(['@setDataFrame']);
 
 /** Publishes FLV tags in real time (paced by their timestamps), recording when each video message was written. */
 export class RealtimePublisher {
-  /** Video key -> performance.now() when written; NaN for keys seen twice (ambiguous). */
+  /**
+   * Video key -> {@link monotonicMs} when written (a clock the probe process shares); NaN for keys seen twice in
+   * one lap (ambiguous).
+   */
   readonly sentAt = new Map<number, number>();
   /** Audio + video payload bytes written, with the time of each write, for the expected-bytes window. */
   readonly sent: { at: number; bytes: number }[] = [];
@@ -145,12 +135,13 @@ export class RealtimePublisher {
         if (timestamp > elapsed) break;
         const now = performance.now();
         if (tag.type === 9) {
+          const sent = monotonicMs();
           // Each lap over the file repeats the keys: keep the latest send; a key repeated within one lap is
           // ambiguous and carries no latency sample from then on.
           const key = videoKey(tag.body);
           const seenLap = this.#lapOf.get(key);
           if (seenLap === lap || Number.isNaN(this.sentAt.get(key) ?? 0)) this.sentAt.set(key, Number.NaN);
-          else this.sentAt.set(key, now);
+          else this.sentAt.set(key, sent);
           this.#lapOf.set(key, lap);
         }
         connection.send({ type: tag.type, streamId: this.#streamId, timestamp, payload: tag.body });

@@ -5,18 +5,33 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { cpuSeconds, type RawFlvTag as FlvTag, memory } from '@rtmp/testing';
 import { LitePlayer } from './lite-player.js';
 import { RealtimePublisher } from './peers.js';
+import { ProbeProcess } from './probes.js';
 import type { RunningServer, ServerName } from './servers.js';
 import { startServer } from './servers.js';
+
+/** One ingest of the whole source file into one server. */
+export interface IngestRun {
+  /** Server CPU seconds (user + system, all threads) from FFmpeg's start to 300 ms after its exit. */
+  cpu: number;
+  bytes: number;
+  /** Wall seconds FFmpeg took. */
+  wall: number;
+}
 
 /** Ingest figures of one server. */
 export interface IngestResult {
   server: ServerName;
-  runs: { cpu: number; bytes: number; wall: number }[];
-  /** Server CPU seconds per GB (1e9 bytes) of file sent, over all runs. */
+  /** The first ingest into the fresh server (not part of the warm figures): JIT and lazy loading included. */
+  cold: IngestRun;
+  /** The measured (warm) runs. */
+  runs: IngestRun[];
+  /** Server CPU seconds per GB (1e9 bytes) of file sent, over all warm runs. */
   cpuPerGb: number;
-  /** The best (lowest) run, less disturbed by the other load on a shared machine. */
+  /** The best (lowest) warm run, less disturbed by the other load on a shared machine. */
   bestCpuPerGb: number;
-  /** Ingest throughput, MB/s of file over wall time (FFmpeg as fast as the server reads). */
+  /** Server CPU seconds per GB of the cold (first) ingest. */
+  coldCpuPerGb: number;
+  /** Ingest throughput of the warm runs, MB/s of file over wall time (FFmpeg as fast as the server reads). */
   mbPerSecond: number;
   peakRss: number;
 }
@@ -41,10 +56,28 @@ function runFfmpeg(file: string, url: string): Promise<void> {
   });
 }
 
+async function ingestOnce(
+  server: RunningServer,
+  file: string,
+  bytes: number,
+  stream: string,
+): Promise<IngestRun> {
+  const cpu0 = cpuSeconds(server.pid);
+  const t0 = performance.now();
+  await runFfmpeg(file, `${server.url}/${stream}`);
+  const wall = (performance.now() - t0) / 1000;
+  // Let the server finish the bytes FFmpeg left in the socket and the teardown.
+  await sleep(300);
+  return { cpu: cpuSeconds(server.pid) - cpu0, bytes, wall };
+}
+
+const perGb = (r: IngestRun): number => r.cpu / (r.bytes / 1e9);
+
 /**
- * FFmpeg publishes the file with `-c copy` and no `-re` (as fast as the server takes it) `runs` times into each
- * server. The servers run side by side and the runs are interleaved, so a burst of other load on the shared
- * machine hits all three alike.
+ * FFmpeg publishes the file with `-c copy` and no `-re` (as fast as the server takes it) into each server: first
+ * one warm-up ingest per server (reported apart as the cold figure: a Node server spends its first ingests
+ * compiling its hot paths), then `runs` measured ingests. The servers run side by side and every round is
+ * interleaved across them, so a burst of other load on the shared machine hits all three alike.
  */
 export async function ingest(
   servers: readonly ServerName[],
@@ -53,23 +86,25 @@ export async function ingest(
 ): Promise<IngestResult[]> {
   const bytes = statSync(file).size;
   const running: RunningServer[] = [];
+  const log = (name: ServerName, what: string, r: IngestRun): void =>
+    console.log(
+      `  ingest ${name} ${what}: ${r.cpu.toFixed(2)} CPU s, ${r.wall.toFixed(2)} s wall, ${perGb(r).toFixed(2)} CPU s/GB`,
+    );
   try {
     for (const name of servers) running.push(await startServer(name));
     await sleep(500);
-    const results = new Map<ServerName, IngestResult['runs']>(servers.map((s) => [s, []]));
+    const cold = new Map<ServerName, IngestRun>();
+    for (const server of running) {
+      const r = await ingestOnce(server, file, bytes, 'warmup');
+      cold.set(server.name, r);
+      log(server.name, 'warm-up (cold, not in the warm figures)', r);
+    }
+    const results = new Map<ServerName, IngestRun[]>(servers.map((s) => [s, []]));
     for (let run = 0; run < runs; run++) {
       for (const server of running) {
-        const cpu0 = cpuSeconds(server.pid);
-        const t0 = performance.now();
-        await runFfmpeg(file, `${server.url}/ingest${run}`);
-        const wall = (performance.now() - t0) / 1000;
-        // Let the server finish the bytes FFmpeg left in the socket and the teardown.
-        await sleep(300);
-        const cpu = cpuSeconds(server.pid) - cpu0;
-        results.get(server.name)?.push({ cpu, bytes, wall });
-        console.log(
-          `  ingest ${server.name} run ${run + 1}: ${cpu.toFixed(2)} CPU s, ${wall.toFixed(2)} s wall, ${(cpu / (bytes / 1e9)).toFixed(1)} CPU s/GB`,
-        );
+        const r = await ingestOnce(server, file, bytes, `ingest${run}`);
+        results.get(server.name)?.push(r);
+        log(server.name, `run ${run + 1}`, r);
       }
     }
     return running.map((server) => {
@@ -77,11 +112,14 @@ export async function ingest(
       const cpu = list.reduce((a, r) => a + r.cpu, 0);
       const total = list.reduce((a, r) => a + r.bytes, 0);
       const wall = list.reduce((a, r) => a + r.wall, 0);
+      const first = cold.get(server.name) ?? { cpu: Number.NaN, bytes, wall: Number.NaN };
       return {
         server: server.name,
+        cold: first,
         runs: list,
         cpuPerGb: cpu / (total / 1e9),
-        bestCpuPerGb: Math.min(...list.map((r) => r.cpu / (r.bytes / 1e9))),
+        bestCpuPerGb: Math.min(...list.map(perGb)),
+        coldCpuPerGb: perGb(first),
         mbPerSecond: total / 1e6 / wall,
         peakRss: memory(server.pid).peak,
       };
@@ -95,6 +133,8 @@ export async function ingest(
 export interface FanoutResult {
   server: ServerName;
   players: number;
+  /** Of `players`, how many were latency probes in the probe process (the rest are in the harness process). */
+  probes: number;
   /** Players that completed setup (connect, createStream, play) and were not dropped during the window. */
   playersOk: number;
   setupFailures: number;
@@ -102,11 +142,25 @@ export interface FanoutResult {
   cpuPercent: number;
   peakRss: number;
   rss: number;
-  /** Payload bytes each player received / payload bytes the publisher sent in the window: min and median. */
+  /** Payload bytes each player (probes included) received / payload bytes the publisher sent in the window. */
   minDelivered: number;
   medianDelivered: number;
   /** Players that got at least 95% of the bytes. */
   playersAt95: number;
+  /**
+   * Publisher write to receipt by the probes in the probe process (the latency the server adds, plus the
+   * loopback and scheduling on a busy machine), ms.
+   */
+  probeLatencyP50: number;
+  probeLatencyP90: number;
+  probeLatencyP99: number;
+  probeLatencySamples: number;
+  /** CPU of the probe process over the window, % of one core. */
+  probeCpuPercent: number;
+  /**
+   * Publisher write to receipt by the players in the harness process, ms: includes the harness event loop, which
+   * handles hundreds of readable sockets one after another, so an upper bound on what the server adds.
+   */
   latencyP50: number;
   latencyP90: number;
   latencyP99: number;
@@ -150,15 +204,27 @@ function startRtmpdump(url: string): RtmpdumpPlayer {
 }
 
 /**
- * One realtime publisher and `players` players (plus `rtmpdumps` rtmpdump players) on a fresh server. Players
- * join, everything settles for `warmup` ms, then for `duration` ms the server's CPU time and every player's bytes
- * and video latencies are counted. Publisher and players share this process and its clock.
+ * Where in the join order the `probes` probe players join: spread over it and always including the last
+ * player, since a server that writes to its players in join order reaches the last one last.
+ */
+export function probePositions(players: number, probes: number): Set<number> {
+  const n = Math.min(players, Math.max(0, probes));
+  const positions = new Set<number>();
+  for (let k = 1; k <= n; k++) positions.add(Math.round((k * players) / n) - 1);
+  return positions;
+}
+
+/**
+ * One realtime publisher and `players` players (plus `rtmpdumps` rtmpdump players) on a fresh server. Of the
+ * players, `probes` are latency probes in a separate light process (probes.ts) and the rest are in this process
+ * with the publisher. Players join, everything settles for `warmup` ms, then for `duration` ms the server's CPU
+ * time and every player's bytes and video latencies are counted.
  */
 export async function fanout(
   name: ServerName,
   tags: readonly FlvTag[],
   players: number,
-  options: { duration: number; warmup: number; rtmpdumps: number },
+  options: { duration: number; warmup: number; rtmpdumps: number; probes: number },
 ): Promise<FanoutResult> {
   const server = await startServer(name);
   const stream = `fan${players}`;
@@ -166,24 +232,43 @@ export async function fanout(
   const publisher = new RealtimePublisher(url, stream, tags);
   const list: LitePlayer[] = [];
   const dumps: RtmpdumpPlayer[] = [];
+  const positions = probePositions(players, options.probes);
+  let probes: ProbeProcess | undefined;
+  let probesJoined = 0;
+  const latencies: number[] = [];
+  const onVideo = (key: number, receivedAt: number): void => {
+    const sent = publisher.sentAt.get(key);
+    if (sent !== undefined && !Number.isNaN(sent)) latencies.push(receivedAt - sent);
+  };
   let setupFailures = 0;
   try {
+    if (positions.size > 0) probes = await ProbeProcess.start(publisher.sentAt);
     await publisher.start();
     await sleep(1_000);
     for (let i = 0; i < players; i += 25) {
-      const batch: LitePlayer[] = [];
-      for (let j = i; j < Math.min(players, i + 25); j++) batch.push(new LitePlayer(url, stream, publisher));
-      const settled = await Promise.allSettled(batch.map((p) => p.start()));
-      settled.forEach((s, k) => {
-        const player = batch[k];
-        if (s.status === 'fulfilled' && player) list.push(player);
-        else {
-          setupFailures++;
-          player?.stop();
-          if (setupFailures <= 3 && s.status === 'rejected')
-            console.log(`  player setup failed: ${s.reason}`);
+      const joins: Promise<unknown>[] = [];
+      for (let j = i; j < Math.min(players, i + 25); j++) {
+        if (probes && positions.has(j)) {
+          joins.push(probes.join(url, stream).then(() => probesJoined++));
+        } else {
+          const player = new LitePlayer(url, stream, onVideo);
+          joins.push(
+            player.start().then(
+              () => list.push(player),
+              (error: unknown) => {
+                player.stop();
+                throw error;
+              },
+            ),
+          );
         }
-      });
+      }
+      for (const s of await Promise.allSettled(joins)) {
+        if (s.status === 'rejected') {
+          setupFailures++;
+          if (setupFailures <= 3) console.log(`  player setup failed: ${s.reason}`);
+        }
+      }
     }
     for (let i = 0; i < options.rtmpdumps; i++) dumps.push(startRtmpdump(`${server.url}/${stream}`));
     await sleep(options.warmup);
@@ -191,6 +276,7 @@ export async function fanout(
     const cpu0 = cpuSeconds(server.pid);
     const harness0 = process.cpuUsage();
     const t0 = performance.now();
+    probes?.startCounting();
     for (const p of list) p.counting = true;
     for (const d of dumps) d.counting = true;
     await sleep(options.duration);
@@ -200,15 +286,18 @@ export async function fanout(
     const cpu = cpuSeconds(server.pid) - cpu0;
     const harness = process.cpuUsage(harness0);
     const mem = memory(server.pid);
+    const report = probes ? await probes.stopCounting() : { players: [], cpuPercent: Number.NaN };
 
     const expected = publisher.bytesBetween(t0, t1);
-    const alive = list.filter((p) => !p.closedEarly);
-    const ratios = list.map((p) => (p.closedEarly ? 0 : p.bytes / expected)).sort((a, b) => a - b);
-    const latencies = list.flatMap((p) => p.latencies).sort((a, b) => a - b);
+    const everyone = [...list, ...report.players];
+    const ratios = everyone.map((p) => (p.closedEarly ? 0 : p.bytes / expected)).sort((a, b) => a - b);
+    const sorted = latencies.sort((a, b) => a - b);
+    const probeLatencies = (probes?.latencies ?? []).sort((a, b) => a - b);
     return {
       server: name,
       players,
-      playersOk: alive.length,
+      probes: probesJoined,
+      playersOk: everyone.filter((p) => !p.closedEarly).length,
       setupFailures,
       cpuPercent: (cpu / ((t1 - t0) / 1000)) * 100,
       peakRss: mem.peak,
@@ -216,10 +305,15 @@ export async function fanout(
       minDelivered: ratios[0] ?? 0,
       medianDelivered: quantile(ratios, 0.5),
       playersAt95: ratios.filter((r) => r >= 0.95).length,
-      latencyP50: quantile(latencies, 0.5),
-      latencyP90: quantile(latencies, 0.9),
-      latencyP99: quantile(latencies, 0.99),
-      latencySamples: latencies.length,
+      probeLatencyP50: quantile(probeLatencies, 0.5),
+      probeLatencyP90: quantile(probeLatencies, 0.9),
+      probeLatencyP99: quantile(probeLatencies, 0.99),
+      probeLatencySamples: probeLatencies.length,
+      probeCpuPercent: report.cpuPercent,
+      latencyP50: quantile(sorted, 0.5),
+      latencyP90: quantile(sorted, 0.9),
+      latencyP99: quantile(sorted, 0.99),
+      latencySamples: sorted.length,
       rtmpdump: dumps.map((d) => d.bytes / expected),
       publishMbps: (expected * 8) / 1e6 / ((t1 - t0) / 1000),
       harnessCpuPercent: ((harness.user + harness.system) / 1e3 / (t1 - t0)) * 100,
@@ -227,6 +321,7 @@ export async function fanout(
   } finally {
     publisher.stop();
     for (const p of list) p.stop();
+    await probes?.stop();
     await Promise.all(dumps.map((d) => d.stop()));
     await server.stop();
   }
