@@ -91,6 +91,14 @@ function ourDecode(chunks: Buffer[]): number {
   return n;
 }
 
+// Pieces mode: payloads as views of the reads, nothing copied.
+function ourDecodePieces(chunks: Buffer[]): number {
+  const d = new ChunkDecoder({ payloads: 'pieces' });
+  let n = 0;
+  for (const c of chunks) n += d.push(c).length;
+  return n;
+}
+
 // retain: copy each payload out, as a consumer must before node-media-server reuses its per-csid buffer.
 function nmsDecode(chunks: Buffer[], retain: boolean): number {
   const rtmp = new NmsRtmp();
@@ -122,23 +130,31 @@ console.log(
     `(${((mediaBytes * 8) / SECONDS / 1e6).toFixed(2)} Mbps), fed in ${READ_SIZE / 1024} KiB reads; node ${process.version}`,
 );
 console.log(
-  `\n${pad('decode', 16)}${pad('@rtmp/chunk', 14)}${pad('nms', 10)}${pad('ratio', 8)}${pad('nms+retain', 12)}ratio   (MB/s of stream bytes)`,
+  `\n${pad('decode', 24)}${pad('@rtmp/chunk', 14)}${pad('nms', 10)}${pad('ratio', 8)}${pad('nms+retain', 12)}ratio   (MB/s of stream bytes)`,
 );
 for (const chunkSize of [4096, 128]) {
   const stream = encodeStream(messages, chunkSize);
   const chunks = reads(stream);
   const r = compare(stream.length, {
     ours: () => ourDecode(chunks),
+    pieces: () => ourDecodePieces(chunks),
     nms: () => nmsDecode(chunks, false),
     nmsRetain: () => nmsDecode(chunks, true),
   });
-  if (r.ours!.result !== r.nms!.result)
-    throw new Error(`message counts differ: ${r.ours!.result} vs ${r.nms!.result}`);
-  const o = r.ours!.mbps;
-  console.log(
-    `${pad(`${chunkSize} B chunks`, 16)}${pad(fmt(o), 14)}${pad(fmt(r.nms!.mbps), 10)}${pad(`${(o / r.nms!.mbps).toFixed(1)}x`, 8)}` +
-      `${pad(fmt(r.nmsRetain!.mbps), 12)}${(o / r.nmsRetain!.mbps).toFixed(1)}x`,
-  );
+  for (const name of ['ours', 'pieces'] as const) {
+    if (r[name]!.result !== r.nms!.result)
+      throw new Error(`message counts differ: ${name} ${r[name]!.result} vs nms ${r.nms!.result}`);
+  }
+  for (const [name, label] of [
+    ['ours', 'contiguous'],
+    ['pieces', 'pieces'],
+  ] as const) {
+    const o = r[name]!.mbps;
+    console.log(
+      `${pad(`${chunkSize} B chunks, ${label}`, 24)}${pad(fmt(o), 14)}${pad(fmt(r.nms!.mbps), 10)}${pad(`${(o / r.nms!.mbps).toFixed(1)}x`, 8)}` +
+        `${pad(fmt(r.nmsRetain!.mbps), 12)}${(o / r.nmsRetain!.mbps).toFixed(1)}x`,
+    );
+  }
 }
 
 // node-media-server's encoder (Rtmp.createMessage) always writes 65535-byte chunks into one new Buffer per message.

@@ -1,6 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { ChunkError } from './errors.js';
 import { DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MAX_MESSAGE_LENGTH, type RtmpMessage } from './message.js';
+import { type DecodedMessage, joinPieces, type PayloadMode, type RtmpMessagePieces } from './pieces.js';
 
 /** Limits applied by {@link ChunkDecoder}; every one is checked before anything is allocated. */
 export interface ChunkDecoderLimits {
@@ -17,6 +18,27 @@ export interface ChunkDecoderLimits {
    */
   maxBufferedBytes?: number;
 }
+
+/**
+ * Options of {@link ChunkDecoder}: its limits plus the payload mode.
+ * @typeParam M - the payload mode, inferred from `payloads`
+ */
+export interface ChunkDecoderOptions<M extends PayloadMode = PayloadMode> extends ChunkDecoderLimits {
+  /**
+   * `'contiguous'` (default): every message has one `payload` ({@link RtmpMessage}); a message that spans chunks is
+   * copied once. `'pieces'`: every message carries its payload as zero-copy views of the input reads
+   * ({@link RtmpMessagePieces}), nothing is copied; meant for relays and forwarders.
+   */
+  payloads?: M;
+}
+
+/**
+ * The constructor arguments for payload mode `M`: `payloads` must be spelled out whenever the mode may be
+ * `'pieces'`, so that a `ChunkDecoder<'pieces'>` cannot be created in the default mode by type inference.
+ */
+export type ChunkDecoderArgs<M extends PayloadMode> = 'pieces' extends M
+  ? [options: ChunkDecoderOptions<M> & { payloads: M }]
+  : [options?: ChunkDecoderOptions<M>];
 
 /** Default limits of {@link ChunkDecoder}. */
 export const DEFAULT_DECODER_LIMITS: Readonly<Required<ChunkDecoderLimits>> = Object.freeze({
@@ -56,6 +78,8 @@ class InStream {
   // Bytes charged against maxBufferedBytes for this message, and the last input buffer charged.
   charged = 0;
   lastBuf: Uint8Array | undefined = undefined;
+  // Pieces mode: the views of the incomplete message, handed out as its `pieces` on completion.
+  list: Uint8Array[] = [];
 }
 
 const S_HEADER = 0;
@@ -70,6 +94,12 @@ const SLAB_MAX = 64 * 1024;
 // 16 MiB and sends one chunk is held to the reads it pinned, and memory never exceeds 8x the bytes received. Before
 // that the chunks stay views of the input, copied into the buffer once it exists: every byte is still copied once.
 const ALLOC_FRACTION_SHIFT = 3;
+/**
+ * Bytes charged against `maxBufferedBytes` per pending piece in pieces mode, on top of the reads the pieces pin: a
+ * view and its array slot cost about that much heap, and without the charge a peer sending 1-byte chunks could pin
+ * many times their size in views.
+ */
+export const PIECE_OVERHEAD = 64;
 
 // Uninitialised memory: every byte of a reassembly buffer is overwritten before the buffer is handed out, so
 // zero-filling it first would be a wasted pass over memory.
@@ -95,12 +125,17 @@ function checkLimit(name: string, value: number | undefined, fallback: number, m
  * and Abort itself and still reports them. Payloads are zero-copy views of the input when a message arrived in one
  * chunk and one read, so do not reuse input buffers after pushing them. After an error the decoder stays failed and
  * every later `push` rethrows that error.
+ *
+ * `new ChunkDecoder({ payloads: 'pieces' })` is a `ChunkDecoder<'pieces'>` whose `push` returns
+ * {@link RtmpMessagePieces}: payloads as views of the input reads, never copied.
+ * @typeParam M - the payload mode: `'contiguous'` (default) or `'pieces'`
  */
-export class ChunkDecoder {
+export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
   readonly #maxMessageLength: number;
   readonly #maxChunkSize: number;
   readonly #maxChunkStreams: number;
   readonly #maxBufferedBytes: number;
+  readonly #pieces: boolean;
 
   #chunkSize = DEFAULT_CHUNK_SIZE;
   #state = S_HEADER;
@@ -118,8 +153,17 @@ export class ChunkDecoder {
   #slab: ArrayBuffer | undefined = undefined;
   #slabUsed = 0;
 
-  /** @param limits - optional limits, see {@link ChunkDecoderLimits} */
-  constructor(limits: ChunkDecoderLimits = {}) {
+  /** @param args - optional limits and payload mode, see {@link ChunkDecoderOptions} */
+  constructor(...args: ChunkDecoderArgs<M>) {
+    const limits: ChunkDecoderOptions = args[0] ?? {};
+    const mode = limits.payloads;
+    if (mode !== undefined && mode !== 'contiguous' && mode !== 'pieces') {
+      throw new ChunkError(
+        'ERR_CHUNK_INVALID_ARGUMENT',
+        `payloads must be 'contiguous' or 'pieces', got ${String(mode)}`,
+      );
+    }
+    this.#pieces = mode === 'pieces';
     this.#maxMessageLength = checkLimit(
       'maxMessageLength',
       limits.maxMessageLength,
@@ -146,7 +190,15 @@ export class ChunkDecoder {
     return this.#chunkSize;
   }
 
-  /** Bytes currently held: input buffers pinned by incomplete messages plus an incomplete chunk header. */
+  /** The payload mode this decoder was created with. */
+  get payloads(): M {
+    return (this.#pieces ? 'pieces' : 'contiguous') as M;
+  }
+
+  /**
+   * Bytes currently held: input buffers pinned by incomplete messages plus an incomplete chunk header (in pieces
+   * mode also {@link PIECE_OVERHEAD} per pending piece).
+   */
   get bufferedBytes(): number {
     return this.#partial + this.#avail;
   }
@@ -162,13 +214,13 @@ export class ChunkDecoder {
    * @returns the messages completed by these bytes, in order
    * @throws {@link ChunkError} on a protocol violation or exceeded limit; the decoder then stays failed
    */
-  push(bytes: Uint8Array): RtmpMessage[] {
+  push(bytes: Uint8Array): DecodedMessage<M>[] {
     if (this.#error !== undefined) throw this.#error;
     if (!(bytes instanceof Uint8Array)) {
       throw new ChunkError('ERR_CHUNK_INVALID_ARGUMENT', 'push() expects a Uint8Array');
     }
-    const out: RtmpMessage[] = [];
-    if (bytes.length === 0) return out;
+    const out: (RtmpMessage | RtmpMessagePieces)[] = [];
+    if (bytes.length === 0) return out as DecodedMessage<M>[];
     // Plain Uint8Array views: subarray on a Buffer goes through a slower species constructor, and every payload
     // handed out should be a plain Uint8Array.
     if (bytes.constructor !== Uint8Array)
@@ -186,7 +238,7 @@ export class ChunkDecoder {
       this.#fail(error);
       throw error;
     }
-    return out;
+    return out as DecodedMessage<M>[];
   }
 
   #fail(error: ChunkError): void {
@@ -264,14 +316,50 @@ export class ChunkDecoder {
     }
   }
 
-  #run(out: RtmpMessage[]): void {
+  #run(out: (RtmpMessage | RtmpMessagePieces)[]): void {
     for (;;) {
       if (this.#state === S_PAYLOAD) {
         const cs = this.#cur!;
         let left = this.#chunkLeft;
         for (;;) {
           const target = cs.dest;
-          if (target !== null && left > 0 && this.#avail !== 0) {
+          if (this.#pieces) {
+            if (left > 0 && this.#avail !== 0 && this.#off + left <= this.#bufs[0]!.length) {
+              // Pieces hot loop: whole chunks inside the current read become views; per chunk, one view and one
+              // array slot.
+              const head = this.#bufs[0]!;
+              const end = head.length;
+              const start = this.#off;
+              const ab = head.buffer;
+              const base = head.byteOffset;
+              const list = cs.list;
+              const length = cs.length;
+              const size = this.#chunkSize;
+              const h = cs.fmt3;
+              let off = start;
+              let recv = cs.received;
+              let n = 0;
+              while (off + left <= end) {
+                list.push(new Uint8Array(ab, base + off, left));
+                n++;
+                recv += left;
+                off += left;
+                left = 0;
+                if (recv === length || off === end || head[off] !== h) break;
+                off++;
+                left = Math.min(length - recv, size);
+              }
+              cs.received = recv;
+              this.#avail -= off - start;
+              if (off === end) {
+                this.#bufs.shift();
+                this.#off = 0;
+              } else {
+                this.#off = off;
+              }
+              if (recv < length) this.#charge(cs, head, n);
+            }
+          } else if (target !== null && left > 0 && this.#avail !== 0) {
             // Hot loop for a message whose buffer exists: whole chunks and their 1-byte fmt 3 headers inside the
             // current read, with state kept in locals and written back once.
             const head = this.#bufs[0]!;
@@ -319,6 +407,12 @@ export class ChunkDecoder {
             }
             this.#avail -= take;
             left -= take;
+            if (this.#pieces) {
+              cs.list.push(new Uint8Array(head.buffer, head.byteOffset + off, take));
+              cs.received += take;
+              if (cs.received < cs.length) this.#charge(cs, head, 1);
+              continue;
+            }
             const dest = cs.dest;
             if (dest !== null) {
               dest.set(head.subarray(off, off + take), cs.received);
@@ -483,6 +577,24 @@ export class ChunkDecoder {
     }
   }
 
+  // Pieces mode: charges the read `head` (once per message: a view pins its whole read) and `n` new pieces, then
+  // enforces maxBufferedBytes. Only called while the message is incomplete; completion releases what it charged.
+  #charge(cs: InStream, head: Uint8Array, n: number): void {
+    let add = n * PIECE_OVERHEAD;
+    if (head !== cs.lastBuf) {
+      cs.lastBuf = head;
+      add += head.length;
+    }
+    cs.charged += add;
+    this.#partial += add;
+    if (this.#partial > this.#maxBufferedBytes) {
+      throw new ChunkError(
+        'ERR_CHUNK_BUFFER_LIMIT',
+        `incomplete messages hold more than maxBufferedBytes ${this.#maxBufferedBytes}`,
+      );
+    }
+  }
+
   #resume(cs: InStream): void {
     const rest = cs.length - cs.received;
     this.#cur = cs;
@@ -490,7 +602,7 @@ export class ChunkDecoder {
     this.#state = S_PAYLOAD;
   }
 
-  #begin(cs: InStream, out: RtmpMessage[]): void {
+  #begin(cs: InStream, out: (RtmpMessage | RtmpMessagePieces)[]): void {
     cs.active = true;
     cs.received = 0;
     cs.allocAt = cs.length >>> ALLOC_FRACTION_SHIFT;
@@ -527,7 +639,21 @@ export class ChunkDecoder {
     cs.lastBuf = undefined;
   }
 
-  #complete(cs: InStream, out: RtmpMessage[]): void {
+  #complete(cs: InStream, out: (RtmpMessage | RtmpMessagePieces)[]): void {
+    if (this.#pieces) {
+      const pieces = cs.list;
+      cs.list = [];
+      this.#partial -= cs.charged;
+      cs.charged = 0;
+      cs.lastBuf = undefined;
+      cs.active = false;
+      cs.received = 0;
+      out.push({ type: cs.type, streamId: cs.streamId, timestamp: cs.timestamp, length: cs.length, pieces });
+      // Control payloads are a few bytes, usually one piece: joining them costs nothing.
+      if (cs.type === 1) this.#applySetChunkSize(joinPieces(pieces, cs.length));
+      else if (cs.type === 2) this.#applyAbort(joinPieces(pieces, cs.length));
+      return;
+    }
     let payload: Uint8Array;
     if (cs.dest !== null) {
       payload = cs.dest;
@@ -598,6 +724,7 @@ export class ChunkDecoder {
       target.partBufs.fill(EMPTY, 0, target.parts);
       target.parts = 0;
       target.dest = null;
+      target.list = [];
       target.received = 0;
       target.active = false;
     }

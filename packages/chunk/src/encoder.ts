@@ -7,6 +7,7 @@ import {
   MIN_CSID,
   type RtmpMessage,
 } from './message.js';
+import { isPiecesMessage, piecesLength, type RtmpMessagePieces } from './pieces.js';
 
 function invalid(message: string): ChunkError {
   return new ChunkError('ERR_CHUNK_INVALID_ARGUMENT', message);
@@ -16,18 +17,29 @@ function isU32(n: number): boolean {
   return Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
 }
 
-function checkMessage(message: RtmpMessage, csid: number): void {
+// Returns the payload length; for a pieces message, also checks that the pieces add up to its `length`.
+function checkMessage(message: RtmpMessage | RtmpMessagePieces, csid: number): number {
   if (!Number.isInteger(csid) || csid < MIN_CSID || csid > MAX_CSID) {
     throw invalid(`csid must be an integer in ${MIN_CSID}..${MAX_CSID}, got ${csid}`);
   }
-  const { type, streamId, timestamp, payload } = message;
+  const { type, streamId, timestamp } = message;
   if (!Number.isInteger(type) || type < 0 || type > 255) throw invalid(`message type ${type} is not a u8`);
   if (!isU32(streamId)) throw invalid(`message stream id ${streamId} is not a u32`);
   if (!isU32(timestamp)) throw invalid(`timestamp ${timestamp} is not a u32`);
-  if (!(payload instanceof Uint8Array)) throw invalid('payload must be a Uint8Array');
-  if (payload.length > MAX_MESSAGE_LENGTH) {
-    throw invalid(`payload of ${payload.length} bytes exceeds the u24 message length limit`);
+  let length: number;
+  if (isPiecesMessage(message)) {
+    length = piecesLength(message.pieces);
+    if (length !== message.length) {
+      throw invalid(`pieces hold ${length} bytes but the message length is ${message.length}`);
+    }
+  } else {
+    if (!(message.payload instanceof Uint8Array)) throw invalid('payload must be a Uint8Array');
+    length = message.payload.length;
   }
+  if (length > MAX_MESSAGE_LENGTH) {
+    throw invalid(`payload of ${length} bytes exceeds the u24 message length limit`);
+  }
+  return length;
 }
 
 /** Throws unless `n` is a valid chunk size (1..0x7FFFFFFF). */
@@ -80,14 +92,13 @@ function emit(
   fmt: number,
   csid: number,
   value: number,
-  message: RtmpMessage,
+  message: RtmpMessage | RtmpMessagePieces,
+  length: number,
   chunkSize: number,
   // For fmt 3 first chunks: whether the governing header was extended (and with which raw value).
   inheritedExt: boolean,
   inheritedValue: number,
 ): Uint8Array[] {
-  const payload = message.payload;
-  const length = payload.length;
   const bs = basicHeaderSize(csid);
   const mh = fmt === 0 ? 11 : fmt === 1 ? 7 : fmt === 2 ? 3 : 0;
   const extended = fmt === 3 ? inheritedExt : value >= 0xffffff;
@@ -118,6 +129,9 @@ function emit(
     }
   }
   if (extended) writeU32(header, at, extValue);
+  if (isPiecesMessage(message))
+    return emitPieces(header, message.pieces, chunkSize, csid, extended, extValue);
+  const payload = message.payload;
   if (length <= chunkSize) return length === 0 ? [header] : [header, payload];
   const chunks = Math.ceil(length / chunkSize);
   const out = new Array<Uint8Array>(2 * chunks);
@@ -134,18 +148,55 @@ function emit(
   return out;
 }
 
+// Re-slices pieces at the output chunk size: a piece that fits in the current chunk is used as it is, one that
+// crosses a chunk boundary is cut with views. Payload bytes are never copied.
+function emitPieces(
+  header: Uint8Array,
+  pieces: readonly Uint8Array[],
+  chunkSize: number,
+  csid: number,
+  extended: boolean,
+  extValue: number,
+): Uint8Array[] {
+  const out: Uint8Array[] = [header];
+  let cont: Uint8Array | undefined;
+  let room = chunkSize;
+  for (let i = 0; i < pieces.length; i++) {
+    const p = pieces[i]!;
+    const n = p.length;
+    let off = 0;
+    while (off < n) {
+      if (room === 0) {
+        cont ??= continuationHeader(csid, extended, extValue);
+        out.push(cont);
+        room = chunkSize;
+      }
+      const take = Math.min(room, n - off);
+      out.push(take === n ? p : new Uint8Array(p.buffer, p.byteOffset + off, take));
+      off += take;
+      room -= take;
+    }
+  }
+  return out;
+}
+
 /**
  * Stateless encoding of one message as a fmt 0 chunk followed by fmt 3 chunks. Every player of a relayed stream can
  * share this one encoding. Extended timestamps are repeated on fmt 3 chunks, as the spec says.
- * @param message - the message; its payload is sliced, never copied
+ * @param message - the message, with a `payload` or as `pieces` (a relay forwarding what a pieces-mode decoder
+ *   returned); the payload is sliced, never copied. With pieces, one chunk's payload may be several slices.
  * @param csid - chunk stream id, 2..65599
  * @param chunkSize - the chunk size in force on the receiving side
  * @returns header and payload slices to write in order (do not mutate them)
  */
-export function encodeMessage(message: RtmpMessage, csid: number, chunkSize: number): Uint8Array[] {
-  checkMessage(message, csid);
+export function encodeMessage(
+  message: RtmpMessage | RtmpMessagePieces,
+  csid: number,
+  chunkSize: number,
+): Uint8Array[] {
+  const length = checkMessage(message, csid);
   checkChunkSize(chunkSize);
-  return emit(0, csid, message.timestamp, message, chunkSize, false, 0);
+  return emit(0, csid, message.timestamp, message, length, chunkSize, false, 0);
 }
 
 class OutStream {
@@ -176,14 +227,14 @@ export class ChunkEncoder {
 
   /**
    * Encodes one message on a chunk stream.
-   * @param message - the message; its payload is sliced, never copied
+   * @param message - the message, with a `payload` or as `pieces` (a relay forwarding what a pieces-mode decoder
+   *   returned); the payload is sliced, never copied. With pieces, one chunk's payload may be several slices.
    * @param csid - chunk stream id, 2..65599
    * @returns header and payload slices to write in order
    * @throws {@link ChunkError} `ERR_CHUNK_INVALID_ARGUMENT` on an out-of-range field
    */
-  encode(message: RtmpMessage, csid: number): Uint8Array[] {
-    checkMessage(message, csid);
-    const length = message.payload.length;
+  encode(message: RtmpMessage | RtmpMessagePieces, csid: number): Uint8Array[] {
+    const length = checkMessage(message, csid);
     let st = this.#streams.get(csid);
     if (st === undefined) {
       st = new OutStream();
@@ -196,7 +247,7 @@ export class ChunkEncoder {
         if (length !== st.length || message.type !== st.type) fmt = 1;
         else if (st.deltaKnown && delta === st.delta) fmt = 3;
         else fmt = 2;
-        const out = emit(fmt, csid, delta, message, this.#chunkSize, st.extended, st.extValue);
+        const out = emit(fmt, csid, delta, message, length, this.#chunkSize, st.extended, st.extValue);
         st.timestamp = message.timestamp;
         st.length = length;
         st.type = message.type;
@@ -209,7 +260,7 @@ export class ChunkEncoder {
         return out;
       }
     }
-    const out = emit(0, csid, message.timestamp, message, this.#chunkSize, false, 0);
+    const out = emit(0, csid, message.timestamp, message, length, this.#chunkSize, false, 0);
     st.streamId = message.streamId;
     st.timestamp = message.timestamp;
     st.length = length;

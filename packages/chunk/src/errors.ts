@@ -1,4 +1,5 @@
 import type { RtmpMessage } from './message.js';
+import type { RtmpMessagePieces } from './pieces.js';
 
 /**
  * Every stable error code thrown by `@rtmp/chunk`. Each is documented in the package README.
@@ -29,8 +30,11 @@ const MARK = Symbol.for('@rtmp/chunk/ChunkError');
 export class ChunkError extends Error {
   /** Stable machine-readable code, one of {@link CHUNK_ERROR_CODES}. */
   readonly code: ChunkErrorCode;
-  /** Messages completed by the failing `push` call before the error, in order (empty elsewhere). */
-  messages: RtmpMessage[] = [];
+  /**
+   * Messages completed by the failing `push` call before the error, in order (empty elsewhere); in the shape of
+   * that decoder's payload mode.
+   */
+  messages: (RtmpMessage | RtmpMessagePieces)[] = [];
 
   /**
    * @param code - stable code

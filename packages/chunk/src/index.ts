@@ -20,7 +20,14 @@ export {
   type UserControlEvent,
   UserControlEventType,
 } from './control.js';
-export { ChunkDecoder, type ChunkDecoderLimits, DEFAULT_DECODER_LIMITS } from './decoder.js';
+export {
+  ChunkDecoder,
+  type ChunkDecoderArgs,
+  type ChunkDecoderLimits,
+  type ChunkDecoderOptions,
+  DEFAULT_DECODER_LIMITS,
+  PIECE_OVERHEAD,
+} from './decoder.js';
 export { ChunkEncoder, checkChunkSize, encodeMessage } from './encoder.js';
 export { CHUNK_ERROR_CODES, ChunkError, type ChunkErrorCode } from './errors.js';
 export {
@@ -32,3 +39,11 @@ export {
   MIN_CSID,
   type RtmpMessage,
 } from './message.js';
+export {
+  concatPieces,
+  type DecodedMessage,
+  isPiecesMessage,
+  type PayloadMode,
+  type RtmpMessagePieces,
+  toContiguous,
+} from './pieces.js';

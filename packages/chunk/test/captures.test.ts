@@ -1,14 +1,17 @@
 import { chunkReads, concat, readCapture, readOracle } from '@rtmp/testing';
 import { describe, expect, test } from 'vitest';
-import { ChunkDecoder, MessageType, type RtmpMessage } from '../src/index.js';
+import { ChunkDecoder, MessageType, type PayloadMode, type RtmpMessage, toContiguous } from '../src/index.js';
 import { amf0StringAt } from './helpers.js';
 
-function decodeReads(reads: readonly Uint8Array[]): RtmpMessage[] {
-  const decoder = new ChunkDecoder();
+function decodeReads(reads: readonly Uint8Array[], payloads: PayloadMode = 'contiguous'): RtmpMessage[] {
+  const decoder = new ChunkDecoder({ payloads });
   const out: RtmpMessage[] = [];
-  for (const r of reads) for (const m of decoder.push(r)) out.push(m);
+  // Pieces are joined only here, after decoding: the oracle checks below are the same for both modes.
+  for (const r of reads) for (const m of decoder.push(r)) out.push(toContiguous(m));
   return out;
 }
+
+const modes: PayloadMode[] = ['contiguous', 'pieces'];
 
 function commandName(m: RtmpMessage): string | undefined {
   if (m.type === MessageType.CommandAmf0 || m.type === MessageType.DataAmf0)
@@ -64,15 +67,17 @@ const splits: [string, (reads: Uint8Array[]) => Uint8Array[]][] = [
   ],
 ];
 
-describe.each([
-  ['ffmpeg-publish-h264-aac.rtmpcap', 'small_h264_aac.packets.csv'],
-  ['ffmpeg-publish-extended-timestamp.rtmpcap', 'extended_ts_h264_aac.packets.csv'],
-])('%s client->server', (capture, oracle) => {
+describe.each(
+  modes.flatMap((mode) => [
+    ['ffmpeg-publish-h264-aac.rtmpcap', 'small_h264_aac.packets.csv', mode],
+    ['ffmpeg-publish-extended-timestamp.rtmpcap', 'extended_ts_h264_aac.packets.csv', mode],
+  ]),
+)('%s client->server, %s payloads', (capture, oracle, mode) => {
   const reads = chunkReads(readCapture(capture), 0);
   const packets = readOracle(oracle);
 
   test.each(splits)('matches the oracle exactly, fed as %s', (_label, split) => {
-    const messages = decodeReads(split(reads));
+    const messages = decodeReads(split(reads), mode as PayloadMode);
     checkCommandOrder(messages);
     const samples = messages.filter(isSample);
     const expectedVideo = packets.filter((p) => p.type === 'video');
@@ -100,8 +105,8 @@ test('extended-timestamp capture: first video is 4,199 bytes at 16,799,920 ms', 
   expect(first?.timestamp).toBe(16_799_920);
 });
 
-test('librtmp publish: same samples per track in order, monotonic timestamps', () => {
-  const messages = decodeReads(chunkReads(readCapture('librtmp-publish-h264-aac.rtmpcap'), 0));
+test.each(modes)('librtmp publish (%s): same samples per track in order, monotonic timestamps', (mode) => {
+  const messages = decodeReads(chunkReads(readCapture('librtmp-publish-h264-aac.rtmpcap'), 0), mode);
   checkCommandOrder(messages);
   const packets = readOracle('small_h264_aac.packets.csv');
   for (const [type, kind, extra] of [
@@ -118,44 +123,49 @@ test('librtmp publish: same samples per track in order, monotonic timestamps', (
   }
 });
 
-test('ffmpeg play capture, server->client: control, onStatus, metadata and interleaved media decode', () => {
-  const messages = decodeReads(chunkReads(readCapture('ffmpeg-play-h264-aac.rtmpcap'), 1));
-  const names = messages.map(commandName);
-  expect(names).toContain('_result');
-  expect(names).toContain('onStatus');
-  expect(names).toContain('onMetaData');
-  expect(messages.some((m) => m.type === MessageType.UserControl)).toBe(true);
-  const packets = readOracle('small_h264_aac.packets.csv');
-  for (const [type, kind, extra] of [
-    [MessageType.Video, 'video', 5],
-    [MessageType.Audio, 'audio', 2],
-  ] as const) {
-    const track = messages.filter((m) => m.type === type && isSample(m));
-    expect(track.length).toBeGreaterThan(10);
-    for (let i = 1; i < track.length; i++) {
-      expect(track[i]!.timestamp).toBeGreaterThanOrEqual(track[i - 1]!.timestamp);
+test.each(modes)(
+  'ffmpeg play capture (%s), server->client: control, onStatus, metadata and interleaved media decode',
+  (mode) => {
+    const messages = decodeReads(chunkReads(readCapture('ffmpeg-play-h264-aac.rtmpcap'), 1), mode);
+    const names = messages.map(commandName);
+    expect(names).toContain('_result');
+    expect(names).toContain('onStatus');
+    expect(names).toContain('onMetaData');
+    expect(messages.some((m) => m.type === MessageType.UserControl)).toBe(true);
+    const packets = readOracle('small_h264_aac.packets.csv');
+    for (const [type, kind, extra] of [
+      [MessageType.Video, 'video', 5],
+      [MessageType.Audio, 'audio', 2],
+    ] as const) {
+      const track = messages.filter((m) => m.type === type && isSample(m));
+      expect(track.length).toBeGreaterThan(10);
+      for (let i = 1; i < track.length; i++) {
+        expect(track[i]!.timestamp).toBeGreaterThanOrEqual(track[i - 1]!.timestamp);
+      }
+      // The publisher looped the file and the player joined mid-stream: its samples are a contiguous run of the
+      // file's, repeated.
+      const sizes = track.map((m) => m.payload.length).join(',');
+      const once = packets
+        .filter((p) => p.type === kind)
+        .map((p) => p.size + extra)
+        .join(',');
+      expect(`,${once},${once},${once},`).toContain(`,${sizes},`);
     }
-    // The publisher looped the file and the player joined mid-stream: its samples are a contiguous run of the
-    // file's, repeated.
-    const sizes = track.map((m) => m.payload.length).join(',');
-    const once = packets
-      .filter((p) => p.type === kind)
-      .map((p) => p.size + extra)
-      .join(',');
-    expect(`,${once},${once},${once},`).toContain(`,${sizes},`);
-  }
-  // The client->server direction of the play session decodes too.
-  const requests = decodeReads(chunkReads(readCapture('ffmpeg-play-h264-aac.rtmpcap'), 0)).map(commandName);
-  expect(requests).toContain('play');
-});
+    // The client->server direction of the play session decodes too.
+    const requests = decodeReads(chunkReads(readCapture('ffmpeg-play-h264-aac.rtmpcap'), 0), mode).map(
+      commandName,
+    );
+    expect(requests).toContain('play');
+  },
+);
 
-test('every byte one at a time gives the same messages as the original reads', () => {
+test('every byte one at a time in pieces mode gives the same messages as the original reads in contiguous mode', () => {
   const reads = chunkReads(readCapture('ffmpeg-publish-extended-timestamp.rtmpcap'), 0);
   const all = concat(reads);
   const bytes: Uint8Array[] = [];
   for (let i = 0; i < all.length; i++) bytes.push(all.subarray(i, i + 1));
   const a = decodeReads(reads);
-  const b = decodeReads(bytes);
+  const b = decodeReads(bytes, 'pieces');
   expect(b.length).toBe(a.length);
   for (let i = 0; i < a.length; i++) {
     expect(b[i]!.timestamp).toBe(a[i]!.timestamp);
