@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cpuSeconds, type RawFlvTag as FlvTag, memory } from '@rtmp/testing';
+import { clkTck, cpuSeconds, type RawFlvTag as FlvTag, memory } from '@rtmp/testing';
 import { LitePlayer } from './lite-player.js';
 import { RealtimePublisher } from './peers.js';
 import { ProbeProcess } from './probes.js';
@@ -88,7 +88,7 @@ export async function ingest(
   const running: RunningServer[] = [];
   const log = (name: ServerName, what: string, r: IngestRun): void =>
     console.log(
-      `  ingest ${name} ${what}: ${r.cpu.toFixed(2)} CPU s, ${r.wall.toFixed(2)} s wall, ${perGb(r).toFixed(2)} CPU s/GB`,
+      `  ingest ${name} ${what}: ${r.cpu.toFixed(2)} CPU s (${Math.round(r.cpu * clkTck())} ticks), ${r.wall.toFixed(2)} s wall, ${perGb(r).toFixed(2)} CPU s/GB`,
     );
   try {
     for (const name of servers) running.push(await startServer(name));
