@@ -1,4 +1,7 @@
+import { Buffer } from 'node:buffer';
+import { encodeMessage } from '@rtmp/chunk';
 import { describe, expect, it } from 'vitest';
+import { ChunkStreams } from '../src/connection/control.js';
 import { type ClientSession, LiveRelay } from '../src/index.js';
 import { classifyAudio, classifyVideo } from '../src/relay/classify.js';
 
@@ -43,10 +46,12 @@ describe('LiveRelay fan-out', () => {
       expect(writes).toHaveLength(10);
       for (const [i, slices] of writes.entries()) expect(slices).toBe(first[i]);
     }
-    // The payload is sliced, never copied: the encoding's payload pieces are views of the published bytes.
-    const payloadPieces = first[0]!.filter((s) => s.byteLength > 100);
-    expect(payloadPieces.reduce((n, s) => n + s.byteLength, 0)).toBe(9000);
-    expect(payloadPieces.every((s) => s.buffer === payloads[0]!.buffer)).toBe(true);
+    // One contiguous wire buffer per message, shared by every player: exactly encodeMessage's bytes.
+    expect(first[0]).toHaveLength(1);
+    const expected = Buffer.concat(
+      encodeMessage({ type: 9, streamId: 1, timestamp: 0, payload: payloads[0]! }, ChunkStreams.Video, 4096),
+    );
+    expect(Buffer.from(first[0]![0]!).equals(expected)).toBe(true);
   });
 
   it('keeps one encoding per (stream id, chunk size) pair', () => {
@@ -65,7 +70,7 @@ describe('LiveRelay fan-out', () => {
     expect(a[0]).not.toBe(b[0]);
     expect(a[0]).not.toBe(c[0]);
     expect(c[0]).toBe(d[0]);
-    expect(c[0]!.length).toBeGreaterThan(a[0]!.length);
+    expect(c[0]![0]!.byteLength).toBeGreaterThan(a[0]![0]!.byteLength);
   });
 });
 

@@ -658,6 +658,12 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
       }
       return ok;
     }
+    if (slices.length === 1) {
+      // One contiguous buffer (the relay's shared encodings): cork/uncork would only add bookkeeping.
+      const slice = slices[0]!;
+      this.bytesOut += slice.byteLength;
+      return slice.byteLength === 0 || socket.write(slice);
+    }
     socket.cork();
     for (const slice of slices) {
       if (slice.byteLength === 0) continue;
@@ -736,7 +742,10 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
       }
     }
     this.#ack.add(bytes.byteLength);
-    RtmpConnection.beginBatch();
+    // A read with one message (a realtime publisher sends one frame at a time) writes at most once per player:
+    // corking would only add bookkeeping to every one of those writes.
+    const batch = messages.length > 1;
+    if (batch) RtmpConnection.beginBatch();
     try {
       for (const message of messages) {
         if (this.closed) return;
@@ -744,7 +753,7 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
       }
       if (this.#ack.due && !this.closed) this.#sendControl(encodeAcknowledgement(this.#ack.acknowledge()));
     } finally {
-      RtmpConnection.endBatch();
+      if (batch) RtmpConnection.endBatch();
     }
   }
 
