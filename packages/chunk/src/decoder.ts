@@ -78,8 +78,9 @@ class InStream {
   // Bytes charged against maxBufferedBytes for this message, and the last input buffer charged.
   charged = 0;
   lastBuf: Uint8Array | undefined = undefined;
-  // Pieces mode: the views of the incomplete message, handed out as its `pieces` on completion.
-  list: Uint8Array[] = [];
+  // Pieces mode: the views of the incomplete message, handed out as its `pieces` on completion; NO_PIECES until
+  // the first, which becomes a one-element literal (most messages are one chunk: no growing from an empty array).
+  list: Uint8Array[] = NO_PIECES;
 }
 
 const S_HEADER = 0;
@@ -87,6 +88,8 @@ const S_PAYLOAD = 1;
 // 3-byte basic header + 11-byte fmt 0 header + 4-byte extended timestamp.
 const MAX_HEADER = 18;
 const EMPTY = new Uint8Array(0);
+// Never handed out nor written: a marker for "no piece yet".
+const NO_PIECES: Uint8Array[] = [];
 // Reassembled payloads up to SLAB_MAX bytes share SLAB_SIZE-byte buffers (like Node's Buffer pool, but larger).
 const SLAB_SIZE = 256 * 1024;
 const SLAB_MAX = 64 * 1024;
@@ -152,6 +155,11 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
   #error: ChunkError | undefined = undefined;
   #slab: ArrayBuffer | undefined = undefined;
   #slabUsed = 0;
+  // Pieces mode: the ArrayBuffer and byte offset of the last read views were made of. `.buffer` is a C++ call in
+  // V8, too slow to make per view.
+  #viewOf: Uint8Array | undefined = undefined;
+  #viewAb: ArrayBufferLike = EMPTY.buffer;
+  #viewBase = 0;
 
   /** @param args - optional limits and payload mode, see {@link ChunkDecoderOptions} */
   constructor(...args: ChunkDecoderArgs<M>) {
@@ -250,6 +258,8 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
     this.#high.clear();
     this.#cur = undefined;
     this.#partial = 0;
+    this.#viewOf = undefined;
+    this.#viewAb = EMPTY.buffer;
   }
 
   #consume(n: number): void {
@@ -330,9 +340,9 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
               const head = this.#bufs[0]!;
               const end = head.length;
               const start = this.#off;
-              const ab = head.buffer;
-              const base = head.byteOffset;
-              const list = cs.list;
+              if (head !== this.#viewOf) this.#setViewOf(head);
+              const ab = this.#viewAb;
+              const base = this.#viewBase;
               const length = cs.length;
               const size = this.#chunkSize;
               const h = cs.fmt3;
@@ -340,7 +350,9 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
               let recv = cs.received;
               let n = 0;
               while (off + left <= end) {
-                list.push(new Uint8Array(ab, base + off, left));
+                const view = new Uint8Array(ab, base + off, left);
+                if (cs.list === NO_PIECES) cs.list = [view];
+                else cs.list.push(view);
                 n++;
                 recv += left;
                 off += left;
@@ -408,7 +420,10 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
             this.#avail -= take;
             left -= take;
             if (this.#pieces) {
-              cs.list.push(new Uint8Array(head.buffer, head.byteOffset + off, take));
+              if (head !== this.#viewOf) this.#setViewOf(head);
+              const view = new Uint8Array(this.#viewAb, this.#viewBase + off, take);
+              if (cs.list === NO_PIECES) cs.list = [view];
+              else cs.list.push(view);
               cs.received += take;
               if (cs.received < cs.length) this.#charge(cs, head, 1);
               continue;
@@ -577,6 +592,12 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
     }
   }
 
+  #setViewOf(head: Uint8Array): void {
+    this.#viewOf = head;
+    this.#viewAb = head.buffer;
+    this.#viewBase = head.byteOffset;
+  }
+
   // Pieces mode: charges the read `head` (once per message: a view pins its whole read) and `n` new pieces, then
   // enforces maxBufferedBytes. Only called while the message is incomplete; completion releases what it charged.
   #charge(cs: InStream, head: Uint8Array, n: number): void {
@@ -641,8 +662,8 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
 
   #complete(cs: InStream, out: (RtmpMessage | RtmpMessagePieces)[]): void {
     if (this.#pieces) {
-      const pieces = cs.list;
-      cs.list = [];
+      const pieces = cs.list === NO_PIECES ? [] : cs.list;
+      cs.list = NO_PIECES;
       this.#partial -= cs.charged;
       cs.charged = 0;
       cs.lastBuf = undefined;
@@ -724,7 +745,7 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
       target.partBufs.fill(EMPTY, 0, target.parts);
       target.parts = 0;
       target.dest = null;
-      target.list = [];
+      target.list = NO_PIECES;
       target.received = 0;
       target.active = false;
     }
