@@ -1,5 +1,5 @@
-// Decode and encode throughput of @rtmp/chunk beside node-media-server's chunk parser, fed the same bytes in the
-// same run. Run: pnpm --filter @rtmp/chunk bench   (= node --import tsx bench/chunk.bench.ts)
+// Decode and encode throughput of @rtmp/chunk (contiguous and pieces payload modes) beside node-media-server's chunk
+// parser, fed the same bytes in the same run. Run: pnpm --filter @rtmp/chunk bench   (= node --import tsx bench/chunk.bench.ts)
 import { createRequire } from 'node:module';
 import { ChunkDecoder, ChunkEncoder, encodeMessage, type RtmpMessage } from '../src/index.js';
 

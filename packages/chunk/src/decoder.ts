@@ -246,6 +246,11 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
       this.#fail(error);
       throw error;
     }
+    // Do not keep a consumed read alive through the view cache.
+    if (this.#avail === 0 && this.#viewOf !== undefined) {
+      this.#viewOf = undefined;
+      this.#viewAb = EMPTY.buffer;
+    }
     return out as DecodedMessage<M>[];
   }
 
