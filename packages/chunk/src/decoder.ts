@@ -98,9 +98,9 @@ const SLAB_MAX = 64 * 1024;
 // that the chunks stay views of the input, copied into the buffer once it exists: every byte is still copied once.
 const ALLOC_FRACTION_SHIFT = 3;
 /**
- * Bytes charged against `maxBufferedBytes` per pending piece in pieces mode, on top of the reads the pieces pin: a
- * view and its array slot cost about that much heap, and without the charge a peer sending 1-byte chunks could pin
- * many times their size in views.
+ * Bytes charged against `maxBufferedBytes` per pending piece of an incomplete message (in both payload modes), on
+ * top of the reads the pieces pin: a piece and its array slots cost about that much heap, and without the charge a
+ * peer sending 1-byte chunks could make the decoder hold many times their size in pieces.
  */
 export const PIECE_OVERHEAD = 64;
 
@@ -445,12 +445,15 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
             cs.partPos[2 * k + 1] = take;
             cs.received += take;
             // Charge whole input buffers, not just the bytes taken: a view pins its entire read, so counting
-            // only the taken bytes would let a peer pin many reads with one byte each.
+            // only the taken bytes would let a peer pin many reads with one byte each. Each pending part is
+            // charged too: with 1-byte chunks the first eighth of a 16 MiB message is two million of them.
+            let charge = PIECE_OVERHEAD;
             if (head !== cs.lastBuf) {
               cs.lastBuf = head;
-              cs.charged += head.length;
-              this.#partial += head.length;
+              charge += head.length;
             }
+            cs.charged += charge;
+            this.#partial += charge;
             if (cs.received < cs.length) {
               if (cs.received >= cs.allocAt) this.#toDest(cs);
               if (this.#partial > this.#maxBufferedBytes) {

@@ -1,6 +1,13 @@
 import { concat } from '@rtmp/testing';
 import { describe, expect, test } from 'vitest';
-import { ChunkDecoder, ChunkEncoder, ChunkError, encodeMessage, type RtmpMessage } from '../src/index.js';
+import {
+  ChunkDecoder,
+  ChunkEncoder,
+  ChunkError,
+  encodeMessage,
+  PIECE_OVERHEAD,
+  type RtmpMessage,
+} from '../src/index.js';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -191,8 +198,8 @@ describe('limits and failure', () => {
     const d = new ChunkDecoder();
     const input = hex('02 000000 000004 01 00000000 7fffffff 04 000000 ffffff 09 01000000 00');
     d.push(input);
-    // The one pinned input buffer is all that is held.
-    expect(d.bufferedBytes).toBe(input.length);
+    // The one pinned input buffer and the one pending part are all that is held.
+    expect(d.bufferedBytes).toBe(input.length + PIECE_OVERHEAD);
   });
 
   test('a peer cannot pin many reads with one payload byte each', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { ChunkDecoder, ChunkEncoder, type RtmpMessage } from '../src/index.js';
+import { ChunkDecoder, ChunkEncoder, PIECE_OVERHEAD, type RtmpMessage } from '../src/index.js';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 
@@ -28,11 +28,17 @@ describe('reassembly buffer', () => {
     for (let i = 0; i < stream.length; i += 1001) reads.push(stream.slice(i, i + 1001));
     let held = 0;
     let at = 0;
-    // Push reads while the buffer does not exist: what is held is exactly the reads pushed.
+    // Push reads while the buffer does not exist: what is held is exactly the reads pushed, plus a fixed charge per
+    // pending part (here each read carries at most two parts of the message).
+    let parts = 0;
     for (; d.bufferedBytes !== 80_000; at++) {
       expect(d.push(reads[at]!)).toEqual([]);
       held += reads[at]!.length;
-      if (d.bufferedBytes !== 80_000) expect(d.bufferedBytes).toBe(held);
+      parts += at === 0 ? 1 : 2;
+      if (d.bufferedBytes !== 80_000) {
+        expect(d.bufferedBytes).toBeGreaterThan(held);
+        expect(d.bufferedBytes).toBeLessThanOrEqual(held + parts * PIECE_OVERHEAD);
+      }
     }
     // Allocated once 10,000 payload bytes (1/8) arrived: the ninth chunk is not enough, the tenth is.
     expect(held).toBeGreaterThan(10_000);
@@ -41,6 +47,31 @@ describe('reassembly buffer', () => {
     for (const r of reads.slice(at)) out.push(...d.push(r));
     expect(out).toHaveLength(1);
     expect(out[0]!.payload).toEqual(payload);
+    expect(d.bufferedBytes).toBe(0);
+  });
+
+  test('1-byte chunks: pending parts are charged, so a peer cannot hold millions of them', () => {
+    // Chunk size 1 and a 16 MiB message: before the buffer exists (1/8 = 2 MiB), every payload byte is a part.
+    // Charged only for its reads, that would be two million parts for 4 MiB received.
+    const limit = 1024 * 1024;
+    const d = new ChunkDecoder({ maxBufferedBytes: limit });
+    d.push(hex('02 000000 000004 01 00000000 00000001'));
+    d.push(hex('06 000000 ffffff 09 01000000'));
+    const read = new Uint8Array(4096);
+    for (let i = 0; i < read.length; i += 2) read[i + 1] = 0xc6;
+    let error: unknown;
+    let pushed = 0;
+    try {
+      for (; pushed < 1000; pushed++) {
+        d.push(read);
+        expect(d.bufferedBytes).toBeLessThanOrEqual(limit);
+      }
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ code: 'ERR_CHUNK_BUFFER_LIMIT' });
+    // Each read: 4 KiB pinned plus 2048 parts of PIECE_OVERHEAD bytes.
+    expect(pushed).toBe(Math.floor(limit / (read.length + 2048 * PIECE_OVERHEAD)));
     expect(d.bufferedBytes).toBe(0);
   });
 
@@ -55,7 +86,7 @@ describe('reassembly buffer', () => {
     for (let i = 0; i < 31; i++) {
       const read = i === 0 ? chunk : concat2(hex('c4'), chunk);
       expect(d.push(read)).toEqual([]);
-      received += read.length;
+      received += read.length + PIECE_OVERHEAD;
       expect(d.bufferedBytes).toBe(received);
     }
     // 31 chunks = 1.9 MiB < 16 MiB / 8: never more than what arrived.
