@@ -7,7 +7,8 @@
  *   --players=50,200,500 fan-out steps
  *   --duration=20        seconds measured per fan-out step
  *   --probes=5           of the players, latency probes in a separate process (0: none)
- *   --runs=3             measured ingest runs per server (after one unmeasured warm-up ingest each)
+ *   --runs=3             measured ingest runs per server
+ *   --warmups=3          unmeasured warm-up ingests per server before them (the first is the "cold" row)
  *   --ingest-copies=5    the ingest source is this many copies of the 60 s file joined (--quick: 1)
  *   --fanout-bitrate=1M  video bitrate of the fan-out source (3M = the ingest file; see BENCHMARKS.md for why 1M)
  *   --servers=ours,nginx-rtmp,node-media-server
@@ -33,6 +34,7 @@ interface Options {
   duration: number;
   warmup: number;
   runs: number;
+  warmups: number;
   ingestCopies: number;
   probes: number;
   fanoutBitrate: string;
@@ -66,6 +68,7 @@ function parseArgs(argv: readonly string[]): Options {
     duration: Number(flags.get('duration') ?? (quick ? 5 : 20)) * 1000,
     warmup: quick ? 2_000 : 3_000,
     runs: positiveInteger(flags.get('runs') ?? (quick ? '1' : '3'), 'runs'),
+    warmups: positiveInteger(flags.get('warmups') ?? (quick ? '1' : '3'), 'warmups'),
     ingestCopies: positiveInteger(flags.get('ingest-copies') ?? (quick ? '1' : '5'), 'ingest-copies'),
     probes: positiveInteger(flags.get('probes') ?? '5', 'probes', 0),
     fanoutBitrate: flags.get('fanout-bitrate') ?? '1M',
@@ -91,7 +94,7 @@ interface Row {
 
 const fixed = (digits: number) => (v: number) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
 
-function ingestRows(results: IngestResult[], runs: number): Row[] {
+function ingestRows(results: IngestResult[], runs: number, warmups: number): Row[] {
   const of = (pick: (r: IngestResult) => number): Partial<Record<ServerName, number>> =>
     Object.fromEntries(results.map((r) => [r.server, pick(r)]));
   const cpu = of((r) => r.cpuPerGb);
@@ -104,7 +107,7 @@ function ingestRows(results: IngestResult[], runs: number): Row[] {
       : undefined;
   return [
     {
-      label: `ingest, warm (after 1 warm-up ingest): server CPU s per GB (${runs} run${runs === 1 ? '' : 's'})`,
+      label: `ingest, warm (after ${warmups} warm-up ingest${warmups === 1 ? '' : 's'}): server CPU s per GB (${runs} run${runs === 1 ? '' : 's'})`,
       values: cpu,
       format: fixed(2),
       ratios: true,
@@ -294,8 +297,10 @@ async function main(): Promise<void> {
   const tags = readFlvFile(fanoutFile);
   console.log(`fan-out source: ${path.basename(fanoutFile)}`);
 
-  console.log(`\ningest: 1 warm-up + ${options.runs} measured run(s) per server, interleaved`);
-  const ingestResults = await ingest(options.servers, file, options.runs);
+  console.log(
+    `\ningest: ${options.warmups} warm-up + ${options.runs} measured run(s) per server, interleaved`,
+  );
+  const ingestResults = await ingest(options.servers, file, options.runs, options.warmups);
 
   const fanoutResults: FanoutResult[] = [];
   const failures: string[] = [];
@@ -336,7 +341,7 @@ async function main(): Promise<void> {
   }
 
   const rows = [
-    ...ingestRows(ingestResults, options.runs),
+    ...ingestRows(ingestResults, options.runs, options.warmups),
     ...options.players.flatMap((n) => fanoutRows(fanoutResults, n)),
   ];
   const table = renderTable(rows, options.servers);
@@ -391,9 +396,10 @@ async function main(): Promise<void> {
     '- CPU = utime + stime of the server process from /proc/PID/stat (clock ticks from `getconf CLK_TCK`);',
     '  RSS = VmHWM (peak) from /proc/PID/status. Client processes (FFmpeg, players, rtmpdump) are not counted.',
     '- Ingest: `ffmpeg -i <source> -c copy -f flv rtmp://127.0.0.1:PORT/live/<stream>` (no -re). The three servers',
-    '  start side by side; each first gets one warm-up ingest of the whole source (the "cold" row: the first',
-    '  ingest into a fresh server, which for a Node server includes compiling its hot paths and loading the',
-    `  modules of its first connection), then ${options.runs} measured ingest${options.runs === 1 ? '' : 's'} (the "warm" rows, the target row);`,
+    `  start side by side; each first gets ${options.warmups} unmeasured warm-up ingest${options.warmups === 1 ? '' : 's'} of the whole source (the first is the "cold"`,
+    '  row: the first ingest into a fresh server, which for a Node server includes compiling its hot paths, loading',
+    '  the modules of its first connection, and growing its heaps and malloc arenas; ours and node-media-server',
+    `  take a few hundred MB to settle), then ${options.runs} measured ingest${options.runs === 1 ? '' : 's'} (the "warm" rows, the target row);`,
     "  every round is interleaved across the servers. CPU seconds per GB = server CPU from FFmpeg's start to",
     '  300 ms after its exit / (file bytes sent / 1e9).',
     `- Fan-out: a fresh server per step; one realtime publisher (paced by the file timestamps, ${publishRate.toFixed(2)} Mbit/s`,

@@ -75,14 +75,16 @@ const perGb = (r: IngestRun): number => r.cpu / (r.bytes / 1e9);
 
 /**
  * FFmpeg publishes the file with `-c copy` and no `-re` (as fast as the server takes it) into each server: first
- * one warm-up ingest per server (reported apart as the cold figure: a Node server spends its first ingests
- * compiling its hot paths), then `runs` measured ingests. The servers run side by side and every round is
+ * `warmups` unmeasured ingests per server (the first is reported apart as the cold figure: a Node server spends
+ * its first few hundred MB compiling its hot paths and growing its heaps and malloc arenas to their working size),
+ * then `runs` measured ingests. The servers run side by side and every round is
  * interleaved across them, so a burst of other load on the shared machine hits all three alike.
  */
 export async function ingest(
   servers: readonly ServerName[],
   file: string,
   runs: number,
+  warmups = 1,
 ): Promise<IngestResult[]> {
   const bytes = statSync(file).size;
   const running: RunningServer[] = [];
@@ -94,10 +96,12 @@ export async function ingest(
     for (const name of servers) running.push(await startServer(name));
     await sleep(500);
     const cold = new Map<ServerName, IngestRun>();
-    for (const server of running) {
-      const r = await ingestOnce(server, file, bytes, 'warmup');
-      cold.set(server.name, r);
-      log(server.name, 'warm-up (cold, not in the warm figures)', r);
+    for (let round = 0; round < warmups; round++) {
+      for (const server of running) {
+        const r = await ingestOnce(server, file, bytes, `warmup${round}`);
+        if (round === 0) cold.set(server.name, r);
+        log(server.name, `warm-up ${round + 1}${round === 0 ? ' (cold)' : ''}, not in the warm figures`, r);
+      }
     }
     const results = new Map<ServerName, IngestRun[]>(servers.map((s) => [s, []]));
     for (let run = 0; run < runs; run++) {
