@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import {
@@ -11,12 +11,37 @@ import {
   readOracle,
   run,
   startNginxRtmp,
+  until,
 } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RtmpClient } from '../src/index.js';
 import { checkSamples, collect, publishTags, readFlvTags } from './helpers/media.js';
 
 const ready = hasNginxRtmp() && hasTool('ffmpeg') && hasTool('ffprobe');
+
+// Established TCP connections whose local port is `port` (server side), from /proc/net/tcp and tcp6.
+function establishedTo(port: number): number {
+  let count = 0;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      const local = fields[1];
+      if (
+        fields[3] === '01' &&
+        local !== undefined &&
+        Number.parseInt(local.split(':')[1] ?? '', 16) === port
+      )
+        count++;
+    }
+  }
+  return count;
+}
 
 let nginx: NginxRtmp | undefined;
 const clients: RtmpClient[] = [];
@@ -52,7 +77,9 @@ describe.skipIf(!ready)('against nginx-rtmp', () => {
       ],
       30_000,
     );
-    // FFmpeg must be waiting in play before the first frame is published, or it joins late.
+    // FFmpeg must be waiting in play before the first frame is published, or it joins late. On a loaded machine
+    // its start-up alone can take longer than any fixed delay: wait for its connection to nginx, then for its play.
+    await until(() => establishedTo(nginx!.port) > 0, 20_000, 'FFmpeg connected to nginx');
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const client = new RtmpClient({ url: `${nginx.url}/k1` });
     clients.push(client);
