@@ -42,6 +42,8 @@ async function startOurs(): Promise<RunningServer> {
   // RTMP_BENCH_CPU_PROF=<dir> profiles our server (`node --cpu-prof`) to find its hot paths.
   const profile = process.env.RTMP_BENCH_CPU_PROF;
   const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profile)}`] : [];
+  // RTMP_BENCH_OURS_NODE_ARGS="--flag ..." runs our server with extra Node/V8 flags (tuning experiments).
+  nodeArgs.push(...(process.env.RTMP_BENCH_OURS_NODE_ARGS ?? '').split(/\s+/).filter(Boolean));
   const child = spawn(process.execPath, [...nodeArgs, path.join(here, 'servers/ours.mjs'), String(port)], {
     cwd: benchRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
