@@ -27,6 +27,8 @@ export interface StreamApiEntry {
   players: number;
   bytesIn: number;
   bytesOut: number;
+  /** Media messages not delivered to players of this stream because they fell behind (relay's exact count). */
+  droppedFrames: number;
   recording: string | null;
 }
 

@@ -68,11 +68,13 @@ export async function startIngest(
     keysUrl: config.keysUrl,
     keysUrlTimeoutMs: config.limits.keysUrlTimeoutMs,
   });
-  const relay = new LiveRelay();
+  // Streams are scoped by app (`live/test` and `show/test` are two streams), as nginx-rtmp does.
+  const relay = new LiveRelay({ scope: 'app' });
+  /** Players by relay key (`<app>/<key>`, from relay.keyFor). */
   const players = new Map<string, PlayerSet>();
   // Byte counters are read from the live connections: remember what was already added to the Prometheus counters.
   const reported = new Map<ClientSession, { in: number; out: number }>();
-  const maxQueue = 4 * 1024 * 1024; // LiveRelay's default maxPlayerQueue: above it, the relay drops media.
+  let reportedDrops = 0;
   let healthy = true;
 
   const syncBytes = (session: ClientSession, final?: { bytesIn: number; bytesOut: number }) => {
@@ -88,12 +90,17 @@ export async function startIngest(
   };
   metrics.beforeScrape = () => {
     for (const s of reported.keys()) syncBytes(s);
+    // The relay counts exactly what it did not deliver to players that fell behind.
+    const dropped = relay.totals().droppedMessages;
+    if (dropped > reportedDrops) metrics.droppedFrames.inc(dropped - reportedDrops);
+    reportedDrops = dropped;
   };
 
   const handler = (_options: unknown, session: ClientSession): RtmpHandler => {
     const slog = log.child({ session: session.id, remote: session.remote });
     let app = '';
     const published = new Map<number, LiveStream>();
+    /** Relay keys by play stream id. */
     const playing = new Map<number, string>();
 
     const endPublish = (streamId: number, reason: string) => {
@@ -110,7 +117,7 @@ export async function startIngest(
       const ids = set?.get(session);
       if (ids?.delete(streamId)) {
         metrics.players.dec();
-        slog.info({ key, players: countPlayers(set) }, 'play stopped');
+        slog.info({ stream: key, players: countPlayers(set) }, 'play stopped');
       }
       if (ids?.size === 0) set!.delete(session);
       if (set?.size === 0) players.delete(key);
@@ -149,7 +156,9 @@ export async function startIngest(
       },
       handlePlay: async (play) => {
         const query = play.rawName.includes('?') ? play.rawName.slice(play.rawName.indexOf('?') + 1) : '';
-        if (countPlayers(players.get(play.name)) >= config.limits.maxPlayersPerStream) {
+        if (
+          countPlayers(players.get(relay.keyFor(session, play.name))) >= config.limits.maxPlayersPerStream
+        ) {
           slog.warn({ key: play.name }, 'play refused: too many players');
           return reject(
             `too many players (max ${config.limits.maxPlayersPerStream})`,
@@ -176,14 +185,6 @@ export async function startIngest(
         const t = message.type;
         if (t !== 8 && t !== 9 && t !== 18) return;
         stream.media(t as FlvTagType, message.timestamp, message.payload);
-        if (t !== 18) {
-          // The relay drops media for a player whose queue is above its limit: count those as dropped frames.
-          const set = players.get(context.streamKey);
-          if (set !== undefined) {
-            for (const [p, ids] of set)
-              if (p.connection.writableLength > maxQueue) metrics.droppedFrames.inc(ids.size);
-          }
-        }
       },
       handleUnpublish: (context) =>
         // On a dropped or crashed publisher the session unpublishes for it while closing.
@@ -199,6 +200,7 @@ export async function startIngest(
       // Publish/play acceptance is final only after the relay's own decision (BadName): learn it from the events.
       init: () => {
         session.on('publish', (info) => {
+          const key = relay.keyFor(session, info.streamKey);
           const stream = registry.begin(app, info.streamKey, {
             session: session.id,
             remote: session.remote,
@@ -208,23 +210,25 @@ export async function startIngest(
             bytesIn: () => session.connection.bytesIn,
             bytesOut: () => {
               let n = 0;
-              for (const p of players.get(info.streamKey)?.keys() ?? []) n += p.connection.bytesOut;
+              for (const p of players.get(key)?.keys() ?? []) n += p.connection.bytesOut;
               return n;
             },
-            players: () => countPlayers(players.get(info.streamKey)),
+            players: () => countPlayers(players.get(key)),
+            droppedFrames: () => relay.stats(key)?.droppedMessages ?? 0,
           };
           published.set(info.streamId, stream);
         });
         session.on('play', (info) => {
-          playing.set(info.streamId, info.name);
-          let set = players.get(info.name);
-          if (set === undefined) players.set(info.name, (set = new Map()));
+          const key = relay.keyFor(session, info.name);
+          playing.set(info.streamId, key);
+          let set = players.get(key);
+          if (set === undefined) players.set(key, (set = new Map()));
           let ids = set.get(session);
           if (ids === undefined) set.set(session, (ids = new Set()));
           ids.add(info.streamId);
           metrics.players.inc();
           slog.info(
-            { key: info.name, live: relay.isLive(info.name), players: countPlayers(set) },
+            { app, key: info.name, live: relay.isLive(key), players: countPlayers(set) },
             'play started',
           );
         });
@@ -249,9 +253,16 @@ export async function startIngest(
     });
     server.on('error', (error) => log.error({ err: error, listener: label }, 'listener error'));
   };
+  // Relay keys are `<app>/<key>`: logged as `stream` so the `key` field keeps meaning the stream key alone.
   relay.on('slowPlayer', (key, session) => {
     metrics.error('ERR_RTMP_SLOW_CONSUMER');
-    log.warn({ key, session: session.id, remote: session.remote }, 'slow player disconnected');
+    log.warn({ stream: key, session: session.id, remote: session.remote }, 'slow player disconnected');
+  });
+  relay.on('drop', (key, session, messages, bytes) => {
+    log.warn(
+      { stream: key, session: session.id, remote: session.remote, messages, bytes },
+      'player fell behind: media dropped',
+    );
   });
 
   const common = {

@@ -20,13 +20,19 @@ export function stripSetDataFrame(payload: Uint8Array): Uint8Array {
   return payload.subarray(SET_DATA_FRAME.length);
 }
 
-/** Builds a file name from a stream key and start time: `<key>-<YYYYMMDD-HHMMSS>.flv`, safe on every OS. */
-export function recordingFileName(key: string, start: Date): string {
-  const safe =
-    key
+/** `name` as a file or folder name safe on every OS: `A-Z a-z 0-9 . _ -` kept, the rest `_`, no leading dot. */
+export function safeFileName(name: string): string {
+  return (
+    name
       .replace(/[^A-Za-z0-9._-]/g, '_')
       .replace(/^\.+/, '_')
-      .slice(0, 100) || 'stream';
+      .slice(0, 100) || 'stream'
+  );
+}
+
+/** Builds a file name from a stream key and start time: `<key>-<YYYYMMDD-HHMMSS>.flv`, safe on every OS. */
+export function recordingFileName(key: string, start: Date): string {
+  const safe = safeFileName(key);
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
   const stamp =
     `${start.getUTCFullYear()}${p(start.getUTCMonth() + 1)}${p(start.getUTCDate())}-` +

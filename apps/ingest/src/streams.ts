@@ -1,8 +1,9 @@
+import { join } from 'node:path';
 import type { IngestConfig } from './config.js';
 import type { StreamApiEntry } from './http.js';
 import type { Logger } from './logger.js';
 import type { IngestMetrics } from './metrics.js';
-import { FlvRecorder, type FlvTagType } from './recorder.js';
+import { FlvRecorder, type FlvTagType, safeFileName } from './recorder.js';
 import { StreamStats } from './stats.js';
 
 /** Turns tag bodies into facts for {@link StreamStats}; implemented over `@rtmp/flv-demux`'s StreamDemuxer. */
@@ -21,6 +22,8 @@ export interface StreamIo {
   bytesOut(): number;
   /** Players attached. */
   players(): number;
+  /** Media messages the relay did not deliver to players of this stream that fell behind. */
+  droppedFrames?(): number;
 }
 
 /** One live publish, from publish start to its end. */
@@ -70,6 +73,7 @@ export class LiveStream {
       players: this.io?.players() ?? this.players,
       bytesIn: this.io?.bytesIn() ?? s.bytesIn,
       bytesOut: this.io?.bytesOut() ?? this.bytesOut,
+      droppedFrames: this.io?.droppedFrames?.() ?? 0,
       recording: this.recorder?.path ?? null,
     };
   }
@@ -125,7 +129,12 @@ export class StreamRegistry {
     if (this.config.record) {
       let rec: FlvRecorder | null = null;
       try {
-        rec = FlvRecorder.create(this.config.recordDir, key);
+        // Streams are per app: with several apps, each gets its own folder so `live/a` and `show/a` stay apart.
+        const dir =
+          this.config.apps.length > 1
+            ? join(this.config.recordDir, safeFileName(app))
+            : this.config.recordDir;
+        rec = FlvRecorder.create(dir, key);
         log.info({ file: rec.path }, 'recording');
       } catch (e) {
         this.metrics.error('ERR_INGEST_RECORD_OPEN');

@@ -16,6 +16,7 @@ const entry: StreamApiEntry = {
   players: 0,
   bytesIn: 1,
   bytesOut: 0,
+  droppedFrames: 0,
   recording: null,
 };
 

@@ -64,7 +64,7 @@ describe.skipIf(!haveTools)('LiveRelay with real peers', () => {
     const port = await startRelay();
     const url = `rtmp://127.0.0.1:${port}/live/relay2`;
     const publisher = ffmpegPublish(fixture('small_h264_aac.flv'), url, { realtime: true });
-    await until(() => relay.isLive('relay2'), 10_000, 'publisher');
+    await until(() => relay.isLive('live/relay2'), 10_000, 'publisher');
     await new Promise((r) => setTimeout(r, 1_300));
     const out = path.join(dir, 'mid.flv');
     const player = ffmpegPlay(url, out);
@@ -84,7 +84,7 @@ describe.skipIf(!haveTools)('LiveRelay with real peers', () => {
     const port = await startRelay();
     const url = `rtmp://127.0.0.1:${port}/live/busy`;
     const first = ffmpegPublish(fixture('small_h264_aac.flv'), url, { realtime: true });
-    await until(() => relay.isLive('busy'), 10_000, 'first publisher');
+    await until(() => relay.isLive('live/busy'), 10_000, 'first publisher');
     const second = await ffmpegPublish(fixture('small_h264_aac.flv'), url).done;
     expect(second.code).not.toBe(0);
     expect(second.stderr).toContain('NetStream.Publish.BadName');
@@ -98,16 +98,20 @@ describe.skipIf(!haveTools)('LiveRelay with real peers', () => {
     const disconnects: unknown[] = [];
     server!.on('disconnect', (_s, stats) => disconnects.push(stats.error));
     const publisher = ffmpegPublish(fixture('small_h264_aac.flv'), url, { realtime: true });
-    await until(() => relay.isLive('killed'), 10_000, 'publisher');
+    await until(() => relay.isLive('live/killed'), 10_000, 'publisher');
     const out = path.join(dir, 'killed.flv');
     const player = ffmpegPlay(url, out);
-    await until(() => relay.stats().some((s) => s.key === 'killed' && s.players === 1), 10_000, 'player');
+    await until(
+      () => relay.stats().some((s) => s.key === 'live/killed' && s.players === 1),
+      10_000,
+      'player',
+    );
     await new Promise((r) => setTimeout(r, 500));
     publisher.child.kill('SIGKILL');
     await publisher.done;
     const played = await player.done;
     expect(played.code, played.stderr).toBe(0);
-    await until(() => !relay.isLive('killed'), 5_000, 'unpublish');
+    await until(() => !relay.isLive('live/killed'), 5_000, 'unpublish');
     expect(disconnects.length).toBeGreaterThanOrEqual(1);
     const again = await ffmpegPublish(fixture('small_h264_aac.flv'), url).done;
     expect(again.code, again.stderr).toBe(0);

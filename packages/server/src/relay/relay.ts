@@ -24,6 +24,43 @@ export interface LiveRelayOptions {
    * instead of getting NetStream.Publish.BadName. Default 5 000.
    */
   stalePublisherTimeout?: number;
+  /**
+   * How {@link LiveRelay.handler} names the streams it relays, i.e. which publishers and players meet:
+   *
+   * - `'app'` (default): `<app>/<name>`, the connect `app` with trailing slashes removed, then the stream name
+   *   without its `?query`. `rtmp://h/live/abc` is `live/abc` and `rtmp://h/other/abc` is `other/abc`, two
+   *   separate streams, as nginx-rtmp scopes streams by `application`.
+   * - `'global'`: the stream name alone: every app shares one namespace (the only behaviour of 0.1).
+   * - a function `(app, name, session) => key`, for anything else (vhosts from `tcUrl`, case folding...).
+   *   `app` is already normalised; the function runs once per publish or play, never per message.
+   *
+   * The direct API (`publish`, `play`, `push`, `stop`, `unpublish`) takes the key the caller gives; the events,
+   * `isLive`, `liveKeys` and `stats` report whatever key was used.
+   */
+  scope?: 'app' | 'global' | ((app: string, name: string, session: ClientSession) => string);
+}
+
+/** Drop counters of one player, in {@link LiveStreamStats.playerStats}. */
+export interface LivePlayerStats {
+  session: ClientSession;
+  /** Its play stream id. */
+  streamId: number;
+  /** Audio/video messages it should have got but did not: it was over `maxPlayerQueue` or catching up. */
+  droppedMessages: number;
+  /** Payload bytes of those messages. */
+  droppedBytes: number;
+  /** Fell behind and has not reached a keyframe with a short enough queue yet. */
+  behind: boolean;
+}
+
+/** Relay-wide counters since the relay was created, from {@link LiveRelay.totals}. */
+export interface LiveRelayTotals {
+  /** Messages not delivered to players that fell behind (every stream, every player, past and present). */
+  droppedMessages: number;
+  /** Payload bytes of those messages. */
+  droppedBytes: number;
+  /** Players disconnected with `ERR_RTMP_SLOW_CONSUMER`. */
+  slowPlayers: number;
 }
 
 /** One message as the relay keeps it: its single encoding per (stream id, chunk size) is shared by every player. */
@@ -51,6 +88,11 @@ interface Player {
   behind: boolean;
   /** Video was skipped (paused, receiveVideo false): resume video at a keyframe only, audio goes on. */
   videoGap: boolean;
+  droppedMessages: number;
+  droppedBytes: number;
+  /** The part of the drop counters already announced by a `drop` event. */
+  reportedMessages: number;
+  reportedBytes: number;
 }
 
 interface LiveStream {
@@ -64,6 +106,8 @@ interface LiveStream {
   gopBytes: number;
   hasVideo: boolean;
   players: Set<Player>;
+  droppedMessages: number;
+  droppedBytes: number;
 }
 
 /** Events of {@link LiveRelay}, for logging and metrics. */
@@ -74,15 +118,31 @@ export interface LiveRelayEvents {
   stop: [key: string, session: ClientSession];
   /** A player fell behind and was disconnected. */
   slowPlayer: [key: string, session: ClientSession];
+  /**
+   * A player lost `messages` audio/video messages (`bytes` of payload) because it fell behind: emitted once per
+   * episode, when it gets media again (at a keyframe) or leaves (disconnected as slow, stopped, stream ended).
+   */
+  drop: [key: string, session: ClientSession, messages: number, bytes: number];
 }
 
-/** What {@link LiveRelay.stats} reports for one live key. */
+/** What {@link LiveRelay.stats} reports for one key. */
 export interface LiveStreamStats {
   key: string;
   publishing: boolean;
   players: number;
   gopMessages: number;
   gopBytes: number;
+  /**
+   * Audio/video messages not delivered to players that fell behind (over `maxPlayerQueue`, then waiting for a
+   * keyframe), summed over the players this key has had since its entry was created. Media a player opted out
+   * of (pause, receiveAudio/receiveVideo false) and the wait of a new player for its first keyframe are not
+   * counted. The entry, and these counters, go when the key has neither publisher nor players.
+   */
+  droppedMessages: number;
+  /** Payload bytes of {@link LiveStreamStats.droppedMessages}. */
+  droppedBytes: number;
+  /** The players attached now, with their own drop counters. */
+  playerStats: LivePlayerStats[];
 }
 
 const MAX_HEADERS = 16;
@@ -106,7 +166,9 @@ function item(message: RtmpMessage, csid: number, keyframe: boolean): RelayItem 
  * and the same slices are written to every player. A player that falls behind loses media until the next
  * keyframe and is then disconnected if still behind; the publisher and other players are never slowed.
  *
- * Plug it into a server with {@link LiveRelay.handler}.
+ * Plug it into a server with {@link LiveRelay.handler}, which keys streams by app: `rtmp://h/live/abc` is the key
+ * `live/abc` (see {@link LiveRelayOptions.scope}). Dropped media is counted per player, per key
+ * ({@link LiveRelay.stats}) and relay-wide ({@link LiveRelay.totals}).
  *
  * @example
  * ```ts
@@ -119,9 +181,18 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
   readonly #maxQueue: number;
   readonly #maxGop: number;
   readonly #staleAfter: number;
+  readonly #scope: (app: string, name: string, session: ClientSession) => string;
+  #droppedMessages = 0;
+  #droppedBytes = 0;
+  #slowPlayers = 0;
 
   constructor(options: LiveRelayOptions = {}) {
     super();
+    const scope = options.scope ?? 'app';
+    if (scope === 'app') this.#scope = (app, name) => `${app}/${name}`;
+    else if (scope === 'global') this.#scope = (_app, name) => name;
+    else if (typeof scope === 'function') this.#scope = scope;
+    else throw new RtmpError('ERR_RTMP_INVALID_OPTION', "option scope must be 'app', 'global' or a function");
     this.#maxQueue = options.maxPlayerQueue ?? 4 * 1024 * 1024;
     this.#maxGop = options.maxGopBytes ?? 32 * 1024 * 1024;
     this.#staleAfter = options.stalePublisherTimeout ?? 5_000;
@@ -146,15 +217,33 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
     return this.#streams.get(key)?.publisher !== undefined;
   }
 
-  /** Per-key figures. */
-  stats(): LiveStreamStats[] {
-    return [...this.#streams.values()].map((s) => ({
-      key: s.key,
-      publishing: s.publisher !== undefined,
-      players: s.players.size,
-      gopMessages: s.gop.length,
-      gopBytes: s.gopBytes,
-    }));
+  /**
+   * The key {@link LiveRelay.handler} uses for stream `name` (without `?query`) of `session`, per the `scope`
+   * option: `live/abc` by default. Applications use it to look their streams up in `isLive`, `stats` and events.
+   */
+  keyFor(session: ClientSession, name: string): string {
+    return this.#scope(normaliseApp(session.connectInfo?.app ?? ''), name, session);
+  }
+
+  /** Figures of every key that has a publisher or players. */
+  stats(): LiveStreamStats[];
+  /** Figures of one key, or undefined when it has neither publisher nor players. */
+  stats(key: string): LiveStreamStats | undefined;
+  stats(key?: string): LiveStreamStats[] | LiveStreamStats | undefined {
+    if (key !== undefined) {
+      const stream = this.#streams.get(key);
+      return stream && streamStats(stream);
+    }
+    return [...this.#streams.values()].map(streamStats);
+  }
+
+  /** Counters over the relay's whole life (every key, including ended ones), e.g. for a Prometheus counter. */
+  totals(): LiveRelayTotals {
+    return {
+      droppedMessages: this.#droppedMessages,
+      droppedBytes: this.#droppedBytes,
+      slowPlayers: this.#slowPlayers,
+    };
   }
 
   /**
@@ -193,6 +282,8 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
       gopBytes: 0,
       hasVideo: false,
       players: new Set(),
+      droppedMessages: 0,
+      droppedBytes: 0,
     };
     this.#streams.set(key, stream);
     return stream;
@@ -215,7 +306,10 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
     if (options.notifyPlayers !== false) {
       const players = [...stream.players];
       stream.players.clear();
-      for (const player of players) player.session.endPlayback(player.streamId, `${key} is now unpublished.`);
+      for (const player of players) {
+        this.#reportDrops(key, player);
+        player.session.endPlayback(player.streamId, `${key} is now unpublished.`);
+      }
       this.#streams.delete(key);
     }
     this.emit('unpublish', key, session);
@@ -227,7 +321,17 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
    */
   play(key: string, session: ClientSession, streamId: number): void {
     const stream = this.#streams.get(key) ?? this.#entry(key);
-    const player: Player = { session, streamId, waitKeyframe: true, behind: false, videoGap: false };
+    const player: Player = {
+      session,
+      streamId,
+      waitKeyframe: true,
+      behind: false,
+      videoGap: false,
+      droppedMessages: 0,
+      droppedBytes: 0,
+      reportedMessages: 0,
+      reportedBytes: 0,
+    };
     stream.players.add(player);
     this.emit('play', key, session);
     const live = stream;
@@ -247,6 +351,7 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
     for (const player of stream.players) {
       if (player.session === session && (streamId === undefined || player.streamId === streamId)) {
         stream.players.delete(player);
+        this.#reportDrops(key, player);
         this.emit('stop', key, session);
       }
     }
@@ -309,12 +414,24 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
   handler<O>(inner?: RtmpHandlerFactory<O>): RtmpHandlerFactory<O> {
     return (options: O, session: ClientSession): RtmpHandler => {
       const user = inner?.(options, session) ?? {};
+      // Relay keys by message stream id, computed once per publish/play: media messages then cost a map lookup,
+      // not a string built per message.
       const published = new Map<number, string>();
-      session.on('play', (info) => this.play(info.name, session, info.streamId));
-      session.on('stop', (context: StreamContext) => this.stop(context.streamKey, session, context.streamId));
+      const playing = new Map<number, string>();
+      session.on('play', (info) => {
+        const key = this.keyFor(session, info.name);
+        playing.set(info.streamId, key);
+        this.play(key, session, info.streamId);
+      });
+      session.on('stop', (context: StreamContext) => {
+        const key = playing.get(context.streamId) ?? this.keyFor(session, context.streamKey);
+        playing.delete(context.streamId);
+        this.stop(key, session, context.streamId);
+      });
       session.on('unpublish', (context: StreamContext) => {
+        const key = published.get(context.streamId) ?? this.keyFor(session, context.streamKey);
         published.delete(context.streamId);
-        this.unpublish(context.streamKey, session);
+        this.unpublish(key, session);
       });
       session.on('close', () => this.removeSession(session));
       const relay: RtmpHandler = {
@@ -323,14 +440,16 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
           const decision = await user.handlePublish?.call(user, streamKey, info);
           if (typeof decision === 'object' && decision !== null) return decision;
           if (session.closed) return reject('closed');
-          if (!this.publish(streamKey, session, info.streamId)) {
+          const key = this.keyFor(session, streamKey);
+          if (!this.publish(key, session, info.streamId)) {
             return reject(`${streamKey} is already being published`, 'NetStream.Publish.BadName');
           }
-          published.set(info.streamId, streamKey);
+          published.set(info.streamId, key);
           return decision;
         },
         handleMessage: (message, context) => {
-          this.push(context.streamKey, session, message);
+          const key = published.get(context.streamId);
+          if (key !== undefined) this.push(key, session, message);
           user.handleMessage?.call(user, message, context);
         },
       };
@@ -340,6 +459,7 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
 
   #deliver(stream: LiveStream, player: Player, entry: RelayItem): void {
     const type = entry.message.type as 8 | 9;
+    // Media the player opted out of (pause, receiveVideo/receiveAudio false) is not a drop.
     if (!player.session.wants(player.streamId, type)) {
       if (type === MessageType.Video) player.videoGap = true;
       return;
@@ -353,10 +473,17 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
     const startPoint = entry.keyframe || (!stream.hasVideo && type === MessageType.Audio);
     const queued = player.session.connection.writableLength;
     if (player.waitKeyframe) {
-      if (!startPoint) return;
+      if (!startPoint) {
+        // A new player waiting for its first keyframe lost nothing; one catching up did.
+        if (player.behind) this.#drop(stream, player, entry);
+        return;
+      }
       if (queued > this.#maxQueue) {
+        this.#drop(stream, player, entry);
         if (player.behind) {
           stream.players.delete(player);
+          this.#slowPlayers++;
+          this.#reportDrops(stream.key, player);
           this.emit('slowPlayer', stream.key, player.session);
           player.session.close(
             new RtmpError('ERR_RTMP_SLOW_CONSUMER', `player of ${stream.key} stayed ${queued} bytes behind`),
@@ -366,18 +493,66 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
       }
       player.waitKeyframe = false;
       player.behind = false;
+      if (player.droppedMessages !== player.reportedMessages) this.#reportDrops(stream.key, player);
     } else if (queued > this.#maxQueue) {
       player.waitKeyframe = true;
       player.behind = true;
+      this.#drop(stream, player, entry);
       return;
     }
     this.#write(player, entry);
+  }
+
+  // Off the delivery path: only messages that are dropped get here, so counting costs nothing when all is well.
+  #drop(stream: LiveStream, player: Player, entry: RelayItem): void {
+    player.droppedMessages++;
+    player.droppedBytes += entry.bytes;
+    stream.droppedMessages++;
+    stream.droppedBytes += entry.bytes;
+    this.#droppedMessages++;
+    this.#droppedBytes += entry.bytes;
+  }
+
+  /** Emits `drop` for what `player` lost since the last report (nothing when it lost nothing). */
+  #reportDrops(key: string, player: Player): void {
+    const messages = player.droppedMessages - player.reportedMessages;
+    if (messages === 0) return;
+    const bytes = player.droppedBytes - player.reportedBytes;
+    player.reportedMessages = player.droppedMessages;
+    player.reportedBytes = player.droppedBytes;
+    this.emit('drop', key, player.session, messages, bytes);
   }
 
   #write(player: Player, entry: RelayItem): void {
     const connection = player.session.connection;
     connection.writeEncoded(encodingFor(entry, player.streamId, connection.outChunkSize), entry.csid);
   }
+}
+
+/** The connect `app` as the relay keys it: trailing slashes removed (`live/` is `live`). */
+export function normaliseApp(app: string): string {
+  let end = app.length;
+  while (end > 0 && app.charCodeAt(end - 1) === 0x2f) end--;
+  return end === app.length ? app : app.slice(0, end);
+}
+
+function streamStats(s: LiveStream): LiveStreamStats {
+  return {
+    key: s.key,
+    publishing: s.publisher !== undefined,
+    players: s.players.size,
+    gopMessages: s.gop.length,
+    gopBytes: s.gopBytes,
+    droppedMessages: s.droppedMessages,
+    droppedBytes: s.droppedBytes,
+    playerStats: [...s.players].map((p) => ({
+      session: p.session,
+      streamId: p.streamId,
+      droppedMessages: p.droppedMessages,
+      droppedBytes: p.droppedBytes,
+      behind: p.behind,
+    })),
+  };
 }
 
 /**

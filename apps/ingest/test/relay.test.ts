@@ -1,0 +1,173 @@
+// In-process: startIngest with our own RTMP client role as publishers and players (no external tool needed).
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RtmpConnection, type RtmpStatus } from '@rtmp/server';
+import { until } from '@rtmp/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { type IngestServer, startIngest } from '../src/main.js';
+
+const clients: RtmpConnection[] = [];
+let ingest: IngestServer | undefined;
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.destroy();
+  await ingest?.close();
+  ingest = undefined;
+});
+
+const logs: Record<string, unknown>[] = [];
+
+async function start(extra: string[]): Promise<IngestServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'ingest-relay-'));
+  const action = loadConfig(
+    ['--port', '0', '--http-port', '0', '--host', '127.0.0.1', '--record-dir', dir, ...extra],
+    {},
+    dir,
+  );
+  if (action.kind !== 'run') throw new Error('config');
+  const log = createLogger({ level: 'silent', pretty: false });
+  // Keep the warnings the relay wiring logs, to check them.
+  const warn = log.warn.bind(log);
+  log.warn = ((obj: Record<string, unknown>, msg?: string) => {
+    logs.push({ ...obj, msg });
+    warn(obj, msg);
+  }) as typeof log.warn;
+  ingest = await startIngest(action.config, log);
+  return ingest;
+}
+
+async function client(port: number, app: string): Promise<RtmpConnection> {
+  const c = new RtmpConnection(net.connect(port, '127.0.0.1'), { role: 'client' });
+  clients.push(c);
+  await new Promise<void>((resolve, reject) => {
+    c.once('ready', () => resolve());
+    c.once('close', (e) => reject(e ?? new Error('closed before ready')));
+  });
+  await c.call('connect', [{ app, tcUrl: `rtmp://127.0.0.1:${port}/${app}` }]);
+  return c;
+}
+
+async function startStream(c: RtmpConnection, command: 'publish' | 'play', key: string): Promise<number> {
+  const id = (await c.call('createStream', [null])).args[0] as number;
+  const want = command === 'publish' ? 'NetStream.Publish.Start' : 'NetStream.Play.Start';
+  const started = new Promise<void>((resolve, reject) => {
+    const on = (s: RtmpStatus) => {
+      if (s.level !== 'error' && s.code !== want) return;
+      c.off('status', on);
+      if (s.level === 'error') reject(new Error(s.code));
+      else resolve();
+    };
+    c.on('status', on);
+  });
+  c.sendCommand(command, 0, command === 'publish' ? [null, key, 'live'] : [null, key], id);
+  await started;
+  return id;
+}
+
+// AVC in FLV: a (minimal) sequence header, then frames holding one NAL unit each.
+const header = Uint8Array.of(0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1f, 0xff, 0xe0, 0);
+function frame(key: boolean, size: number): Uint8Array {
+  const body = new Uint8Array(size);
+  body.set([key ? 0x17 : 0x27, 1, 0, 0, 0]);
+  new DataView(body.buffer).setUint32(5, size - 9);
+  body[9] = key ? 0x65 : 0x41;
+  return body;
+}
+
+function metric(text: string, name: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? Number.NaN : Number(line.slice(name.length + 1));
+}
+
+describe('ingest relay wiring', () => {
+  it('keeps the same key in two apps apart: publishes, API, players and recordings', async () => {
+    const s = await start(['--apps', 'live,show']);
+    const viewer = await client(s.rtmpPort, 'show');
+    let viewed = 0;
+    viewer.on('message', (m) => {
+      if (m.type === 9) viewed++;
+    });
+    await startStream(viewer, 'play', 'same');
+    const a = await client(s.rtmpPort, 'live');
+    const b = await client(s.rtmpPort, 'show');
+    const ida = await startStream(a, 'publish', 'same');
+    // One namespace for all apps would refuse this with NetStream.Publish.BadName.
+    const idb = await startStream(b, 'publish', 'same');
+    for (const [c, id] of [
+      [a, ida],
+      [b, idb],
+    ] as const) {
+      c.send({ type: 9, streamId: id, timestamp: 0, payload: header });
+      c.send({ type: 9, streamId: id, timestamp: 0, payload: frame(true, 1000) });
+    }
+    await until(() => viewed >= 2, 5_000, 'viewer media');
+    const api = s.registry
+      .api()
+      .map((e) => [e.app, e.key, e.players])
+      .sort();
+    expect(api).toEqual([
+      ['live', 'same', 0],
+      ['show', 'same', 1],
+    ]);
+    const recordings = s.registry.all().map((e) => e.recorder?.path);
+    a.destroy();
+    b.destroy();
+    await until(() => s.registry.all().length === 0, 5_000, 'publishes ended');
+    await s.close();
+    // With several apps, each app records into its own folder.
+    expect(recordings.map((p) => p?.split('/').at(-2)).sort()).toEqual(['live', 'show']);
+    for (const p of recordings) expect(existsSync(p!)).toBe(true);
+    expect(readdirSync(join(recordings[0]!, '..'))).toHaveLength(1);
+  });
+
+  it('rtmp_dropped_frames_total and droppedFrames are the relay exact count', async () => {
+    const s = await start(['--no-record']);
+    const viewer = await client(s.rtmpPort, 'live');
+    let viewed = 0;
+    viewer.on('message', (m) => {
+      if (m.type === 9 && m.payload[1] === 1) viewed++;
+    });
+    await startStream(viewer, 'play', 'cam');
+    const pub = await client(s.rtmpPort, 'live');
+    pub.setChunkSize(65536);
+    const id = await startStream(pub, 'publish', 'cam');
+    pub.send({ type: 9, streamId: id, timestamp: 0, payload: header });
+    pub.send({ type: 9, streamId: id, timestamp: 0, payload: frame(true, 1000) });
+    await until(() => viewed === 1, 5_000, 'keyframe');
+    // The viewer stops reading: once the kernel buffers and 4 MiB of server queue are full, the relay drops.
+    viewer.socket.pause();
+    const FRAMES = 400;
+    const SIZE = 64 * 1024;
+    let sent = 0;
+    for (let i = 1; i <= FRAMES; i++) {
+      pub.send({ type: 9, streamId: id, timestamp: i * 40, payload: frame(false, SIZE) });
+      sent++;
+      if (i % 20 === 0) await new Promise((r) => setTimeout(r, 5));
+    }
+    const total = header.byteLength + 1000 + FRAMES * SIZE;
+    await until(() => s.registry.get('live', 'cam')!.stats.bytesIn >= total, 10_000, 'all frames in');
+    viewer.socket.resume();
+    // Everything queued before the player fell behind arrives; nothing after it (inter frames only). Wait until
+    // the count stays still, so the server's queue to the viewer is empty before the next keyframe.
+    for (let last = -1; last !== viewed; ) {
+      last = viewed;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const delivered = viewed - 1;
+    const dropped = sent - delivered;
+    expect(dropped).toBeGreaterThan(0);
+    expect(metric(await s.metrics.scrape(), 'rtmp_dropped_frames_total')).toBe(dropped);
+    expect(s.registry.api()[0]!.droppedFrames).toBe(dropped);
+    // A keyframe with an empty queue ends the episode: the player gets media again and one warning is logged.
+    pub.send({ type: 9, streamId: id, timestamp: (FRAMES + 1) * 40, payload: frame(true, 1000) });
+    await until(() => viewed === delivered + 2, 5_000, 'keyframe after the drop');
+    const warning = logs.find((l) => l.msg === 'player fell behind: media dropped');
+    expect(warning).toMatchObject({ stream: 'live/cam', messages: dropped, bytes: dropped * SIZE });
+    // Scraping again adds nothing: the counter follows the relay, it does not re-add.
+    expect(metric(await s.metrics.scrape(), 'rtmp_dropped_frames_total')).toBe(dropped);
+  }, 30_000);
+});
