@@ -89,7 +89,7 @@ describe('relay: a slow player', () => {
     }
     await until(() => fastGot.length === frames + 1, 10_000, `fast player media (${fastGot.length})`);
     await slowClosed;
-    expect(slowEvents).toEqual(['slow']);
+    expect(slowEvents).toEqual(['live/slow']);
     expect(errors.map((e) => e.code)).toEqual(['ERR_RTMP_SLOW_CONSUMER']);
     // Bounded: it stops growing within one message (plus chunk headers) of the limit.
     expect(maxSeen).toBeLessThanOrEqual(maxQueue + frameSize + 1024);
@@ -207,7 +207,7 @@ describe('stale publishers', () => {
     // Long idle timeout: only the relay's stale check can free the key in this test.
     const { port, errors } = await start({ handler: relay.handler(), idleTimeout: 30_000, pingInterval: 0 });
     await frozenPublisher(port, 'stale');
-    expect(relay.isLive('stale')).toBe(true);
+    expect(relay.isLive('live/stale')).toBe(true);
 
     const b = await connectedClient(port);
     await expect(startStream(b, 'publish', 'stale')).rejects.toThrow('NetStream.Publish.BadName');
@@ -217,7 +217,7 @@ describe('stale publishers', () => {
     const c = await connectedClient(port);
     const id = await startStream(c, 'publish', 'stale');
     expect(id).toBe(1);
-    expect(relay.isLive('stale')).toBe(true);
+    expect(relay.isLive('live/stale')).toBe(true);
     await until(() => errors.some((e) => e.code === 'ERR_RTMP_STREAM_BUSY'), 5_000, 'stale publisher closed');
     expect(errors.map((e) => e.code).sort()).toEqual(['ERR_RTMP_PUBLISH_REJECTED', 'ERR_RTMP_STREAM_BUSY']);
     c.destroy();
@@ -228,7 +228,7 @@ describe('stale publishers', () => {
     const { port, errors } = await start({ handler: relay.handler(), idleTimeout: 800, pingInterval: 200 });
     await frozenPublisher(port, 'dead');
     const frozenAt = Date.now();
-    await until(() => !relay.isLive('dead'), 3_000, 'key freed');
+    await until(() => !relay.isLive('live/dead'), 3_000, 'key freed');
     expect(Date.now() - frozenAt).toBeLessThan(800 + 600);
     expect(errors.map((e) => e.code)).toEqual(['ERR_RTMP_PING_TIMEOUT']);
     const again = await connectedClient(port);

@@ -48,17 +48,17 @@ describe.skipIf(!(hasTool('ffmpeg') && hasTool('ffprobe')))('a publisher killed 
       realtime: true,
       extra: ['-stream_loop', '3'],
     });
-    await until(() => harness.relay.isLive('killed'), 10_000, 'publisher');
+    await until(() => harness.relay.isLive('live/killed'), 10_000, 'publisher');
     await sleep(1500);
     const killedAt = Date.now();
     pub.child.kill('SIGKILL');
-    await until(() => !harness.relay.isLive('killed'), DETECT_BOUND, 'key free');
+    await until(() => !harness.relay.isLive('live/killed'), DETECT_BOUND, 'key free');
     const freedMs = Date.now() - killedAt;
     const played = await ffplayer.done;
     const endedMs = Date.now() - killedAt;
     expect(played.code, played.stderr.slice(-500)).toBe(0);
     const again = await publisher(harness.port, 'killed');
-    expect(harness.relay.isLive('killed')).toBe(true);
+    expect(harness.relay.isLive('live/killed')).toBe(true);
     again.conn.destroy();
     console.log(`SIGKILL: key free after ${freedMs} ms, FFmpeg player ended after ${endedMs} ms`);
     rmSync(dir, { recursive: true, force: true });
@@ -79,7 +79,7 @@ describe('a network cut (no FIN, no RST)', () => {
     const cutAt = Date.now();
     await viewer.status('NetStream.Play.UnpublishNotify', DETECT_BOUND + 1000);
     const eofMs = Date.now() - cutAt;
-    expect(harness.relay.isLive('cut')).toBe(false);
+    expect(harness.relay.isLive('live/cut')).toBe(false);
     expect(eofMs).toBeLessThan(DETECT_BOUND);
     // The publisher's server session is behind the proxy: the only session that ended with an error.
     const codes = [...harness.sessions.values()].flat().flatMap((r) => r.errors.map((e) => e.code));

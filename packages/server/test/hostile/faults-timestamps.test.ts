@@ -117,7 +117,11 @@ async function publishAndPlay(
     ['-hide_banner', '-nostdin', '-y', '-i', url, '-c', 'copy', '-f', 'flv', out],
     60_000,
   );
-  await until(() => h.relay.stats().some((s) => s.key === r.key && s.players === 1), 10_000, 'player');
+  await until(
+    () => h.relay.stats().some((s) => s.key === `live/${r.key}` && s.players === 1),
+    10_000,
+    'player',
+  );
   const proxy = r.trickle ? await trickleProxy(h.port, r.trickle) : undefined;
   const pub: TestClient = await publisher(
     h.port,

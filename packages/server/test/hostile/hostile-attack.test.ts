@@ -82,7 +82,7 @@ describe.skipIf(!haveTools)('a relay under attack while FFmpeg publishes to an F
     );
     await until(() => h.relay.stats().some((s) => s.players === 1), 10_000, 'player');
     const publisher = ffmpegPublish(fixture('small_h264_aac.flv'), url, { realtime: true, extra: loop });
-    await until(() => h.relay.isLive('legit'), 10_000, 'publisher');
+    await until(() => h.relay.isLive('live/legit'), 10_000, 'publisher');
     report = await runAttacker({
       port: h.port,
       liveKey: 'legit',
