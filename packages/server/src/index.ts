@@ -13,9 +13,11 @@ export {
 } from './connection/index.js';
 export { RtmpError, type RtmpErrorCode, RtmpErrorCodes, toRtmpError } from './errors.js';
 export {
+  type LivePlayerStats,
   LiveRelay,
   type LiveRelayEvents,
   type LiveRelayOptions,
+  type LiveRelayTotals,
   type LiveStreamStats,
 } from './relay/relay.js';
 export {

@@ -197,4 +197,34 @@ describe('LiveRelay drop accounting', () => {
       behind: true,
     });
   });
+
+  it('a player that turned video off before the first keyframe gets audio at once, and video from a keyframe', () => {
+    const { relay, publisher, push } = setup();
+    const pushAudio = () =>
+      relay.push('live/k', publisher, {
+        type: 8,
+        streamId: 1,
+        timestamp: 0,
+        payload: Uint8Array.of(0xaf, 1, 0, 0),
+      });
+    push(true); // the stream has video
+    const player = fakePlayer();
+    player.want(false, true);
+    relay.play('live/k', player.session, 1);
+    const cached = player.writes; // the cached audio-less GOP: its video is not wanted
+    push(false);
+    expect(player.writes).toBe(cached);
+    pushAudio();
+    pushAudio();
+    expect(player.writes).toBe(cached + 2);
+    // Video back on: inter frames are skipped until a keyframe, audio goes on.
+    player.want(true, true);
+    push(false);
+    expect(player.writes).toBe(cached + 2);
+    push(true);
+    push(false);
+    pushAudio();
+    expect(player.writes).toBe(cached + 5);
+    expect(relay.stats('live/k')?.droppedMessages ?? 0).toBe(0);
+  });
 });

@@ -469,8 +469,11 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
       if (!entry.keyframe) return;
       player.videoGap = false;
     }
-    // Without video, every audio frame is a valid starting point.
-    const startPoint = entry.keyframe || (!stream.hasVideo && type === MessageType.Audio);
+    // Without video (none published, or the player turned it off), every audio frame is a valid starting point.
+    const startPoint =
+      entry.keyframe ||
+      (type === MessageType.Audio &&
+        (!stream.hasVideo || !player.session.wants(player.streamId, MessageType.Video)));
     const queued = player.session.connection.writableLength;
     if (player.waitKeyframe) {
       if (!startPoint) {
