@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
-import * as tls from 'node:tls';
+import type * as tls from 'node:tls';
 import { type AmfValue, createAmfObject } from '@rtmp/amf';
 import type { ControlMessage, RtmpMessage } from '@rtmp/chunk';
 import { type RtmpCommand, RtmpConnection, type RtmpDataMessage, type RtmpStatus } from '@rtmp/server';
@@ -220,8 +220,9 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
     this.#connecting = true;
     try {
       const target = this.target;
+      // node:tls only for rtmps: URLs (loading it costs 1-4 MB of RSS depending on the Node version).
       const socket = target.secure
-        ? tls.connect({
+        ? (await import('node:tls')).connect({
             host: target.host,
             port: target.port,
             ...(net.isIP(target.host) === 0 ? { servername: target.host } : {}),
