@@ -1,8 +1,7 @@
-import * as net from 'node:net';
 import { until } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LiveRelay, RtmpConnection, RtmpServer } from '../src/index.js';
-import { avc, sendMedia, startStream } from './helpers/clients.js';
+import { LiveRelay, type RtmpConnection, RtmpServer } from '../src/index.js';
+import { avc, connectedClient, sendMedia, startStream } from './helpers/clients.js';
 
 let server: RtmpServer | undefined;
 const clients: RtmpConnection[] = [];
@@ -19,13 +18,8 @@ async function startRelay(relay: LiveRelay): Promise<number> {
 
 /** Our client role connected to `app`. */
 async function client(port: number, app: string): Promise<RtmpConnection> {
-  const c = new RtmpConnection(net.connect(port, '127.0.0.1'), { role: 'client' });
+  const c = await connectedClient(port, { app });
   clients.push(c);
-  await new Promise<void>((resolve, reject) => {
-    c.once('ready', () => resolve());
-    c.once('close', (e) => reject(e ?? new Error('closed before ready')));
-  });
-  await c.call('connect', [{ app, tcUrl: `rtmp://127.0.0.1:${port}/${app}` }]);
   return c;
 }
 

@@ -1,10 +1,10 @@
 import * as net from 'node:net';
 import { RtmpConnection, type RtmpConnectionOptions, type RtmpStatus } from '../../src/index.js';
 
-/** Our client role over TCP, handshaken and connected to `app`. */
+/** Our client role over TCP, handshaken and connected to `app` (default `live`). */
 export async function connectedClient(
   port: number,
-  options: Partial<RtmpConnectionOptions> = {},
+  { app = 'live', ...options }: Partial<RtmpConnectionOptions> & { app?: string } = {},
   socket: net.Socket = net.connect(port, '127.0.0.1'),
 ): Promise<RtmpConnection> {
   const c = new RtmpConnection(socket, { ...options, role: 'client' });
@@ -12,7 +12,7 @@ export async function connectedClient(
     c.once('ready', () => resolve());
     c.once('close', (e) => reject(e ?? new Error('closed before ready')));
   });
-  await c.call('connect', [{ app: 'live', tcUrl: `rtmp://127.0.0.1:${port}/live` }]);
+  await c.call('connect', [{ app, tcUrl: `rtmp://127.0.0.1:${port}/${app}` }]);
   return c;
 }
 
