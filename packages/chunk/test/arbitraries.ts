@@ -1,4 +1,4 @@
-import { splitAt } from '@rtmp/testing';
+import { concat, splitAt } from '@rtmp/testing';
 import fc from 'fast-check';
 import { ChunkEncoder, type RtmpMessage } from '../src/index.js';
 
@@ -121,3 +121,23 @@ export function librtmpDialect(encoded: Uint8Array[]): Uint8Array[] {
     return s.length === basic + 4 ? s.subarray(0, basic) : s;
   });
 }
+
+/**
+ * Valid encoded streams with up to 8 bytes overwritten, cut into reads anywhere: what a broken or hostile peer
+ * sends that is almost right. Empty streams give no reads.
+ */
+export const mutatedReadsArb: fc.Arbitrary<Uint8Array[]> = fc
+  .tuple(
+    actionsArb,
+    fc.array(fc.record({ at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }), {
+      minLength: 1,
+      maxLength: 8,
+    }),
+    fc.array(fc.nat(), { maxLength: 10 }),
+  )
+  .map(([actions, mutations, cuts]) => {
+    const bytes = concat(encodeActions(actions).slices);
+    if (bytes.length === 0) return [];
+    for (const m of mutations) bytes[m.at % bytes.length] = m.value;
+    return split(bytes, cuts);
+  });

@@ -18,6 +18,7 @@ import {
   csidArb,
   encodeActions,
   librtmpDialect,
+  mutatedReadsArb,
   split,
   timestampArb,
   typeArb,
@@ -357,23 +358,7 @@ describe('pieces mode: control, limits and memory', () => {
     fc.assert(fc.property(fc.array(fc.uint8Array({ maxLength: 200 }), { maxLength: 40 }), feed), {
       numRuns: 1000,
     });
-    fc.assert(
-      fc.property(
-        actionsArb,
-        fc.array(fc.record({ at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }), {
-          minLength: 1,
-          maxLength: 8,
-        }),
-        fc.array(fc.nat(), { maxLength: 10 }),
-        (actions, mutations, cuts) => {
-          const bytes = concat(encodeActions(actions).slices);
-          if (bytes.length === 0) return;
-          for (const m of mutations) bytes[m.at % bytes.length] = m.value;
-          feed(split(bytes, cuts));
-        },
-      ),
-      { numRuns: 500 },
-    );
+    fc.assert(fc.property(mutatedReadsArb, feed), { numRuns: 500 });
   });
 
   test('Buffer reads give plain Uint8Array pieces', () => {
