@@ -341,7 +341,8 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
           if (this.#pieces) {
             if (left > 0 && this.#avail !== 0 && this.#off + left <= this.#bufs[0]!.length) {
               // Pieces hot loop: whole chunks inside the current read become views; per chunk, one view and one
-              // array slot.
+              // array slot. It mirrors the copying loop below on purpose: one loop with a per-chunk mode branch or
+              // a callback would put that cost on every chunk of both modes.
               const head = this.#bufs[0]!;
               const end = head.length;
               const start = this.#off;
