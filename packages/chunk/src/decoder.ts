@@ -231,7 +231,8 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
     if (bytes.length === 0) return out as DecodedMessage<M>[];
     // Plain Uint8Array views: subarray on a Buffer goes through a slower species constructor, and every payload
     // handed out should be a plain Uint8Array.
-    if (bytes.constructor !== Uint8Array)
+    // Pieces mode makes its views from the ArrayBuffer and never hands `bytes` itself out.
+    if (!this.#pieces && bytes.constructor !== Uint8Array)
       bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
     this.#bufs.push(bytes);
     this.#avail += bytes.length;
@@ -285,6 +286,17 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
       n -= have;
       this.#bufs.shift();
       this.#off = 0;
+    }
+  }
+
+  // Consumes the current read up to offset `off` (within it): the hot paths' counterpart of #consume.
+  #consumeHeadTo(off: number): void {
+    this.#avail -= off - this.#off;
+    if (off === this.#bufs[0]!.length) {
+      this.#bufs.shift();
+      this.#off = 0;
+    } else {
+      this.#off = off;
     }
   }
 
@@ -368,13 +380,7 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
                 left = Math.min(length - recv, size);
               }
               cs.received = recv;
-              this.#avail -= off - start;
-              if (off === end) {
-                this.#bufs.shift();
-                this.#off = 0;
-              } else {
-                this.#off = off;
-              }
+              this.#consumeHeadTo(off);
               if (recv < length) this.#charge(cs, head, n);
             }
           } else if (target !== null && left > 0 && this.#avail !== 0) {
@@ -398,13 +404,7 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
               left = Math.min(length - recv, size);
             }
             cs.received = recv;
-            this.#avail -= off - start;
-            if (off === end) {
-              this.#bufs.shift();
-              this.#off = 0;
-            } else {
-              this.#off = off;
-            }
+            this.#consumeHeadTo(off);
           }
           while (left > 0) {
             if (this.#avail === 0) {
@@ -533,11 +533,19 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
             used += 4;
           }
         }
-        this.#consume(used);
         if (cs.active) {
+          this.#consume(used);
           this.#resume(cs);
         } else {
           cs.timestamp = (cs.timestamp + cs.delta) >>> 0;
+          if (
+            b !== this.#scratch &&
+            (this.#pieces
+              ? this.#piecesInRead(cs, b, o + used, out)
+              : this.#contiguousInRead(cs, b, o + used, out))
+          )
+            continue;
+          this.#consume(used);
           this.#begin(cs, out);
         }
         continue;
@@ -596,9 +604,117 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
       cs.extended = ext;
       cs.extValue = value;
       cs.fmt3 = !ext && csid < 64 ? 0xc0 | csid : -1;
+      if (
+        b !== this.#scratch &&
+        (this.#pieces
+          ? this.#piecesInRead(cs, b, o + used, out)
+          : this.#contiguousInRead(cs, b, o + used, out))
+      )
+        continue;
       this.#consume(used);
       this.#begin(cs, out);
     }
+  }
+
+  // Pieces mode, a message whose header was just parsed at the start of the current read's unconsumed bytes and
+  // whose first chunk lies whole in that read (the common case: most messages are one chunk and one read): takes
+  // the header and as many whole chunks as the read holds in one pass, without the state machine's round trips.
+  // `payloadAt` is where the first chunk's payload starts in `head`. Returns false, having changed nothing, when the
+  // general path must take the message (first chunk not whole here, an empty payload, or a control message that
+  // changes framing); otherwise the message is either complete (pushed to `out`) or left active and charged,
+  // positioned at its next chunk header, exactly as the general path would have left it.
+  #piecesInRead(
+    cs: InStream,
+    head: Uint8Array,
+    payloadAt: number,
+    out: (RtmpMessage | RtmpMessagePieces)[],
+  ): boolean {
+    const length = cs.length;
+    const type = cs.type;
+    const size = this.#chunkSize;
+    const end = head.length;
+    let take = Math.min(length, size);
+    if (length === 0 || type === 1 || type === 2 || payloadAt + take > end) return false;
+    if (head !== this.#viewOf) this.#setViewOf(head);
+    const ab = this.#viewAb;
+    const base = this.#viewBase;
+    const list = [new Uint8Array(ab, base + payloadAt, take)];
+    let off = payloadAt + take;
+    let recv = take;
+    if (recv < length) {
+      const h = cs.fmt3;
+      while (off < end && head[off] === h) {
+        take = Math.min(length - recv, size);
+        if (off + 1 + take > end) break;
+        list.push(new Uint8Array(ab, base + off + 1, take));
+        off += 1 + take;
+        recv += take;
+        if (recv === length) break;
+      }
+    }
+    this.#consumeHeadTo(off);
+    if (recv === length) {
+      out.push({ type, streamId: cs.streamId, timestamp: cs.timestamp, length, pieces: list });
+      return true;
+    }
+    cs.active = true;
+    cs.received = recv;
+    cs.list = list;
+    this.#charge(cs, head, list.length);
+    return true;
+  }
+
+  // Contiguous mode, the same situation as #piecesInRead, but only for a message that lies whole in the read: the
+  // payload is a view of the read when it is one chunk, else it is copied once, chunk by chunk, into a buffer of
+  // its length (all chunk headers are checked before anything is allocated). Returns false, having changed nothing,
+  // when the general path must take the message.
+  #contiguousInRead(
+    cs: InStream,
+    head: Uint8Array,
+    payloadAt: number,
+    out: (RtmpMessage | RtmpMessagePieces)[],
+  ): boolean {
+    const length = cs.length;
+    const type = cs.type;
+    const size = this.#chunkSize;
+    const end = head.length;
+    if (length === 0 || type === 1 || type === 2) return false;
+    let off: number;
+    if (length <= size) {
+      off = payloadAt + length;
+      if (off > end) return false;
+    } else {
+      const h = cs.fmt3;
+      off = payloadAt + size;
+      for (let recv = size; recv < length; ) {
+        if (off >= end || head[off] !== h) return false;
+        const take = Math.min(length - recv, size);
+        off += 1 + take;
+        recv += take;
+      }
+      if (off > end) return false;
+    }
+    if (head !== this.#viewOf) this.#setViewOf(head);
+    const ab = this.#viewAb;
+    const base = this.#viewBase;
+    let payload: Uint8Array;
+    if (length <= size) {
+      payload = new Uint8Array(ab, base + payloadAt, length);
+    } else {
+      payload = this.#alloc(length);
+      let at = 0;
+      let src = payloadAt;
+      for (;;) {
+        const take = Math.min(length - at, size);
+        payload.set(new Uint8Array(ab, base + src, take), at);
+        at += take;
+        if (at === length) break;
+        src += take + 1;
+      }
+    }
+    this.#consumeHeadTo(off);
+    out.push({ type, streamId: cs.streamId, timestamp: cs.timestamp, payload });
+    return true;
   }
 
   #setViewOf(head: Uint8Array): void {
