@@ -101,10 +101,17 @@ function ourDecodePieces(chunks: Buffer[]): number {
 
 // retain: copy each payload out, as a consumer must before node-media-server reuses its per-csid buffer.
 function nmsDecode(chunks: Buffer[], retain: boolean): number {
+  const parser = nmsParser(retain);
+  for (const c of chunks) parser.push(c);
+  return parser.messages();
+}
+
+// node-media-server's parser past the handshake (parserData then goes straight to chunkRead), its packet handler
+// replaced to count messages instead of running its AMF/FLV handlers; Set Chunk Size must still apply.
+function nmsParser(retain: boolean): { push(read: Buffer): void; messages(): number } {
   const rtmp = new NmsRtmp();
   let n = 0;
-  rtmp.handshakeState = 3; // past the handshake: parserData then goes straight to chunkRead
-  // Count messages instead of running its AMF/FLV handlers; Set Chunk Size must still apply.
+  rtmp.handshakeState = 3;
   rtmp.packetHandler = function (this: {
     parserPacket: { header: { type: number; length: number }; payload: Buffer };
     controlHandler(): void;
@@ -116,8 +123,7 @@ function nmsDecode(chunks: Buffer[], retain: boolean): number {
     }
     n++;
   };
-  for (const c of chunks) rtmp.parserData(c);
-  return n;
+  return { push: (read) => rtmp.parserData(read), messages: () => n };
 }
 
 const pad = (s: string, n: number) => s.padEnd(n);
@@ -184,22 +190,6 @@ function hotMbps(stream: Buffer, push: (read: Buffer) => void): number {
   return bytes / (Number(ns) / 1e9) / 1e6;
 }
 
-function nmsParser(retain: boolean): (read: Buffer) => void {
-  const rtmp = new NmsRtmp();
-  rtmp.handshakeState = 3;
-  rtmp.packetHandler = function (this: {
-    parserPacket: { header: { type: number; length: number }; payload: Buffer };
-    controlHandler(): void;
-  }) {
-    const p = this.parserPacket;
-    if (p.header.type === 1) this.controlHandler();
-    if (retain && Buffer.from(p.payload.subarray(0, p.header.length)).length !== p.header.length) {
-      throw new Error('short copy');
-    }
-  };
-  return (read) => rtmp.parserData(read);
-}
-
 console.log(
   `\n${pad('decode, steady state', 24)}${pad('@rtmp/chunk', 14)}${pad('nms', 10)}${pad('ratio', 8)}${pad('nms+retain', 12)}ratio   (hot reads, one decoder each)`,
 );
@@ -210,8 +200,8 @@ for (const chunkSize of [4096, 128]) {
   const contenders: Record<string, (read: Buffer) => void> = {
     ours: (read) => contiguous.push(read),
     pieces: (read) => pieces.push(read),
-    nms: nmsParser(false),
-    nmsRetain: nmsParser(true),
+    nms: nmsParser(false).push,
+    nmsRetain: nmsParser(true).push,
   };
   const best: Record<string, number> = {};
   for (let round = 0; round < 8; round++) {

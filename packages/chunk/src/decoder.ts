@@ -538,13 +538,7 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
           this.#resume(cs);
         } else {
           cs.timestamp = (cs.timestamp + cs.delta) >>> 0;
-          if (
-            b !== this.#scratch &&
-            (this.#pieces
-              ? this.#piecesInRead(cs, b, o + used, out)
-              : this.#contiguousInRead(cs, b, o + used, out))
-          )
-            continue;
+          if (b !== this.#scratch && this.#messageInRead(cs, b, o + used, out)) continue;
           this.#consume(used);
           this.#begin(cs, out);
         }
@@ -604,26 +598,23 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
       cs.extended = ext;
       cs.extValue = value;
       cs.fmt3 = !ext && csid < 64 ? 0xc0 | csid : -1;
-      if (
-        b !== this.#scratch &&
-        (this.#pieces
-          ? this.#piecesInRead(cs, b, o + used, out)
-          : this.#contiguousInRead(cs, b, o + used, out))
-      )
-        continue;
+      if (b !== this.#scratch && this.#messageInRead(cs, b, o + used, out)) continue;
       this.#consume(used);
       this.#begin(cs, out);
     }
   }
 
-  // Pieces mode, a message whose header was just parsed at the start of the current read's unconsumed bytes and
-  // whose first chunk lies whole in that read (the common case: most messages are one chunk and one read): takes
-  // the header and as many whole chunks as the read holds in one pass, without the state machine's round trips.
-  // `payloadAt` is where the first chunk's payload starts in `head`. Returns false, having changed nothing, when the
-  // general path must take the message (first chunk not whole here, an empty payload, or a control message that
-  // changes framing); otherwise the message is either complete (pushed to `out`) or left active and charged,
-  // positioned at its next chunk header, exactly as the general path would have left it.
-  #piecesInRead(
+  // A message whose header was just parsed at the start of the current read's unconsumed bytes, when its first
+  // chunk lies whole in that read (the common case: most messages are one chunk and one read): takes it in one pass,
+  // without the state machine's round trips. `payloadAt` is where the first chunk's payload starts in `head`.
+  // Pieces mode takes as many whole chunks as the read holds: the message is then complete (pushed to `out`) or left
+  // active and charged, positioned at its next chunk header, exactly as the general path would have left it.
+  // Contiguous mode takes the message only when all of it is in the read: its payload is a view of the read when it
+  // is one chunk, else it is copied once, chunk by chunk, into a buffer of its length (all chunk headers are checked
+  // before anything is allocated). Returns false, having changed nothing, when the general path must take the
+  // message: the first chunk is not whole here, the payload is empty, the message is a control message that changes
+  // framing, or (contiguous) the message does not end in this read.
+  #messageInRead(
     cs: InStream,
     head: Uint8Array,
     payloadAt: number,
@@ -633,67 +624,40 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
     const type = cs.type;
     const size = this.#chunkSize;
     const end = head.length;
-    let take = Math.min(length, size);
-    if (length === 0 || type === 1 || type === 2 || payloadAt + take > end) return false;
-    if (head !== this.#viewOf) this.#setViewOf(head);
-    const ab = this.#viewAb;
-    const base = this.#viewBase;
-    const list = [new Uint8Array(ab, base + payloadAt, take)];
-    let off = payloadAt + take;
-    let recv = take;
-    if (recv < length) {
-      const h = cs.fmt3;
-      while (off < end && head[off] === h) {
-        take = Math.min(length - recv, size);
+    const h = cs.fmt3;
+    let off = payloadAt + Math.min(length, size);
+    if (length === 0 || type === 1 || type === 2 || off > end) return false;
+    if (this.#pieces) {
+      if (head !== this.#viewOf) this.#setViewOf(head);
+      const ab = this.#viewAb;
+      const base = this.#viewBase;
+      const list = [new Uint8Array(ab, base + payloadAt, off - payloadAt)];
+      let recv = off - payloadAt;
+      while (recv < length && off < end && head[off] === h) {
+        const take = Math.min(length - recv, size);
         if (off + 1 + take > end) break;
         list.push(new Uint8Array(ab, base + off + 1, take));
         off += 1 + take;
         recv += take;
-        if (recv === length) break;
       }
-    }
-    this.#consumeHeadTo(off);
-    if (recv === length) {
-      out.push({ type, streamId: cs.streamId, timestamp: cs.timestamp, length, pieces: list });
+      this.#consumeHeadTo(off);
+      if (recv === length) {
+        out.push({ type, streamId: cs.streamId, timestamp: cs.timestamp, length, pieces: list });
+        return true;
+      }
+      cs.active = true;
+      cs.received = recv;
+      cs.list = list;
+      this.#charge(cs, head, list.length);
       return true;
     }
-    cs.active = true;
-    cs.received = recv;
-    cs.list = list;
-    this.#charge(cs, head, list.length);
-    return true;
-  }
-
-  // Contiguous mode, the same situation as #piecesInRead, but only for a message that lies whole in the read: the
-  // payload is a view of the read when it is one chunk, else it is copied once, chunk by chunk, into a buffer of
-  // its length (all chunk headers are checked before anything is allocated). Returns false, having changed nothing,
-  // when the general path must take the message.
-  #contiguousInRead(
-    cs: InStream,
-    head: Uint8Array,
-    payloadAt: number,
-    out: (RtmpMessage | RtmpMessagePieces)[],
-  ): boolean {
-    const length = cs.length;
-    const type = cs.type;
-    const size = this.#chunkSize;
-    const end = head.length;
-    if (length === 0 || type === 1 || type === 2) return false;
-    let off: number;
-    if (length <= size) {
-      off = payloadAt + length;
-      if (off > end) return false;
-    } else {
-      const h = cs.fmt3;
-      off = payloadAt + size;
-      for (let recv = size; recv < length; ) {
-        if (off >= end || head[off] !== h) return false;
-        const take = Math.min(length - recv, size);
-        off += 1 + take;
-        recv += take;
-      }
-      if (off > end) return false;
+    for (let recv = size; recv < length; ) {
+      if (off >= end || head[off] !== h) return false;
+      const take = Math.min(length - recv, size);
+      off += 1 + take;
+      recv += take;
     }
+    if (off > end) return false;
     if (head !== this.#viewOf) this.#setViewOf(head);
     const ab = this.#viewAb;
     const base = this.#viewBase;
