@@ -153,3 +153,61 @@ export function buildIfStale(packageDir: string, output: string): void {
   if (existsSync(built) && statSync(built).mtimeMs >= newestMtime(path.join(packageDir, 'src'))) return;
   execFileSync('pnpm', ['run', 'build'], { cwd: packageDir, stdio: 'inherit' });
 }
+
+/** The GStreamer elements the interop tests use: its own RTMP client (rtmp2, gst-plugins-bad) and FLV (de)muxing. */
+const GSTREAMER_ELEMENTS = [
+  'rtmp2sink',
+  'rtmp2src',
+  'flvdemux',
+  'flvmux',
+  'h264parse',
+  'aacparse',
+  'filesink',
+];
+let gstreamer: boolean | undefined;
+
+/**
+ * Whether GStreamer with its RTMP implementation (`rtmp2sink`/`rtmp2src`, written apart from librtmp and FFmpeg) is
+ * installed, with the CI rule of {@link hasTool}. Debian: `apt-get install gstreamer1.0-tools
+ * gstreamer1.0-plugins-good gstreamer1.0-plugins-bad`.
+ */
+export function hasGstreamerRtmp(): boolean {
+  gstreamer ??=
+    toolAvailable('gst-launch-1.0', ['--version']) &&
+    GSTREAMER_ELEMENTS.every(
+      (element) =>
+        spawnSync('gst-inspect-1.0', ['--exists', element], { stdio: 'ignore', timeout: 10_000 }).status ===
+        0,
+    );
+  if (!gstreamer) missing(`GStreamer with ${GSTREAMER_ELEMENTS.join(', ')}`);
+  return gstreamer;
+}
+
+/**
+ * `gst-launch-1.0` remuxing the FLV `file` (H.264 + AAC) into `sink`: `'rtmp2sink'` publishes to the URL `location`
+ * with GStreamer's RTMP client, `'filesink'` writes to the file `location` the FLV it would have sent. `realtime`
+ * paces it by timestamps (the sink syncs to the clock).
+ */
+export function gstreamerRemux(
+  file: string,
+  sink: 'rtmp2sink' | 'filesink',
+  location: string,
+  options: { realtime?: boolean; timeoutMs?: number } = {},
+): Running {
+  const pipeline = [
+    ...['filesrc', `location=${file}`, '!', 'flvdemux', 'name=d'],
+    ...['d.video', '!', 'queue', '!', 'h264parse', '!', 'flvmux', 'name=m', 'streamable=true'],
+    ...['!', sink, `location=${location}`, `sync=${options.realtime === true}`],
+    ...['d.audio', '!', 'queue', '!', 'aacparse', '!', 'm.'],
+  ];
+  return run('gst-launch-1.0', ['-q', ...pipeline], options.timeoutMs);
+}
+
+/** `gst-launch-1.0` playing `url` with GStreamer's RTMP client (`rtmp2src`) into the FLV file `out`, until end of stream. */
+export function gstreamerPlay(url: string, out: string, timeoutMs = 30_000): Running {
+  return run(
+    'gst-launch-1.0',
+    ['-q', 'rtmp2src', `location=${url}`, '!', 'filesink', `location=${out}`],
+    timeoutMs,
+  );
+}

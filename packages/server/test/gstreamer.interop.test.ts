@@ -1,0 +1,157 @@
+// GStreamer's RTMP client (rtmp2sink / rtmp2src, gst-plugins-bad) is a third implementation beside FFmpeg's and
+// librtmp's, written apart from both: it publishes to and plays from RtmpServer here.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import type { NalVideoSampleEvent } from '@rtmp/flv-demux';
+import {
+  ffmpegPublish,
+  fixture,
+  gstreamerPlay,
+  gstreamerRemux,
+  hasGstreamerRtmp,
+  hasTool,
+  type ProbedPacket,
+  probePackets,
+  run,
+  until,
+} from '@rtmp/testing';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LiveRelay, RtmpServer } from '../src/index.js';
+import { type Recorded, recordingHandler } from './helpers/recorder.js';
+
+const haveTools = hasGstreamerRtmp() && hasTool('ffmpeg') && hasTool('ffprobe');
+const SOURCE = 'small_h264_aac.flv';
+
+let server: RtmpServer | undefined;
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'rtmp-gst-'));
+});
+afterEach(async () => {
+  await server?.stop();
+  server = undefined;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+// Video and audio packets as ffprobe reads them (GStreamer's flvmux also writes script tags, seen as data streams).
+async function mediaPackets(file: string): Promise<ProbedPacket[]> {
+  return (await probePackets(file)).filter((p) => p.codec_type === 'video' || p.codec_type === 'audio');
+}
+
+const shape = (p: ProbedPacket) => [p.codec_type, p.dts, p.pts, p.size, p.flags.startsWith('K')];
+
+// What rtmp2src wrote must be `expected`, except that it may lack the very last packet: rtmp2src hands messages to
+// its pipeline through a one-message slot, and on StreamEOF its connection task clears that slot when it exits,
+// racing the pipeline for the last message (gstrtmp2src.c, 1.22). FFmpeg, given the same bytes, keeps it.
+async function expectPlayedByGstreamer(out: string, expected: ProbedPacket[]): Promise<void> {
+  const played = (await mediaPackets(out)).map(shape);
+  const want = expected.map(shape);
+  expect(played).toEqual(played.length === want.length - 1 ? want.slice(0, -1) : want);
+}
+
+// What GStreamer sends for SOURCE: its flvdemux ! flvmux pipeline retimes the stream, so the truth is the same
+// pipeline written to a file and read by ffprobe.
+async function gstreamerReference(): Promise<ProbedPacket[]> {
+  const reference = path.join(dir, 'reference.flv');
+  const written = await gstreamerRemux(fixture(SOURCE), 'filesink', reference).done;
+  expect(written.code, written.stderr).toBe(0);
+  return mediaPackets(reference);
+}
+
+describe.skipIf(!haveTools)('GStreamer (rtmp2sink, rtmp2src) with RtmpServer', () => {
+  it('rtmp2sink publishes: the handler gets the codec configs and exactly the samples GStreamer sent', async () => {
+    const reference = await gstreamerReference();
+    const records: Recorded[] = [];
+    server = new RtmpServer({ host: '127.0.0.1', port: 0, handler: recordingHandler(records) });
+    const port = await server.start();
+    const published = await gstreamerRemux(
+      fixture(SOURCE),
+      'rtmp2sink',
+      `rtmp://127.0.0.1:${port}/live/gst1?token=abc`,
+    ).done;
+    expect(published.code, published.stderr).toBe(0);
+    await until(() => records[0]?.disconnects.length === 1, 5_000, 'handleDisconnect');
+    const record = records[0]!;
+    expect(record.calls).toEqual([
+      'init',
+      'connect',
+      'publish',
+      ...record.calls.slice(3, -2),
+      'unpublish',
+      'disconnect',
+    ]);
+    expect(record.connect).toMatchObject({ app: 'live' });
+    expect(record.publish).toMatchObject({ streamKey: 'gst1', type: 'live', query: { token: 'abc' } });
+    expect(record.disconnects).toEqual([undefined]);
+
+    const codecs = [...record.video, ...record.audio].filter((e) => e.kind === 'codec');
+    expect(codecs.map((e) => e.kind === 'codec' && [e.mediaType, e.codec])).toEqual([
+      ['video', 'avc'],
+      ['audio', 'aac'],
+    ]);
+    const video = record.video.filter((e): e is NalVideoSampleEvent => e.kind === 'video');
+    const audio = record.audio.filter((e) => e.kind === 'audio');
+    const refVideo = reference.filter((p) => p.codec_type === 'video');
+    const refAudio = reference.filter((p) => p.codec_type === 'audio');
+    expect(refVideo).toHaveLength(100);
+    expect(refAudio).toHaveLength(174);
+    expect(
+      video.map((v) => [v.dts, v.pts, v.keyframe, v.payload.reduce((n, nal) => n + nal.byteLength + 4, 0)]),
+    ).toEqual(refVideo.map((p) => [p.dts, p.pts, p.flags.startsWith('K'), p.size]));
+    expect(audio.map((a) => (a.kind === 'audio' ? [a.timestamp, a.payload.byteLength] : []))).toEqual(
+      refAudio.map((p) => [p.dts, p.size]),
+    );
+  }, 20_000);
+
+  it('rtmp2src plays an FFmpeg publish through LiveRelay: every packet as in the source file', async () => {
+    const relay = new LiveRelay();
+    server = new RtmpServer({ host: '127.0.0.1', port: 0, handler: relay.handler() });
+    const port = await server.start();
+    const url = `rtmp://127.0.0.1:${port}/live/gst2`;
+    const out = path.join(dir, 'played.flv');
+    const player = gstreamerPlay(url, out);
+    await until(() => relay.stats().some((s) => s.players === 1), 10_000, 'the GStreamer player');
+    const published = await ffmpegPublish(fixture(SOURCE), url, { realtime: true }).done;
+    expect(published.code, published.stderr).toBe(0);
+    const played = await player.done;
+    // rtmp2src ends its pipeline at the server's end of stream (Play.UnpublishNotify / StreamEOF).
+    expect(played.code, played.stderr).toBe(0);
+    const source = await mediaPackets(fixture(SOURCE));
+    expect(source).toHaveLength(274);
+    await expectPlayedByGstreamer(out, source);
+  }, 30_000);
+
+  it('rtmp2sink publishes in real time to GStreamer and FFmpeg players at once', async () => {
+    const reference = await gstreamerReference();
+    const relay = new LiveRelay();
+    server = new RtmpServer({ host: '127.0.0.1', port: 0, handler: relay.handler() });
+    const port = await server.start();
+    const url = `rtmp://127.0.0.1:${port}/live/gst3`;
+    const gstOut = path.join(dir, 'gst.flv');
+    const ffOut = path.join(dir, 'ffmpeg.flv');
+    const gstPlayer = gstreamerPlay(url, gstOut);
+    const ffPlayer = run('ffmpeg', [
+      '-hide_banner',
+      '-nostdin',
+      '-y',
+      '-i',
+      url,
+      '-c',
+      'copy',
+      '-f',
+      'flv',
+      ffOut,
+    ]);
+    await until(() => relay.stats().some((s) => s.players === 2), 10_000, 'both players');
+    const published = await gstreamerRemux(fixture(SOURCE), 'rtmp2sink', url, { realtime: true }).done;
+    expect(published.code, published.stderr).toBe(0);
+    const [gstPlayed, ffPlayed] = await Promise.all([gstPlayer.done, ffPlayer.done]);
+    expect(gstPlayed.code, gstPlayed.stderr).toBe(0);
+    expect(ffPlayed.code, ffPlayed.stderr).toBe(0);
+    await expectPlayedByGstreamer(gstOut, reference);
+    const ffPackets = await mediaPackets(ffOut);
+    expect(ffPackets.filter((p) => p.codec_type === 'video')).toHaveLength(100);
+    expect(ffPackets.filter((p) => p.codec_type === 'audio')).toHaveLength(174);
+  }, 30_000);
+});
