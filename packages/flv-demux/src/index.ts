@@ -70,5 +70,6 @@ export {
   type FlvTag,
 } from './reader.js';
 export { type AmfValue, parseScriptData, type ScriptData } from './script.js';
+export { TimestampUnwrapper } from './timestamps.js';
 export { parseVideoTag, type VideoTag, type VideoTagPacket } from './video.js';
 export { FlvWriter, type FlvWriterOptions } from './writer.js';

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { TimestampUnwrapper } from '@rtmp/flv-demux';
 import { hasTool, readOracle, run, sleep, until } from '@rtmp/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaEvent } from '../../src/index.js';
@@ -202,7 +203,7 @@ describe.skipIf(!haveTools)(
       expectSameMedia(played);
       expectTimeline(played);
       // The demuxer reports RTMP's u32 timestamps as received: across 2^32 they wrap, and stay monotonic in serial-number
-      // arithmetic (RFC 1982), which is what the protocol defines; unwrapping is the handler's business.
+      // arithmetic (RFC 1982), which is what the protocol defines; TimestampUnwrapper gives a handler one timeline.
       const dts = demuxed.get('ts32')!;
       expect(dts.length).toBe(100);
       for (let i = 1; i < dts.length; i++) {
@@ -212,6 +213,10 @@ describe.skipIf(!haveTools)(
       }
       expect(dts[0]).toBe(offset);
       expect(dts.at(-1)).toBeLessThan(4000);
+      const timeline = new TimestampUnwrapper();
+      const unwrapped = dts.map((t) => timeline.unwrap(t));
+      const sourceDts = oracle.filter((p) => p.type === 'video').map((p) => p.dts);
+      expect(unwrapped).toEqual(sourceDts.map((t) => offset + t));
       console.log(
         `2^32 wrap: demuxer dts ${dts[0]} .. ${dts.at(-1)}; player dts ${played[0]?.dts} .. ${played.at(-1)?.dts}`,
       );
