@@ -14,6 +14,7 @@ import {
   type ProbedPacket,
   probePackets,
   run,
+  selfSignedCert,
   until,
 } from '@rtmp/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -21,6 +22,7 @@ import { LiveRelay, RtmpServer } from '../src/index.js';
 import { type Recorded, recordingHandler } from './helpers/recorder.js';
 
 const haveTools = hasGstreamerRtmp() && hasTool('ffmpeg') && hasTool('ffprobe');
+const haveOpenssl = hasTool('openssl');
 const SOURCE = 'small_h264_aac.flv';
 
 let server: RtmpServer | undefined;
@@ -59,6 +61,27 @@ async function gstreamerReference(): Promise<ProbedPacket[]> {
   return mediaPackets(reference);
 }
 
+// The handler's record of a publish by GStreamer must hold the codecs and exactly the samples of `reference`.
+function expectSamplesOf(record: Recorded, reference: ProbedPacket[]): void {
+  const codecs = [...record.video, ...record.audio].filter((e) => e.kind === 'codec');
+  expect(codecs.map((e) => e.kind === 'codec' && [e.mediaType, e.codec])).toEqual([
+    ['video', 'avc'],
+    ['audio', 'aac'],
+  ]);
+  const video = record.video.filter((e): e is NalVideoSampleEvent => e.kind === 'video');
+  const audio = record.audio.filter((e) => e.kind === 'audio');
+  const refVideo = reference.filter((p) => p.codec_type === 'video');
+  const refAudio = reference.filter((p) => p.codec_type === 'audio');
+  expect(refVideo).toHaveLength(100);
+  expect(refAudio).toHaveLength(174);
+  expect(
+    video.map((v) => [v.dts, v.pts, v.keyframe, v.payload.reduce((n, nal) => n + nal.byteLength + 4, 0)]),
+  ).toEqual(refVideo.map((p) => [p.dts, p.pts, p.flags.startsWith('K'), p.size]));
+  expect(audio.map((a) => (a.kind === 'audio' ? [a.timestamp, a.payload.byteLength] : []))).toEqual(
+    refAudio.map((p) => [p.dts, p.size]),
+  );
+}
+
 describe.skipIf(!haveTools)('GStreamer (rtmp2sink, rtmp2src) with RtmpServer', () => {
   it('rtmp2sink publishes: the handler gets the codec configs and exactly the samples GStreamer sent', async () => {
     const reference = await gstreamerReference();
@@ -85,23 +108,7 @@ describe.skipIf(!haveTools)('GStreamer (rtmp2sink, rtmp2src) with RtmpServer', (
     expect(record.publish).toMatchObject({ streamKey: 'gst1', type: 'live', query: { token: 'abc' } });
     expect(record.disconnects).toEqual([undefined]);
 
-    const codecs = [...record.video, ...record.audio].filter((e) => e.kind === 'codec');
-    expect(codecs.map((e) => e.kind === 'codec' && [e.mediaType, e.codec])).toEqual([
-      ['video', 'avc'],
-      ['audio', 'aac'],
-    ]);
-    const video = record.video.filter((e): e is NalVideoSampleEvent => e.kind === 'video');
-    const audio = record.audio.filter((e) => e.kind === 'audio');
-    const refVideo = reference.filter((p) => p.codec_type === 'video');
-    const refAudio = reference.filter((p) => p.codec_type === 'audio');
-    expect(refVideo).toHaveLength(100);
-    expect(refAudio).toHaveLength(174);
-    expect(
-      video.map((v) => [v.dts, v.pts, v.keyframe, v.payload.reduce((n, nal) => n + nal.byteLength + 4, 0)]),
-    ).toEqual(refVideo.map((p) => [p.dts, p.pts, p.flags.startsWith('K'), p.size]));
-    expect(audio.map((a) => (a.kind === 'audio' ? [a.timestamp, a.payload.byteLength] : []))).toEqual(
-      refAudio.map((p) => [p.dts, p.size]),
-    );
+    expectSamplesOf(record, reference);
   }, 20_000);
 
   it('rtmp2src plays an FFmpeg publish through LiveRelay: every packet as in the source file', async () => {
@@ -154,4 +161,33 @@ describe.skipIf(!haveTools)('GStreamer (rtmp2sink, rtmp2src) with RtmpServer', (
     expect(ffPackets.filter((p) => p.codec_type === 'video')).toHaveLength(100);
     expect(ffPackets.filter((p) => p.codec_type === 'audio')).toHaveLength(174);
   }, 30_000);
+
+  it.skipIf(!haveOpenssl)(
+    'rtmp2sink publishes over rtmps:// (self-signed certificate): the same samples',
+    async () => {
+      const reference = await gstreamerReference();
+      const cert = selfSignedCert();
+      const records: Recorded[] = [];
+      server = new RtmpServer({
+        host: '127.0.0.1',
+        port: 0,
+        tls: { key: cert.key, cert: cert.cert },
+        handler: recordingHandler(records),
+      });
+      const port = await server.start();
+      const published = await gstreamerRemux(
+        fixture(SOURCE),
+        'rtmp2sink',
+        `rtmps://127.0.0.1:${port}/live/secure`,
+        {
+          sinkProperties: ['tls-validation-flags=0'],
+        },
+      ).done;
+      expect(published.code, published.stderr).toBe(0);
+      await until(() => records[0]?.disconnects.length === 1, 5_000, 'handleDisconnect');
+      expect(records[0]!.connect?.tcUrl).toMatch(/^rtmps:\/\/127\.0\.0\.1:\d+\/live$/);
+      expectSamplesOf(records[0]!, reference);
+    },
+    20_000,
+  );
 });

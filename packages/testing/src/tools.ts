@@ -186,18 +186,25 @@ export function hasGstreamerRtmp(): boolean {
 /**
  * `gst-launch-1.0` remuxing the FLV `file` (H.264 + AAC) into `sink`: `'rtmp2sink'` publishes to the URL `location`
  * with GStreamer's RTMP client, `'filesink'` writes to the file `location` the FLV it would have sent. `realtime`
- * paces it by timestamps (the sink syncs to the clock).
+ * paces it by timestamps (the sink syncs to the clock). `sinkProperties` are more `name=value` settings of the sink
+ * (e.g. `tls-validation-flags=0` to accept a self-signed certificate over `rtmps://`).
  */
 export function gstreamerRemux(
   file: string,
   sink: 'rtmp2sink' | 'filesink',
   location: string,
-  options: { realtime?: boolean; timeoutMs?: number } = {},
+  options: { realtime?: boolean; timeoutMs?: number; sinkProperties?: readonly string[] } = {},
 ): Running {
   const pipeline = [
     ...['filesrc', `location=${file}`, '!', 'flvdemux', 'name=d'],
     ...['d.video', '!', 'queue', '!', 'h264parse', '!', 'flvmux', 'name=m', 'streamable=true'],
-    ...['!', sink, `location=${location}`, `sync=${options.realtime === true}`],
+    ...[
+      '!',
+      sink,
+      `location=${location}`,
+      `sync=${options.realtime === true}`,
+      ...(options.sinkProperties ?? []),
+    ],
     ...['d.audio', '!', 'queue', '!', 'aacparse', '!', 'm.'],
   ];
   return run('gst-launch-1.0', ['-q', ...pipeline], options.timeoutMs);
