@@ -174,9 +174,10 @@ let gstreamer: boolean | undefined;
 export function hasGstreamerRtmp(): boolean {
   gstreamer ??=
     toolAvailable('gst-launch-1.0', ['--version']) &&
+    // A generous timeout: the first GStreamer command on a fresh machine builds the plugin registry.
     GSTREAMER_ELEMENTS.every(
       (element) =>
-        spawnSync('gst-inspect-1.0', ['--exists', element], { stdio: 'ignore', timeout: 10_000 }).status ===
+        spawnSync('gst-inspect-1.0', ['--exists', element], { stdio: 'ignore', timeout: 60_000 }).status ===
         0,
     );
   if (!gstreamer) missing(`GStreamer with ${GSTREAMER_ELEMENTS.join(', ')}`);
