@@ -190,4 +190,29 @@ describe.skipIf(!haveTools)('GStreamer (rtmp2sink, rtmp2src) with RtmpServer', (
     },
     20_000,
   );
+
+  it.skipIf(!haveOpenssl)(
+    'rtmp2src plays over rtmps:// while FFmpeg publishes over rtmps://',
+    async () => {
+      const cert = selfSignedCert();
+      const relay = new LiveRelay();
+      server = new RtmpServer({
+        host: '127.0.0.1',
+        port: 0,
+        tls: { key: cert.key, cert: cert.cert },
+        handler: relay.handler(),
+      });
+      const port = await server.start();
+      const url = `rtmps://127.0.0.1:${port}/live/secure-play`;
+      const out = path.join(dir, 'played-tls.flv');
+      const player = gstreamerPlay(url, out, { sourceProperties: ['tls-validation-flags=0'] });
+      await until(() => relay.stats().some((s) => s.players === 1), 10_000, 'the GStreamer player');
+      const published = await ffmpegPublish(fixture(SOURCE), url, { realtime: true }).done;
+      expect(published.code, published.stderr).toBe(0);
+      const played = await player.done;
+      expect(played.code, played.stderr).toBe(0);
+      await expectPlayedByGstreamer(out, await mediaPackets(fixture(SOURCE)));
+    },
+    30_000,
+  );
 });

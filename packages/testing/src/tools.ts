@@ -211,11 +211,19 @@ export function gstreamerRemux(
   return run('gst-launch-1.0', ['-q', ...pipeline], options.timeoutMs);
 }
 
-/** `gst-launch-1.0` playing `url` with GStreamer's RTMP client (`rtmp2src`) into the FLV file `out`, until end of stream. */
-export function gstreamerPlay(url: string, out: string, timeoutMs = 30_000): Running {
+/**
+ * `gst-launch-1.0` playing `url` with GStreamer's RTMP client (`rtmp2src`) into the FLV file `out`, until end of
+ * stream. `sourceProperties` are more `name=value` settings of `rtmp2src` (e.g. `tls-validation-flags=0`).
+ */
+export function gstreamerPlay(
+  url: string,
+  out: string,
+  options: { timeoutMs?: number; sourceProperties?: readonly string[] } = {},
+): Running {
+  const source = ['rtmp2src', `location=${url}`, ...(options.sourceProperties ?? [])];
   return run(
     'gst-launch-1.0',
-    ['-q', 'rtmp2src', `location=${url}`, '!', 'filesink', `location=${out}`],
-    timeoutMs,
+    ['-q', ...source, '!', 'filesink', `location=${out}`],
+    options.timeoutMs ?? 30_000,
   );
 }
