@@ -74,6 +74,11 @@ export async function probePackets(file: string): Promise<ProbedPacket[]> {
   }));
 }
 
+/** ffprobe's video and audio packets of a file, in file order (data streams, e.g. GStreamer's script tags, left out). */
+export async function probeMediaPackets(file: string): Promise<ProbedPacket[]> {
+  return (await probePackets(file)).filter((p) => p.codec_type === 'video' || p.codec_type === 'audio');
+}
+
 /** Decoded frame counts per track of a file; `ok` when ffprobe exited 0 and printed no error. */
 export interface FrameCount {
   video: number;

@@ -19,6 +19,7 @@ export {
   type ProbedStream,
   probe,
   probeFrames,
+  probeMediaPackets,
   probePackets,
   readOracle,
 } from './ffprobe.js';
@@ -54,6 +55,7 @@ export {
   openFds,
   type Running,
   type RunResult,
+  rtmp2srcExpected,
   run,
   toolAvailable,
 } from './tools.js';
