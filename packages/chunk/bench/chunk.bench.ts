@@ -2,6 +2,7 @@
 // parser, fed the same bytes in the same run. Run: pnpm --filter @rtmp/chunk bench   (= node --import tsx bench/chunk.bench.ts)
 import { createRequire } from 'node:module';
 import { ChunkDecoder, ChunkEncoder, encodeMessage, type RtmpMessage } from '../src/index.js';
+import { ViewFloorDecoder } from './view-floor.js';
 
 const require = createRequire(import.meta.url);
 // biome-ignore lint/suspicious/noExplicitAny: untyped CommonJS peer
@@ -99,6 +100,14 @@ function ourDecodePieces(chunks: Buffer[]): number {
   return n;
 }
 
+// The floor for pieces mode: views and message objects only (bench/view-floor.ts).
+function floorDecode(chunks: Buffer[]): number {
+  const d = new ViewFloorDecoder();
+  let n = 0;
+  for (const c of chunks) n += d.push(c).length;
+  return n;
+}
+
 // retain: copy each payload out, as a consumer must before node-media-server reuses its per-csid buffer.
 function nmsDecode(chunks: Buffer[], retain: boolean): number {
   const parser = nmsParser(retain);
@@ -144,16 +153,18 @@ for (const chunkSize of [4096, 128]) {
   const r = compare(stream.length, {
     ours: () => ourDecode(chunks),
     pieces: () => ourDecodePieces(chunks),
+    floor: () => floorDecode(chunks),
     nms: () => nmsDecode(chunks, false),
     nmsRetain: () => nmsDecode(chunks, true),
   });
-  for (const name of ['ours', 'pieces'] as const) {
+  for (const name of ['ours', 'pieces', 'floor'] as const) {
     if (r[name]!.result !== r.nms!.result)
       throw new Error(`message counts differ: ${name} ${r[name]!.result} vs nms ${r.nms!.result}`);
   }
   for (const [name, label] of [
     ['ours', 'contiguous'],
     ['pieces', 'pieces'],
+    ['floor', 'view floor'],
   ] as const) {
     const o = r[name]!.mbps;
     console.log(
@@ -197,9 +208,11 @@ for (const chunkSize of [4096, 128]) {
   const stream = encodeStream(messages, chunkSize);
   const contiguous = new ChunkDecoder();
   const pieces = new ChunkDecoder({ payloads: 'pieces' });
+  const floor = new ViewFloorDecoder();
   const contenders: Record<string, (read: Buffer) => void> = {
     ours: (read) => contiguous.push(read),
     pieces: (read) => pieces.push(read),
+    floor: (read) => floor.push(read),
     nms: nmsParser(false).push,
     nmsRetain: nmsParser(true).push,
   };
@@ -211,6 +224,7 @@ for (const chunkSize of [4096, 128]) {
   for (const [name, label] of [
     ['ours', 'contiguous'],
     ['pieces', 'pieces'],
+    ['floor', 'view floor'],
   ] as const) {
     const o = best[name]!;
     console.log(
