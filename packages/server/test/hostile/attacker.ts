@@ -23,7 +23,12 @@ export interface AttackConfig {
   rounds: number;
   /** Only these scenarios (default all). */
   only?: string[];
+  /** As a child process: print {@link ATTACKER_READY} once loaded, and attack when stdin gets a line (or ends). */
+  waitForGo?: boolean;
 }
+
+/** The line the child process prints when loaded and waiting for its go (see AttackConfig.waitForGo). */
+export const ATTACKER_READY = 'attacker ready';
 
 /** When the server should close the connection: before the handshake timeout, or after the idle timeout. */
 export type Expect = 'handshake' | 'idle' | 'soon';
@@ -544,7 +549,14 @@ export async function attack(cfg: AttackConfig): Promise<AttackReport> {
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '\0')) {
   const cfg = JSON.parse(process.argv[2] ?? '{}') as AttackConfig;
-  attack(cfg).then(
+  const go = cfg.waitForGo
+    ? new Promise<void>((resolve) => {
+        process.stdin.once('data', () => resolve());
+        process.stdin.once('end', () => resolve());
+        process.stdout.write(`${ATTACKER_READY}\n`);
+      })
+    : Promise.resolve();
+  go.then(() => attack(cfg)).then(
     (report) => {
       process.stdout.write(`${JSON.stringify(report)}\n`);
       process.exit(0);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RtmpError, RtmpErrorCodes } from '../../src/index.js';
 import type { AttackReport } from './attacker.js';
 import { RawPeer } from './lib.js';
-import { type Harness, runAttacker, startHarness } from './server-harness.js';
+import { type Harness, startAttacker, startHarness } from './server-harness.js';
 
 const haveTools = hasTool('ffmpeg') && hasTool('ffprobe');
 
@@ -75,15 +75,9 @@ describe.skipIf(!haveTools)('a relay under attack while FFmpeg publishes to an F
       'flv',
       direct,
     ]).done;
-    const player = run(
-      'ffmpeg',
-      ['-hide_banner', '-nostdin', '-y', '-i', url, '-c', 'copy', '-f', 'flv', out],
-      60_000,
-    );
-    await until(() => h.relay.stats().some((s) => s.players === 1), 10_000, 'player');
-    const publisher = ffmpegPublish(fixture('small_h264_aac.flv'), url, { realtime: true, extra: loop });
-    await until(() => h.relay.isLive('live/legit'), 10_000, 'publisher');
-    report = await runAttacker({
+    // The attacker process loads first (seconds of tsx on a loaded machine), so that its attack, the live-key
+    // intruder included, falls inside the realtime publish (~16 s) rather than after it.
+    const attacker = startAttacker({
       port: h.port,
       liveKey: 'legit',
       cycles: CYCLES,
@@ -92,6 +86,16 @@ describe.skipIf(!haveTools)('a relay under attack while FFmpeg publishes to an F
       waitMs: 15_000,
       rounds: 1,
     });
+    await attacker.ready;
+    const player = run(
+      'ffmpeg',
+      ['-hide_banner', '-nostdin', '-y', '-i', url, '-c', 'copy', '-f', 'flv', out],
+      60_000,
+    );
+    await until(() => h.relay.stats().some((s) => s.players === 1), 10_000, 'player');
+    const publisher = ffmpegPublish(fixture('small_h264_aac.flv'), url, { realtime: true, extra: loop });
+    await until(() => h.relay.isLive('live/legit'), 10_000, 'publisher');
+    report = await attacker.go();
     publisherCode = (await publisher.done).code;
     playerCode = (await player.done).code;
     played = await packets(out);

@@ -9,7 +9,7 @@ import {
   RtmpServer,
   type RtmpServerOptions,
 } from '../../src/index.js';
-import type { AttackConfig, AttackReport } from './attacker.js';
+import { ATTACKER_READY, type AttackConfig, type AttackReport } from './attacker.js';
 
 export interface SessionRecord {
   remotePort: number;
@@ -87,26 +87,43 @@ export async function startHarness(
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const PACKAGE_DIR = path.resolve(here, '../..');
 
-/** Runs the attacker in its own Node process and resolves with its report. */
-export function runAttacker(config: AttackConfig, timeoutMs = 120_000): Promise<AttackReport> {
+/** The attacker's child process, started and loaded, waiting for {@link StartedAttacker.go}. */
+export interface StartedAttacker {
+  /** Resolves once the child has loaded its modules and waits; rejects if it exited first. */
+  ready: Promise<void>;
+  /** Lets the attack begin and resolves with its report. */
+  go(): Promise<AttackReport>;
+}
+
+/**
+ * Starts the attacker in its own Node process. It loads (tsx takes seconds on a loaded machine), says it is ready,
+ * and attacks only on {@link StartedAttacker.go}, so that a test can start a realtime publish after the load and
+ * the attack then falls inside the publish rather than after it.
+ */
+export function startAttacker(config: AttackConfig, timeoutMs = 120_000): StartedAttacker {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(here, 'attacker.ts'), JSON.stringify(config)],
+    ['--import', 'tsx', path.join(here, 'attacker.ts'), JSON.stringify({ ...config, waitForGo: true })],
     {
       cwd: PACKAGE_DIR,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     },
   );
   let out = '';
   let err = '';
+  let onReady: (() => void) | undefined;
+  const ready = new Promise<void>((resolve) => {
+    onReady = resolve;
+  });
   child.stdout.on('data', (d: Buffer) => {
     out += d.toString();
+    if (out.startsWith(`${ATTACKER_READY}\n`)) onReady?.();
   });
   child.stderr.on('data', (d: Buffer) => {
     err += d.toString();
   });
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  return new Promise((resolve, reject) => {
+  const report = new Promise<AttackReport>((resolve, reject) => {
     child.on('close', (code) => {
       clearTimeout(timer);
       const line = out.trim().split('\n').pop() ?? '';
@@ -115,4 +132,21 @@ export function runAttacker(config: AttackConfig, timeoutMs = 120_000): Promise<
       else resolve(JSON.parse(line) as AttackReport);
     });
   });
+  return {
+    ready: Promise.race([
+      ready,
+      report.then(() => Promise.reject(new Error('attacker exited before ready'))),
+    ]),
+    go: () => {
+      child.stdin.end('go\n');
+      return report;
+    },
+  };
+}
+
+/** Runs the attacker in its own Node process and resolves with its report. */
+export async function runAttacker(config: AttackConfig, timeoutMs = 120_000): Promise<AttackReport> {
+  const attacker = startAttacker(config, timeoutMs);
+  await attacker.ready;
+  return attacker.go();
 }
