@@ -84,9 +84,30 @@ export interface RtmpConnectResult {
 }
 
 /** Events of {@link RtmpClient}. */
+/**
+ * An E-RTMP Reconnect Request from the server (`onStatus` code `NetConnection.Connect.ReconnectRequest`): it asks this
+ * client to connect again, after its next keyframe when publishing, and then to leave this connection.
+ */
+export interface RtmpReconnectRequest {
+  /** Where to connect: the server's `tcUrl` resolved against this connection's, or this connection's own. */
+  tcUrl: string;
+  /** `tcUrl` plus this client's stream name (query kept): the `url` for a new {@link RtmpClient}. */
+  url: string;
+  /** The server's reason, '' when it gave none. */
+  description: string;
+  /** The status as received. */
+  status: RtmpStatus;
+}
+
 export interface RtmpClientEvents {
   /** Every `onStatus`, whichever stream it is about. */
   status: [status: RtmpStatus];
+  /**
+   * The server asks for a reconnect (E-RTMP). Nothing happens by itself: the connection stays as it is. A request
+   * whose `tcUrl` is not an `rtmp://` or `rtmps://` URL once resolved is reported by `status` only. Announce that
+   * you follow these with `capsEx: 1` (Reconnect).
+   */
+  reconnectRequest: [request: RtmpReconnectRequest];
   /** A command from the server that is not a reply (e.g. `onBWDone`, `onFCPublish`). */
   command: [command: RtmpCommand];
   /** The connection closed; `error` is undefined for a clean close. The client may connect again. */
@@ -478,8 +499,14 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
     connection.on('message', (message: RtmpMessage) => route(message.streamId)?.onMessage(message));
     connection.on('data', (data: RtmpDataMessage) => route(data.streamId)?.onData(data));
     connection.on('status', (status: RtmpStatus) => {
-      route(status.streamId)?.onStatus(status);
+      // NetConnection statuses are about the connection, even though some servers send stream statuses on 0 too.
+      const aboutConnection = status.streamId === 0 && status.code.startsWith('NetConnection.');
+      if (!aboutConnection) route(status.streamId)?.onStatus(status);
       this.#emitSafe('status', status);
+      if (aboutConnection && status.code === 'NetConnection.Connect.ReconnectRequest') {
+        const request = this.#reconnectRequest(status);
+        if (request) this.#emitSafe('reconnectRequest', request);
+      }
     });
     connection.on('control', (control: ControlMessage) => {
       if (control.type === 'userControl' && control.event.type === 'streamEof') {
@@ -569,6 +596,32 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
       clearTimeout(timer);
       if (onAbort) signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  // Resolves the request's tcUrl (absolute, or relative to ours per the spec) and names the stream in use: the
+  // one stream's name when exactly one is open, else the URL's.
+  #reconnectRequest(status: RtmpStatus): RtmpReconnectRequest | undefined {
+    const info = status.info as Record<string, AmfValue> | null;
+    const given = info !== null && typeof info === 'object' ? info.tcUrl : undefined;
+    let tcUrl = this.target.tcUrl;
+    if (typeof given === 'string' && given !== '') {
+      let resolved: URL;
+      try {
+        resolved = new URL(given, this.target.tcUrl);
+      } catch {
+        return undefined;
+      }
+      if (resolved.protocol !== 'rtmp:' && resolved.protocol !== 'rtmps:') return undefined;
+      tcUrl = resolved.href.replace(/\/+$/, '');
+    }
+    const streams = [...(this.#streams?.values() ?? [])];
+    const name = streams.length === 1 ? streams[0]!.name : this.target.streamName;
+    return {
+      tcUrl,
+      url: name === '' ? tcUrl : `${tcUrl}/${name}`,
+      description: status.description,
+      status,
+    };
   }
 
   #emitSafe<K extends keyof RtmpClientEvents>(event: K, ...args: RtmpClientEvents[K]): void {

@@ -7,6 +7,7 @@ export {
   type RtmpClientEvents,
   type RtmpClientOptions,
   type RtmpConnectResult,
+  type RtmpReconnectRequest,
   type StepOptions,
 } from './client.js';
 export {

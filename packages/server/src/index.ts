@@ -34,4 +34,4 @@ export {
   type StreamContext,
 } from './server/handler.js';
 export { RtmpServer, type RtmpServerEvents, type RtmpServerOptions } from './server/server.js';
-export { ClientSession, type ClientSessionEvents } from './server/session.js';
+export { ClientSession, type ClientSessionEvents, type ReconnectRequest } from './server/session.js';

@@ -14,7 +14,13 @@ afterEach(async () => {
 
 async function publish(
   file: string,
-  options: { demux?: boolean; realtime?: boolean; extra?: string[] } = {},
+  options: {
+    demux?: boolean;
+    realtime?: boolean;
+    extra?: string[];
+    /** Runs once the publish was accepted, while FFmpeg streams. */
+    whilePublishing?: (server: RtmpServer) => void;
+  } = {},
 ): Promise<Recorded> {
   const records: Recorded[] = [];
   server = new RtmpServer({
@@ -25,6 +31,10 @@ async function publish(
   });
   const port = await server.start();
   const ffmpeg = ffmpegPublish(fixture(file), `rtmp://127.0.0.1:${port}/live/key1?token=abc`, options);
+  if (options.whilePublishing) {
+    await until(() => records[0]?.calls.includes('publish') === true, 10_000, 'publish');
+    options.whilePublishing(server);
+  }
   const result = await ffmpeg.done;
   expect(result.code, result.stderr).toBe(0);
   await until(() => records[0]?.disconnects.length === 1, 5_000, 'handleDisconnect');
@@ -79,6 +89,23 @@ describe.skipIf(!haveFfmpeg)('FFmpeg publishes to RtmpServer', () => {
     const record = await publish('small_h264_aac.flv', { realtime: true });
     checkDemuxed(record, 'small_h264_aac.packets.csv');
   }, 20_000);
+
+  it('ignores an E-RTMP reconnect request it did not ask for: every sample still arrives (-re)', async () => {
+    let sent = 0;
+    const record = await publish('small_h264_aac.flv', {
+      realtime: true,
+      whilePublishing: (s) => {
+        for (const session of s.sessions) {
+          expect(session.canReconnect).toBe(false);
+          if (session.requestReconnect({ tcUrl: '/elsewhere', description: 'maintenance' })) sent++;
+          if (session.requestReconnect()) sent++;
+        }
+      },
+    });
+    expect(sent).toBe(2);
+    expect(record.disconnects).toEqual([undefined]);
+    checkDemuxed(record, 'small_h264_aac.packets.csv');
+  });
 
   it('carries extended timestamps (timestamps above 0xFFFFFF, ffmpeg -copyts)', async () => {
     const record = await publish('extended_ts_h264_aac.flv', { extra: ['-copyts'] });

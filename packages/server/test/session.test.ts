@@ -35,7 +35,7 @@ describe('ClientSession commands (our client role against our server)', () => {
     const connected = await c.call('connect', [
       { app: 'live', tcUrl: 'not a url at all', capsEx: 15, fourCcList: ['av01'] },
     ]);
-    expect(connected.commandObject).toMatchObject({ fmsVer: 'FMS/3,0,1,123', capabilities: 31, capsEx: 14 });
+    expect(connected.commandObject).toMatchObject({ fmsVer: 'FMS/3,0,1,123', capabilities: 31, capsEx: 15 });
     expect(connected.args[0]).toMatchObject({ code: 'NetConnection.Connect.Success', objectEncoding: 0 });
     expect(c.inChunkSize).toBe(4096);
     expect(c.peerWindowAckSize).toBe(2_500_000);

@@ -62,7 +62,21 @@ interface StreamState {
 }
 
 const FMS_VERSION = 'FMS/3,0,1,123';
-const SUPPORTED_CAPS_EX = 2 | 4 | 8; // Multitrack, ModEx, TimestampNanoOffset: relayed untouched.
+// Reconnect: sessions can send a reconnect request (requestReconnect). Multitrack, ModEx, TimestampNanoOffset:
+// relayed untouched.
+const SUPPORTED_CAPS_EX = 1 | 2 | 4 | 8;
+const CAPS_EX_RECONNECT = 1;
+
+/** What {@link ClientSession.requestReconnect} puts in its request. */
+export interface ReconnectRequest {
+  /**
+   * Where to reconnect: an absolute `rtmp[s]://host[:port]/app` or a reference relative to the tcUrl the client
+   * connected with (`//host/app`, `/app`). Without it, the client reconnects to the URL it used.
+   */
+  tcUrl?: string;
+  /** Human-readable reason, e.g. "The server is restarting". */
+  description?: string;
+}
 
 // '@setDataFrame' as an AMF0 string: a publisher's metadata starts with these 16 bytes.
 const SET_DATA_FRAME = new Uint8Array([0x02, 0x00, 0x0d, ...new TextEncoder().encode('@setDataFrame')]);
@@ -237,6 +251,36 @@ export class ClientSession extends EventEmitter<ClientSessionEvents> {
     this.connection.sendStatus(streamId, 'status', 'NetStream.Play.UnpublishNotify', description);
     this.connection.sendStatus(streamId, 'status', 'NetStream.Play.Stop', description);
     this.#endStream(stream);
+  }
+
+  /**
+   * Whether the client announced that it follows reconnect requests (E-RTMP `capsEx` bit Reconnect in its
+   * `connect`). Others, FFmpeg 5-7 and GStreamer among them, ignore a request.
+   */
+  get canReconnect(): boolean {
+    const caps = this.connectInfo?.properties.capsEx;
+    return typeof caps === 'number' && (caps & CAPS_EX_RECONNECT) !== 0;
+  }
+
+  /**
+   * E-RTMP Reconnect Request: asks the client to connect again, to `tcUrl` or to the same server, for example
+   * before a restart or to move it to another instance. It sends `onStatus` with code
+   * `NetConnection.Connect.ReconnectRequest` on message stream 0 and nothing else: the connection stays open, and the
+   * spec has the client go on streaming up to its next keyframe, connect again, and then leave. Returns false when
+   * nothing was sent (not connected yet, or closed). A client that did not announce the capability
+   * ({@link canReconnect}) ignores it.
+   */
+  requestReconnect(request: ReconnectRequest = {}): boolean {
+    if (!this.#connected || this.#closing || this.#closed) return false;
+    const extra: Record<string, AmfValue> = Object.create(null);
+    if (request.tcUrl !== undefined) extra.tcUrl = request.tcUrl;
+    return this.connection.sendStatus(
+      0,
+      'status',
+      'NetConnection.Connect.ReconnectRequest',
+      request.description ?? 'The server asks the client to reconnect.',
+      extra,
+    );
   }
 
   /**

@@ -1,0 +1,182 @@
+import type { ClientSession, RtmpServer } from '@rtmp/server';
+import { fixture, readOracle, until } from '@rtmp/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RtmpClient, type RtmpPublisher, type RtmpReconnectRequest, type TagType } from '../src/index.js';
+import { collect, readFlvTags, startRelayServer } from './helpers/media.js';
+
+// E-RTMP Reconnect Request: the server asks, the client hears it, and the recipe in the README (go on to the next
+// keyframe, publish on a new connection with metadata and sequence headers again, leave the old one) moves a
+// publisher between servers without a player of the new server missing a frame from that keyframe on.
+
+const servers: RtmpServer[] = [];
+const clients: RtmpClient[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await Promise.all(servers.splice(0).map((s) => s.stop()));
+});
+
+function client(url: string, options: ConstructorParameters<typeof RtmpClient>[0] = {}): RtmpClient {
+  const c = new RtmpClient({ url, ...options });
+  clients.push(c);
+  return c;
+}
+
+async function relayServer(): Promise<{ server: RtmpServer; port: number; live: (key: string) => boolean }> {
+  const started = await startRelayServer();
+  servers.push(started.server);
+  return { server: started.server, port: started.port, live: (key) => started.relay.isLive(key) };
+}
+
+function onlySession(server: RtmpServer): ClientSession {
+  const [session, ...more] = server.sessions;
+  expect(more).toEqual([]);
+  return session!;
+}
+
+const SET_DATA_FRAME = Uint8Array.of(0x02, 0x00, 0x0d, ...new TextEncoder().encode('@setDataFrame'));
+
+describe('E-RTMP reconnect request', () => {
+  it('reaches the client as a reconnectRequest event with its tcUrl resolved; the stream goes on', async () => {
+    const { server, port } = await relayServer();
+    const publisherClient = client(`rtmp://127.0.0.1:${port}/live/key?token=a`, { capsEx: 1 });
+    const connected = await publisherClient.connect();
+    expect((connected.properties as Record<string, unknown>).capsEx).toBe(1);
+    const publisher = await publisherClient.publish();
+    const session = onlySession(server);
+    expect(session.canReconnect).toBe(true);
+
+    const requests: RtmpReconnectRequest[] = [];
+    publisherClient.on('reconnectRequest', (r) => requests.push(r));
+
+    expect(session.requestReconnect({ tcUrl: '/other', description: 'moving you' })).toBe(true);
+    expect(session.requestReconnect()).toBe(true);
+    expect(session.requestReconnect({ tcUrl: 'rtmps://edge.example:4443/live2/' })).toBe(true);
+    expect(session.requestReconnect({ tcUrl: '//192.0.2.7/app' })).toBe(true);
+    // Not an RTMP URL once resolved: reported as a status only.
+    expect(session.requestReconnect({ tcUrl: 'http://example.com/x' })).toBe(true);
+    await until(() => requests.length === 4, 5_000, 'four reconnect requests');
+    expect(requests.map((r) => [r.tcUrl, r.url, r.description])).toEqual([
+      [`rtmp://127.0.0.1:${port}/other`, `rtmp://127.0.0.1:${port}/other/key?token=a`, 'moving you'],
+      [
+        `rtmp://127.0.0.1:${port}/live`,
+        `rtmp://127.0.0.1:${port}/live/key?token=a`,
+        'The server asks the client to reconnect.',
+      ],
+      [
+        'rtmps://edge.example:4443/live2',
+        'rtmps://edge.example:4443/live2/key?token=a',
+        'The server asks the client to reconnect.',
+      ],
+      [
+        'rtmp://192.0.2.7/app',
+        'rtmp://192.0.2.7/app/key?token=a',
+        'The server asks the client to reconnect.',
+      ],
+    ]);
+    expect(requests[0]!.status).toMatchObject({ streamId: 0, level: 'status' });
+
+    // The publish is untouched, and media still flows.
+    expect(publisher.ended).toBe(false);
+    await publisher.sendTag(9, 0, Uint8Array.of(0x17, 2, 0, 0, 0));
+    expect(publisherClient.connected).toBe(true);
+  });
+
+  it('a client that did not announce the capability: canReconnect is false, the request is still heard', async () => {
+    const { server, port } = await relayServer();
+    const plain = client(`rtmp://127.0.0.1:${port}/live/key`);
+    const connected = await plain.connect();
+    expect((connected.properties as Record<string, unknown>).capsEx).toBeUndefined();
+    const session = onlySession(server);
+    expect(session.canReconnect).toBe(false);
+    const requests: RtmpReconnectRequest[] = [];
+    plain.on('reconnectRequest', (r) => requests.push(r));
+    session.requestReconnect();
+    await until(() => requests.length === 1, 5_000, 'reconnect request');
+    session.close();
+    await until(() => !session.connection.socket.readable || session.closed, 5_000, 'closed');
+    expect(session.requestReconnect()).toBe(false);
+  });
+
+  it('moves a publisher to another server at its next keyframe; a player there gets every frame from it', async () => {
+    const oldServer = await relayServer();
+    const newServer = await relayServer();
+    const key = 'live/moving';
+
+    // A player waits on the new server before anything is published there.
+    const viewer = client(`rtmp://127.0.0.1:${newServer.port}/${key}`);
+    await viewer.connect();
+    const items = collect(await viewer.play());
+
+    const first = client(`rtmp://127.0.0.1:${oldServer.port}/${key}`, { capsEx: 1 });
+    await first.connect();
+    let publisher: RtmpPublisher = await first.publish();
+    let current = first;
+    let request: RtmpReconnectRequest | undefined;
+    first.on('reconnectRequest', (r) => {
+      request = r;
+    });
+
+    const tags = readFlvTags(fixture('small_h264_aac.flv'));
+    // What a publisher must send again on a new connection: metadata and sequence headers.
+    const resend = tags.filter(
+      (t) => t.type === 18 || ((t.type === 8 || t.type === 9) && t.body[1] === 0 && t.timestamp === 0),
+    );
+    const send = (p: RtmpPublisher, tag: (typeof tags)[number]): Promise<void> =>
+      tag.type === 18
+        ? p.sendTag(18, tag.timestamp, [SET_DATA_FRAME, tag.body])
+        : p.sendTag(tag.type as TagType, tag.timestamp, tag.body);
+
+    let switchedAt = -1;
+    for (const [i, tag] of tags.entries()) {
+      // The server asks once the first second is out.
+      if (
+        tag.timestamp >= 1000 &&
+        switchedAt < 0 &&
+        request === undefined &&
+        oldServer.server.sessions.size > 0
+      ) {
+        onlySession(oldServer.server).requestReconnect({
+          tcUrl: `rtmp://127.0.0.1:${newServer.port}/live`,
+          description: 'maintenance',
+        });
+        await until(() => request !== undefined, 5_000, 'request heard');
+      }
+      const keyframe = tag.type === 9 && tag.body[0]! >> 4 === 1 && tag.body[1] === 1;
+      if (request !== undefined && switchedAt < 0 && keyframe) {
+        const next = client(request.url, { capsEx: 1 });
+        await next.connect();
+        const moved = await next.publish();
+        for (const header of resend) await send(moved, header);
+        await current.close();
+        publisher = moved;
+        current = next;
+        switchedAt = i;
+      }
+      await send(publisher, tag);
+    }
+    publisher.unpublish();
+
+    expect(request?.url).toBe(`rtmp://127.0.0.1:${newServer.port}/${key}`);
+    expect(request?.description).toBe('maintenance');
+    expect(switchedAt).toBeGreaterThan(0);
+    expect(oldServer.live(key)).toBe(false);
+
+    const events = await items;
+    const oracle = readOracle('small_h264_aac.packets.csv');
+    const switchDts = tags[switchedAt]!.timestamp;
+    expect(switchDts).toBe(2000);
+    // From the switch on, everything: video from the keyframe, audio sent after it in tag order.
+    const audioFrom = tags.slice(switchedAt).filter((t) => t.type === 8 && t.body[1] === 1).length;
+    const video = events.filter((e) => e.kind === 'video');
+    const audio = events.filter((e) => e.kind === 'audio');
+    const expectedVideo = oracle.filter((p) => p.type === 'video' && p.dts >= switchDts);
+    expect(video.map((v) => [v.dts, v.keyframe])).toEqual(expectedVideo.map((p) => [p.dts, p.keyframe]));
+    expect(audio.length).toBe(audioFrom);
+    expect(
+      events
+        .filter((e) => e.kind === 'codec')
+        .map((e) => e.info.codecString)
+        .sort(),
+    ).toEqual(['avc1.64000D', 'mp4a.40.2'].sort());
+  });
+});
