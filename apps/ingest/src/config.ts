@@ -49,6 +49,19 @@ export interface IngestConfig {
   readonly logLevel: LogLevel;
   /** Seconds between the periodic per-stream statistics log lines. */
   readonly statsIntervalSec: number;
+  /** Shutdown: E-RTMP reconnect requests to the clients that follow them (see {@link IngestReconnect}). */
+  readonly reconnect: IngestReconnect;
+}
+
+/**
+ * On shutdown, clients that announced E-RTMP reconnect support are asked to connect again (to `tcUrl`, or to the
+ * URL they used, which a load balancer sends elsewhere once `/healthz` is 503) and get `graceSec` to leave before
+ * they are closed. `graceSec` 0 turns this off.
+ */
+export interface IngestReconnect {
+  readonly graceSec: number;
+  /** Where to send them: `rtmp[s]://host[:port]/app`, or a path such as `/live` on the same host; null: same URL. */
+  readonly tcUrl: string | null;
 }
 
 /** Raised for any invalid setting; the CLI prints {@link ConfigError.messages} and exits with code 2. */
@@ -195,6 +208,21 @@ export const OPTIONS: readonly OptionSpec[] = [
     def: '5',
     min: 1,
     max: 3600,
+  },
+  {
+    key: 'reconnectGrace',
+    flag: 'reconnect-grace',
+    kind: 'int',
+    help: 'On shutdown, seconds for clients that follow E-RTMP reconnect requests to move (0: off)',
+    def: '0',
+    min: 0,
+    max: 600,
+  },
+  {
+    key: 'reconnectUrl',
+    flag: 'reconnect-url',
+    kind: 'string',
+    help: 'With --reconnect-grace: where to send them, rtmp[s]://host[:port]/app or /app (default: the URL they used)',
   },
   {
     key: 'logLevel',
@@ -350,6 +378,17 @@ function splitList(s: string): string[] {
 }
 
 const NAME_RE = /^[A-Za-z0-9._~-]{1,128}$/;
+
+// An absolute rtmp(s) URL with a host, or a reference the client resolves against its own tcUrl (`/app`, `//host/app`).
+function isReconnectTarget(s: string): boolean {
+  if (s.startsWith('/')) return true;
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'rtmp:' || u.protocol === 'rtmps:') && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Builds and validates the configuration from command-line arguments, environment and optional config file.
@@ -514,6 +553,14 @@ export function loadConfig(
     }
   }
 
+  const reconnectUrl = values.get('reconnectUrl') as string | undefined;
+  if (reconnectUrl !== undefined && !isReconnectTarget(reconnectUrl)) {
+    errors.push(`--reconnect-url: "${reconnectUrl}" is neither an rtmp(s):// URL nor a path starting with /`);
+  }
+  if (reconnectUrl !== undefined && values.get('reconnectGrace') === 0) {
+    errors.push('--reconnect-url needs --reconnect-grace (seconds, > 0)');
+  }
+
   if (errors.length > 0) throw new ConfigError(errors);
 
   return {
@@ -538,6 +585,7 @@ export function loadConfig(
       },
       logLevel: values.get('logLevel') as LogLevel,
       statsIntervalSec: values.get('statsInterval') as number,
+      reconnect: { graceSec: values.get('reconnectGrace') as number, tcUrl: reconnectUrl ?? null },
     },
   };
 }

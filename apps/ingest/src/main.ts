@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { StreamDemuxer } from '@rtmp/flv-demux';
 import {
@@ -9,7 +10,7 @@ import {
   reject,
 } from '@rtmp/server';
 import { Authorizer } from './auth.js';
-import type { IngestConfig } from './config.js';
+import type { IngestConfig, IngestReconnect } from './config.js';
 import { type HttpSource, IngestHttpServer } from './http.js';
 import { createLogger, type Logger } from './logger.js';
 import { IngestMetrics } from './metrics.js';
@@ -314,6 +315,9 @@ export async function startIngest(
   const close = (): Promise<void> => {
     closing ??= (async () => {
       healthy = false;
+      if (config.reconnect.graceSec > 0) {
+        await moveClients([rtmp, rtmps], config.reconnect, log);
+      }
       log.info('shutting down: no new connections, closing players, finishing recordings');
       // Sessions close gracefully (Play.Stop to players); never let a stuck peer hold the exit.
       await Promise.race([
@@ -328,6 +332,42 @@ export async function startIngest(
   };
 
   return { rtmpPort, rtmpsPort, httpPort, registry, metrics, log, close };
+}
+
+/**
+ * Asks every client that follows E-RTMP reconnect requests to connect again (to `reconnect.tcUrl`, or to the URL it
+ * used), then waits until they have all left or `graceSec` passed. The servers keep serving meanwhile: the spec has
+ * a client stream on until its next keyframe and leave only once its new connection publishes.
+ */
+async function moveClients(
+  servers: readonly (RtmpServer | null)[],
+  reconnect: IngestReconnect,
+  log: Logger,
+): Promise<void> {
+  const asked: ClientSession[] = [];
+  for (const server of servers) {
+    for (const session of server?.sessions ?? []) {
+      const request = {
+        description: 'The server is shutting down',
+        ...(reconnect.tcUrl === null ? {} : { tcUrl: reconnect.tcUrl }),
+      };
+      if (session.canReconnect && session.requestReconnect(request)) asked.push(session);
+    }
+  }
+  if (asked.length === 0) return;
+  log.info(
+    { clients: asked.length, graceSec: reconnect.graceSec, tcUrl: reconnect.tcUrl ?? undefined },
+    'asked clients to reconnect',
+  );
+  const left = Promise.all(asked.map((s) => (s.closed ? undefined : once(s, 'close'))));
+  let timer: NodeJS.Timeout | undefined;
+  const graceOver = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), reconnect.graceSec * 1000);
+  });
+  const outcome = await Promise.race([left.then(() => 'left' as const), graceOver]);
+  clearTimeout(timer);
+  const remaining = asked.filter((s) => !s.closed).length;
+  log.info({ moved: asked.length - remaining, remaining, outcome }, 'reconnect grace over');
 }
 
 /**

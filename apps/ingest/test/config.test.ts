@@ -36,6 +36,26 @@ describe('loadConfig', () => {
     expect(c.record).toBe(false);
     expect(c.tls).toBeNull();
     expect(c.logLevel).toBe('info');
+    expect(c.reconnect).toEqual({ graceSec: 0, tcUrl: null });
+  });
+
+  it('takes a reconnect grace and target, and refuses a target that is not rtmp(s) or a path', () => {
+    expect(run(['--reconnect-grace', '30']).reconnect).toEqual({ graceSec: 30, tcUrl: null });
+    for (const target of [
+      'rtmp://ingest-2.example:1936/live',
+      'rtmps://edge/live',
+      '/live',
+      '//10.0.0.7/live',
+    ]) {
+      expect(run(['--reconnect-grace', '5', '--reconnect-url', target]).reconnect.tcUrl).toBe(target);
+    }
+    for (const target of ['http://x/live', 'live', 'rtmp:/nohost']) {
+      expect(errorsOf(['--reconnect-grace', '5', '--reconnect-url', target]).join()).toMatch(
+        /neither an rtmp\(s\):\/\/ URL nor a path/,
+      );
+    }
+    expect(errorsOf(['--reconnect-url', '/live']).join()).toMatch(/needs --reconnect-grace/);
+    expect(errorsOf(['--reconnect-grace', '601']).join()).toMatch(/0\.\.600/);
   });
 
   it('parses flags in both --a b and --a=b forms', () => {

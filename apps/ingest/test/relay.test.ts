@@ -40,14 +40,19 @@ async function start(extra: string[]): Promise<IngestServer> {
   return ingest;
 }
 
-async function client(port: number, app: string): Promise<RtmpConnection> {
+async function client(port: number, app: string, capsEx?: number): Promise<RtmpConnection> {
   const c = new RtmpConnection(net.connect(port, '127.0.0.1'), { role: 'client' });
   clients.push(c);
   await new Promise<void>((resolve, reject) => {
     c.once('ready', () => resolve());
     c.once('close', (e) => reject(e ?? new Error('closed before ready')));
   });
-  await c.call('connect', [{ app, tcUrl: `rtmp://127.0.0.1:${port}/${app}` }]);
+  const properties = {
+    app,
+    tcUrl: `rtmp://127.0.0.1:${port}/${app}`,
+    ...(capsEx === undefined ? {} : { capsEx }),
+  };
+  await c.call('connect', [properties]);
   return c;
 }
 
@@ -170,4 +175,64 @@ describe('ingest relay wiring', () => {
     // Scraping again adds nothing: the counter follows the relay, it does not re-add.
     expect(metric(await s.metrics.scrape(), 'rtmp_dropped_frames_total')).toBe(dropped);
   }, 30_000);
+});
+
+describe('shutdown with --reconnect-grace (E-RTMP reconnect requests)', () => {
+  const reconnects = (c: RtmpConnection): RtmpStatus[] => {
+    const seen: RtmpStatus[] = [];
+    c.on('status', (st) => {
+      if (st.code === 'NetConnection.Connect.ReconnectRequest') seen.push(st);
+    });
+    return seen;
+  };
+
+  it('asks the clients that follow them, waits for them to leave, and closes the rest as before', async () => {
+    const s = await start(['--reconnect-grace', '20', '--reconnect-url', '/elsewhere']);
+    const mover = await client(s.rtmpPort, 'live', 1);
+    const moverRequests = reconnects(mover);
+    await startStream(mover, 'publish', 'a');
+    const legacy = await client(s.rtmpPort, 'live');
+    const legacyRequests = reconnects(legacy);
+    await startStream(legacy, 'play', 'a');
+
+    let closed = false;
+    const closing = s.close().then(() => {
+      closed = true;
+    });
+    await until(() => moverRequests.length === 1, 5_000, 'reconnect request');
+    expect(moverRequests[0]!.info).toMatchObject({
+      level: 'status',
+      tcUrl: '/elsewhere',
+      description: 'The server is shutting down',
+    });
+    expect(moverRequests[0]!.streamId).toBe(0);
+    // The server keeps serving the asked client meanwhile (it streams on to its next keyframe).
+    mover.send({ type: 9, streamId: 1, timestamp: 0, payload: header });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(closed).toBe(false);
+    expect(mover.closed).toBe(false);
+
+    // The client has moved: once it leaves, shutdown goes on at once, long before the 20 s grace.
+    const left = Date.now();
+    mover.destroy();
+    await closing;
+    expect(Date.now() - left).toBeLessThan(10_000);
+    expect(legacyRequests).toEqual([]);
+    await until(() => legacy.closed, 5_000, 'legacy player closed');
+    ingest = undefined;
+  });
+
+  it('closes a client that does not leave once the grace is over', async () => {
+    const s = await start(['--reconnect-grace', '1']);
+    const stuck = await client(s.rtmpPort, 'live', 1);
+    const requests = reconnects(stuck);
+    await startStream(stuck, 'publish', 'b');
+    const started = Date.now();
+    await s.close();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(requests).toHaveLength(1);
+    expect(requests[0]!.info).not.toHaveProperty('tcUrl');
+    await until(() => stuck.closed, 5_000, 'closed by the shutdown');
+    ingest = undefined;
+  });
 });
