@@ -154,6 +154,11 @@ export class Progress {
     if (this.#enabled && this.#last !== '') process.stderr.write('\n');
     this.#last = '';
   }
+  /** A line on stderr that stays (TTY or not), above the progress line. */
+  note(line: string): void {
+    this.done();
+    process.stderr.write(`${line}\n`);
+  }
 }
 
 /** What play and probe report about a codec (JSON output and text). */

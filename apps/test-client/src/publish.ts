@@ -1,4 +1,4 @@
-import { RtmpClient } from '@rtmp/client';
+import { RtmpClient, type RtmpPublisher, type RtmpReconnectRequest } from '@rtmp/client';
 import {
   formatBitrate,
   formatClock,
@@ -23,6 +23,9 @@ Options:
   --loop                  repeat the file (timestamps keep increasing)
   --duration <s>          stop after this many seconds of media
   --type <live|record|append>  publish type (default live)
+  --follow-reconnect      announce E-RTMP reconnect support and follow the server's reconnect requests: at the
+                          next keyframe, publish on a new connection (metadata and sequence headers first), then
+                          leave the old one
 Synthetic media (a valid AVC sequence header and AAC config; frames are filler that does not decode):
   --width <px> --height <px>   default 1280x720
   --fps <n>                    default 30
@@ -76,6 +79,7 @@ export async function publishCommand(argv: string[]): Promise<number> {
     loop: { type: 'boolean' },
     duration: { type: 'string' },
     type: { type: 'string' },
+    'follow-reconnect': { type: 'boolean' },
   });
   if (values.help) {
     console.log(publishHelp);
@@ -95,8 +99,39 @@ export async function publishCommand(argv: string[]): Promise<number> {
       ? Number.POSITIVE_INFINITY
       : parseNumber(values.duration, 'duration', 0) * 1000;
   const source = await sourceFrom(values.synthetic ? undefined : positionals[0]!, values);
-  const client = new RtmpClient(clientOptions(url, values));
+  const follow = values['follow-reconnect'] === true;
+  const options = clientOptions(url, values);
+  if (follow) options.capsEx = 1; // Reconnect
+  let client = new RtmpClient(options);
   const interrupt = interruptSignal();
+  // Reconnect requests heard and not yet followed (the latest wins), and the URLs moved to.
+  let request: RtmpReconnectRequest | undefined;
+  const listen = (c: RtmpClient) => c.on('reconnectRequest', (r) => (request = r));
+  const moves: string[] = [];
+  if (follow) listen(client);
+  const switchAt = async (): Promise<RtmpPublisher | undefined> => {
+    if (request === undefined) return undefined;
+    const target = request.url;
+    request = undefined;
+    // The request's url names the stream in use already.
+    const { streamName: _name, ...same } = options;
+    const next = new RtmpClient({ ...same, url: target });
+    listen(next);
+    try {
+      await next.connect({ signal: interrupt.signal });
+      const moved = await next.publish({ type, signal: interrupt.signal });
+      progress.note(`reconnect requested: moved to ${target}`);
+      await client.close();
+      client = next;
+      moves.push(target);
+      return moved;
+    } catch (error) {
+      // The old connection still works: stay on it, say why.
+      next.destroy();
+      progress.note(`reconnect to ${target} failed, staying: ${(error as Error).message}`);
+      return undefined;
+    }
+  };
   const progress = new Progress(!values.json);
   const stats: PumpStats = newPumpStats();
   let timer: NodeJS.Timeout | undefined;
@@ -112,7 +147,13 @@ export async function publishCommand(argv: string[]): Promise<number> {
     await pump(
       publisher,
       source,
-      { realtime: !values.fast, loop: values.loop === true, durationMs, signal: interrupt.signal },
+      {
+        realtime: !values.fast,
+        loop: values.loop === true,
+        durationMs,
+        signal: interrupt.signal,
+        ...(follow ? { switchAt } : {}),
+      },
       stats,
     );
     clearInterval(timer);
@@ -134,6 +175,7 @@ export async function publishCommand(argv: string[]): Promise<number> {
       keyframes: stats.keyframes,
       bytes: stats.bytes,
       bitrate: Math.round((stats.bytes * 8 * 1000) / Math.max(1, elapsedMs)),
+      ...(follow ? { reconnects: moves } : {}),
     };
     if (values.json) console.log(JSON.stringify(summary));
     else {

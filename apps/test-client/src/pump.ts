@@ -29,21 +29,42 @@ export interface PumpOptions {
   signal?: AbortSignal;
   /** Called just before each tag is written (the load tool stamps send times here). */
   onTag?: (tag: SourceTag, now: number) => void;
+  /**
+   * Called at each media boundary (a video keyframe; any audio frame while no video was seen): a publisher returned
+   * here replaces the current one from this tag on, after the metadata and sequence headers sent so far are sent
+   * to it again (what a new connection needs before media). The reconnect-request switch of `publish`.
+   */
+  switchAt?: () => Promise<RtmpPublisher | undefined>;
 }
 
 /** Sends a source through a publisher with backpressure (each send awaited) and optional real-time pacing. */
 export async function pump(
-  publisher: RtmpPublisher,
+  first: RtmpPublisher,
   source: MediaSource,
   options: PumpOptions,
   stats?: PumpStats,
 ): Promise<PumpStats> {
+  let publisher = first;
   const s = stats ?? newPumpStats();
   s.startedAt = performance.now();
   const start = s.startedAt;
   let origin: number | undefined;
+  let sawVideo = false;
+  // The latest metadata and sequence header of each kind, in the order they were sent.
+  const headers = new Map<string, SourceTag>();
+  const send = (p: RtmpPublisher, tag: SourceTag): Promise<void> =>
+    tag.metadata ? p.sendMetadata(tag.metadata, tag.timestamp) : p.sendTag(tag.type, tag.timestamp, tag.body);
   for (const tag of source.tags(options.loop)) {
     if (options.signal?.aborted || publisher.ended) break;
+    if (tag.type === 9 && !tag.config) sawVideo = true;
+    const boundary = !tag.config && (tag.type === 9 ? tag.keyframe : tag.type === 8 && !sawVideo);
+    if (boundary && options.switchAt) {
+      const next = await options.switchAt();
+      if (next !== undefined) {
+        publisher = next;
+        for (const header of headers.values()) await send(publisher, header);
+      }
+    }
     // Pacing and --duration count from the first media tag: files may start at any timestamp.
     if (!tag.config && tag.type !== 18) origin ??= tag.timestamp;
     const relative = origin === undefined ? 0 : Math.max(0, tag.timestamp - origin);
@@ -54,9 +75,12 @@ export async function pump(
       if (options.signal?.aborted) break;
     }
     options.onTag?.(tag, performance.now());
-    const sent = tag.metadata
-      ? publisher.sendMetadata(tag.metadata, tag.timestamp)
-      : publisher.sendTag(tag.type, tag.timestamp, tag.body);
+    if (tag.config) {
+      const kind = String(tag.type);
+      headers.delete(kind); // re-inserted last: the order they were sent in
+      headers.set(kind, tag);
+    }
+    const sent = send(publisher, tag);
     s.bytes += tag.body.byteLength;
     s.mediaMs = relative;
     if (!tag.config) {

@@ -86,6 +86,55 @@ describe('against RtmpServer + LiveRelay', () => {
     }
   });
 
+  it('publish --follow-reconnect moves to the server a reconnect request names, at the next keyframe', async () => {
+    const oldServer = await startServer();
+    const newServer = await startServer();
+    server = oldServer.server;
+    try {
+      const out = path.join(tempDir(), 'moved.flv');
+      const playing = new Promise((resolve) => newServer.server.once('play', resolve));
+      const player = cli(['play', `${newServer.url}/moving`, '-o', out, '--json', '--duration', '20']);
+      await playing;
+      // The old server asks once the publish has run for a second (the fixture's keyframes are at 0 and 2 s).
+      oldServer.server.once('publish', (session) => {
+        setTimeout(
+          () => session.requestReconnect({ tcUrl: newServer.url, description: 'maintenance' }),
+          1000,
+        );
+      });
+      const publisher = await cli([
+        'publish',
+        fixture('small_h264_aac.flv'),
+        `${oldServer.url}/moving`,
+        '--follow-reconnect',
+        '--json',
+      ]);
+      expect(publisher.code, publisher.stderr).toBe(0);
+      expect(publisher.stderr).toContain(`moved to ${newServer.url}/moving`);
+      expect(publisher.json).toMatchObject({
+        ok: true,
+        videoFrames: 100,
+        reconnects: [`${newServer.url}/moving`],
+      });
+      expect(oldServer.server.sessions.size).toBe(0);
+      const played = await player;
+      expect(played.code, played.stderr).toBe(0);
+      // From the 2 s keyframe on: half the fixture's 100 video frames, with both sequence headers sent again.
+      expect(played.json).toMatchObject({ ok: true, videoFrames: 50 });
+      expect(played.json.codecs.map((c: { codecString: string }) => c.codecString).sort()).toEqual([
+        'avc1.64000D',
+        'mp4a.40.2',
+      ]);
+      expect(played.json.metadata).toMatchObject({ width: 320, height: 240 });
+      if (haveFfprobe) {
+        const streams = await probe(out);
+        expect(streams.find((s) => s.codec_name === 'h264')?.nb_read_packets).toBe('50');
+      }
+    } finally {
+      await newServer.server.stop();
+    }
+  });
+
   it('publish keeps extended timestamps and paces from the first media tag (realtime)', async () => {
     const started = await startServer();
     server = started.server;
