@@ -106,28 +106,26 @@ export async function publishCommand(argv: string[]): Promise<number> {
   const interrupt = interruptSignal();
   // Reconnect requests heard and not yet followed (the latest wins), and the URLs moved to.
   let request: RtmpReconnectRequest | undefined;
-  const listen = (c: RtmpClient) => c.on('reconnectRequest', (r) => (request = r));
   const moves: string[] = [];
-  if (follow) listen(client);
-  const switchAt = async (): Promise<RtmpPublisher | undefined> => {
-    if (request === undefined) return undefined;
-    const target = request.url;
-    request = undefined;
-    // The request's url names the stream in use already.
-    const { streamName: _name, ...same } = options;
-    const next = new RtmpClient({ ...same, url: target });
-    listen(next);
+  // followReconnect carries this listener over to each new client.
+  if (follow) client.on('reconnectRequest', (r) => (request = r));
+  let publisher: RtmpPublisher | undefined;
+  const switchAt = async (
+    prepare: (next: RtmpPublisher) => Promise<void>,
+  ): Promise<RtmpPublisher | undefined> => {
+    if (request === undefined || publisher === undefined) return undefined;
+    const target = `${request.tcUrl}/${publisher.name}`;
     try {
-      await next.connect({ signal: interrupt.signal });
-      const moved = await next.publish({ type, signal: interrupt.signal });
+      const moved = await client.followReconnect(request, publisher, { prepare, signal: interrupt.signal });
+      request = undefined;
       progress.note(`reconnect requested: moved to ${target}`);
-      await client.close();
-      client = next;
+      client = moved.client;
+      publisher = moved.publisher;
       moves.push(target);
-      return moved;
+      return moved.publisher;
     } catch (error) {
       // The old connection still works: stay on it, say why.
-      next.destroy();
+      request = undefined;
       progress.note(`reconnect to ${target} failed, staying: ${(error as Error).message}`);
       return undefined;
     }
@@ -137,7 +135,7 @@ export async function publishCommand(argv: string[]): Promise<number> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const connected = await client.connect({ signal: interrupt.signal });
-    const publisher = await client.publish({ type, signal: interrupt.signal });
+    publisher = await client.publish({ type, signal: interrupt.signal });
     timer = setInterval(() => {
       const elapsed = performance.now() - stats.startedAt;
       progress.update(

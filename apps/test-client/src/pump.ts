@@ -31,10 +31,10 @@ export interface PumpOptions {
   onTag?: (tag: SourceTag, now: number) => void;
   /**
    * Called at each media boundary (a video keyframe; any audio frame while no video was seen): a publisher returned
-   * here replaces the current one from this tag on, after the metadata and sequence headers sent so far are sent
-   * to it again (what a new connection needs before media). The reconnect-request switch of `publish`.
+   * here replaces the current one from this tag on. `prepare` sends it the metadata and sequence headers sent so far
+   * (what a new connection needs before media). The reconnect-request switch of `publish`.
    */
-  switchAt?: () => Promise<RtmpPublisher | undefined>;
+  switchAt?: (prepare: (next: RtmpPublisher) => Promise<void>) => Promise<RtmpPublisher | undefined>;
 }
 
 /** Sends a source through a publisher with backpressure (each send awaited) and optional real-time pacing. */
@@ -59,11 +59,10 @@ export async function pump(
     if (tag.type === 9 && !tag.config) sawVideo = true;
     const boundary = !tag.config && (tag.type === 9 ? tag.keyframe : tag.type === 8 && !sawVideo);
     if (boundary && options.switchAt) {
-      const next = await options.switchAt();
-      if (next !== undefined) {
-        publisher = next;
-        for (const header of headers.values()) await send(publisher, header);
-      }
+      const next = await options.switchAt(async (p) => {
+        for (const header of headers.values()) await send(p, header);
+      });
+      if (next !== undefined) publisher = next;
     }
     // Pacing and --duration count from the first media tag: files may start at any timestamp.
     if (!tag.config && tag.type !== 18) origin ??= tag.timestamp;

@@ -419,6 +419,43 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
   }
 
   /**
+   * Follows a reconnect request for a publish of this client the way the E-RTMP spec describes; call it at a
+   * keyframe. A new client with this client's options (TLS, handshake, capabilities, timeouts) connects to
+   * `request.tcUrl`, publishes `publisher`'s stream name with its type, and runs `prepare` with the new publisher:
+   * send the metadata and sequence headers there, since a new connection knows nothing yet. Then this client closes.
+   * When a step fails, the new client is destroyed, this one is left as it was (go on publishing here), and the
+   * error is thrown. Listeners of `reconnectRequest`, `status` and `command` are carried over to the new client.
+   */
+  async followReconnect(
+    request: RtmpReconnectRequest,
+    publisher: RtmpPublisher,
+    options: StepOptions & { prepare?: (publisher: RtmpPublisher) => Promise<void> | void } = {},
+  ): Promise<{ client: RtmpClient; publisher: RtmpPublisher }> {
+    const { host: _h, port: _p, secure: _s, app: _a, streamName: _n, tcUrl: _t, ...kept } = this.#options;
+    // As a URL, so that an app of several segments (`app/instance`) stays the app.
+    const next = new RtmpClient({ ...kept, url: `${request.tcUrl}/${publisher.name}` });
+    for (const event of ['reconnectRequest', 'status', 'command'] as const) {
+      for (const listener of this.listeners(event)) next.on(event, listener as never);
+    }
+    const step = {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
+    };
+    let moved: RtmpPublisher;
+    try {
+      await next.connect(step);
+      moved = await next.publish({ ...step, type: publisher.type });
+      await options.prepare?.(moved);
+    } catch (error) {
+      next.destroy();
+      throw error;
+    }
+    // The new publish stands: the old connection goes whatever its close does.
+    await this.close(step).catch(() => this.destroy());
+    return { client: next, publisher: moved };
+  }
+
+  /**
    * Ends every publish and play (`FCUnpublish`, `deleteStream`), then closes the connection gracefully. Resolves
    * when the socket is closed (destroyed after the timeout). Safe to call at any time; the client can connect again.
    */

@@ -112,6 +112,7 @@ describe('E-RTMP reconnect request', () => {
     let publisher: RtmpPublisher = await first.publish();
     let current = first;
     let request: RtmpReconnectRequest | undefined;
+    // Carried over to the new client by followReconnect.
     first.on('reconnectRequest', (r) => {
       request = r;
     });
@@ -143,13 +144,15 @@ describe('E-RTMP reconnect request', () => {
       }
       const keyframe = tag.type === 9 && tag.body[0]! >> 4 === 1 && tag.body[1] === 1;
       if (request !== undefined && switchedAt < 0 && keyframe) {
-        const next = client(request.url, { capsEx: 1 });
-        await next.connect();
-        const moved = await next.publish();
-        for (const header of resend) await send(moved, header);
-        await current.close();
-        publisher = moved;
-        current = next;
+        const moved = await current.followReconnect(request, publisher, {
+          prepare: async (p) => {
+            for (const header of resend) await send(p, header);
+          },
+        });
+        clients.push(moved.client);
+        expect(current.connected).toBe(false);
+        current = moved.client;
+        publisher = moved.publisher;
         switchedAt = i;
       }
       await send(publisher, tag);
@@ -178,5 +181,28 @@ describe('E-RTMP reconnect request', () => {
         .map((e) => e.info.codecString)
         .sort(),
     ).toEqual(['avc1.64000D', 'mp4a.40.2'].sort());
+  });
+});
+
+describe('followReconnect', () => {
+  it('a target that does not answer: throws, and the old connection goes on publishing', async () => {
+    const { server, port } = await relayServer();
+    const source = client(`rtmp://127.0.0.1:${port}/live/stay`, { capsEx: 1, timeout: 2_000 });
+    await source.connect();
+    const publisher = await source.publish();
+    const requests: RtmpReconnectRequest[] = [];
+    source.on('reconnectRequest', (r) => requests.push(r));
+    // A port nothing listens on: the connect fails at once.
+    const closed = await relayServer();
+    const deadPort = closed.port;
+    await closed.server.stop();
+    onlySession(server).requestReconnect({ tcUrl: `rtmp://127.0.0.1:${deadPort}/live` });
+    await until(() => requests.length === 1, 5_000, 'request');
+    await expect(source.followReconnect(requests[0]!, publisher)).rejects.toMatchObject({
+      name: 'RtmpClientError',
+    });
+    expect(source.connected).toBe(true);
+    expect(publisher.ended).toBe(false);
+    await publisher.sendTag(9, 0, Uint8Array.of(0x17, 2, 0, 0, 0));
   });
 });
