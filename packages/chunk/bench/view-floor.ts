@@ -21,6 +21,18 @@ interface FloorStream {
   pieces: Uint8Array[];
 }
 
+function complete(s: FloorStream, out: FloorMessage[]): void {
+  out.push({
+    type: s.type,
+    streamId: s.streamId,
+    timestamp: s.timestamp,
+    length: s.length,
+    pieces: s.pieces,
+  });
+  s.pieces = [];
+  s.received = 0;
+}
+
 export class ViewFloorDecoder {
   readonly #streams: (FloorStream | undefined)[] = [];
   #chunkSize = 128;
@@ -50,17 +62,7 @@ export class ViewFloorDecoder {
       o = take;
       if (this.#openLeft > 0) return out;
       this.#open = undefined;
-      if (open.received === open.length) {
-        out.push({
-          type: open.type,
-          streamId: open.streamId,
-          timestamp: open.timestamp,
-          length: open.length,
-          pieces: open.pieces,
-        });
-        open.pieces = [];
-        open.received = 0;
-      }
+      if (open.received === open.length) complete(open, out);
     }
     while (o < end) {
       const b0 = b[o]!;
@@ -99,15 +101,7 @@ export class ViewFloorDecoder {
       }
       if (s.received === s.length) {
         if (s.type === 1) this.#chunkSize = b.readUInt32BE(o - 4);
-        out.push({
-          type: s.type,
-          streamId: s.streamId,
-          timestamp: s.timestamp,
-          length: s.length,
-          pieces: s.pieces,
-        });
-        s.pieces = [];
-        s.received = 0;
+        complete(s, out);
       }
     }
     return out;
