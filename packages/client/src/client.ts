@@ -640,6 +640,8 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
   #reconnectRequest(status: RtmpStatus): RtmpReconnectRequest | undefined {
     const info = status.info as Record<string, AmfValue> | null;
     const given = info !== null && typeof info === 'object' ? info.tcUrl : undefined;
+    // A tcUrl that is there but not a string is malformed: the request is not followable.
+    if (given !== undefined && given !== null && typeof given !== 'string') return undefined;
     let tcUrl = this.target.tcUrl;
     if (typeof given === 'string' && given !== '') {
       let resolved: URL;
@@ -648,7 +650,9 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
       } catch {
         return undefined;
       }
-      if (resolved.protocol !== 'rtmp:' && resolved.protocol !== 'rtmps:') return undefined;
+      if ((resolved.protocol !== 'rtmp:' && resolved.protocol !== 'rtmps:') || resolved.hostname === '') {
+        return undefined;
+      }
       tcUrl = resolved.href.replace(/\/+$/, '');
     }
     const streams = [...(this.#streams?.values() ?? [])];

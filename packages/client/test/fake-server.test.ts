@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
+import type { AmfValue } from '@rtmp/amf';
 import { FlvReader, StreamDemuxer } from '@rtmp/flv-demux';
 import type { RtmpServer } from '@rtmp/server';
 import { type RtmpCommand, RtmpConnection } from '@rtmp/server';
-import { fixture, readOracle } from '@rtmp/testing';
+import { fixture, readOracle, until } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RtmpClient } from '../src/index.js';
 import { checkSamples, collect, startRelayServer } from './helpers/media.js';
@@ -295,5 +296,47 @@ describe('player backpressure', () => {
     expect(count).toBe(200);
     expect(player.endReason?.code).toBe('StreamEOF');
     expect(client.connection?.socket.isPaused()).toBe(false);
+  });
+});
+
+describe('reconnect requests from a hostile server', () => {
+  it('malformed ones are statuses only; nothing throws and the connection goes on', async () => {
+    const fake = await fakeServer(() => {});
+    cleanups.push(fake.close);
+    const client = new RtmpClient({ url: fake.url, capsEx: 1 });
+    cleanups.push(() => client.close());
+    await client.connect();
+    const requests: string[] = [];
+    const statuses: string[] = [];
+    client.on('reconnectRequest', (r) => requests.push(r.tcUrl));
+    client.on('status', (s) => statuses.push(s.code));
+    const connection = fake.connections[0]!;
+    const code = 'NetConnection.Connect.ReconnectRequest';
+    const send = (info: AmfValue) => connection.sendCommand('onStatus', 0, [null, info], 0);
+    send({ level: 'status', code, tcUrl: 42 });
+    send({ level: 'status', code, tcUrl: 'javascript:alert(1)' });
+    send({ level: 'status', code, tcUrl: 'http://example.com/live' });
+    send({ level: 'status', code, tcUrl: 'rtmp://' });
+    send({ level: 'status', code, tcUrl: `rtmp://x/${'a'.repeat(100_000)}` });
+    send({ level: 'status', code, tcUrl: { nested: true } });
+    send({ level: 'status', code, tcUrl: null });
+    send({ level: 'status', code, tcUrl: '' });
+    // An own "__proto__" key on the wire: it must neither pollute nor be read as the info object's prototype.
+    const polluting = Object.create(null) as Record<string, AmfValue>;
+    polluting.level = 'status';
+    polluting.code = code;
+    Object.defineProperty(polluting, '__proto__', {
+      value: { tcUrl: 'rtmp://polluted/live' },
+      enumerable: true,
+    });
+    send(polluting);
+    connection.sendStatus(1, 'status', code, 'on a stream, not the connection');
+    await until(() => statuses.length === 10, 5_000, 'ten statuses');
+    // null, '' and a missing tcUrl (the "__proto__" one) mean this connection's own.
+    const own = `rtmp://127.0.0.1:${new URL(fake.url).port}/live`;
+    expect(requests).toEqual([`rtmp://x/${'a'.repeat(100_000)}`, own, own, own]);
+    expect(({} as Record<string, unknown>).tcUrl).toBeUndefined();
+    expect(client.connected).toBe(true);
+    expect(await client.createStream()).toBe(1);
   });
 });
