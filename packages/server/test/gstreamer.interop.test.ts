@@ -104,6 +104,29 @@ describe.skipIf(!haveTools)('GStreamer (rtmp2sink, rtmp2src) with RtmpServer', (
     expectSamplesOf(record, reference);
   }, 20_000);
 
+  it('rtmp2sink, sent E-RTMP reconnect requests mid-publish (real time), ignores them: every sample arrives', async () => {
+    const reference = await gstreamerReference();
+    const records: Recorded[] = [];
+    server = new RtmpServer({ host: '127.0.0.1', port: 0, handler: recordingHandler(records) });
+    const port = await server.start();
+    const publishing = gstreamerRemux(fixture(SOURCE), 'rtmp2sink', `rtmp://127.0.0.1:${port}/live/gst-rc`, {
+      realtime: true,
+    }).done;
+    await until(() => records[0]?.calls.includes('publish') === true, 10_000, 'publish');
+    let sent = 0;
+    for (const session of server.sessions) {
+      expect(session.canReconnect).toBe(false);
+      if (session.requestReconnect({ tcUrl: '/elsewhere', description: 'maintenance' })) sent++;
+      if (session.requestReconnect()) sent++;
+    }
+    expect(sent).toBe(2);
+    const published = await publishing;
+    expect(published.code, published.stderr).toBe(0);
+    await until(() => records[0]?.disconnects.length === 1, 5_000, 'handleDisconnect');
+    expect(records[0]!.disconnects).toEqual([undefined]);
+    expectSamplesOf(records[0]!, reference);
+  }, 30_000);
+
   it('rtmp2src plays an FFmpeg publish through LiveRelay: every packet as in the source file', async () => {
     const relay = new LiveRelay();
     server = new RtmpServer({ host: '127.0.0.1', port: 0, handler: relay.handler() });
