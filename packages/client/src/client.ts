@@ -83,7 +83,6 @@ export interface RtmpConnectResult {
   status: RtmpServerStatus;
 }
 
-/** Events of {@link RtmpClient}. */
 /**
  * An E-RTMP Reconnect Request from the server (`onStatus` code `NetConnection.Connect.ReconnectRequest`): it asks this
  * client to connect again, after its next keyframe when publishing, and then to leave this connection.
@@ -99,6 +98,7 @@ export interface RtmpReconnectRequest {
   status: RtmpStatus;
 }
 
+/** Events of {@link RtmpClient}. */
 export interface RtmpClientEvents {
   /** Every `onStatus`, whichever stream it is about. */
   status: [status: RtmpStatus];
