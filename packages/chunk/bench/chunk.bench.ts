@@ -100,9 +100,9 @@ function ourDecodePieces(chunks: Buffer[]): number {
   return n;
 }
 
-// The floor for pieces mode: views and message objects only (bench/view-floor.ts).
-function floorDecode(chunks: Buffer[]): number {
-  const d = new ViewFloorDecoder();
+// The floor for pieces mode: views and message objects only (bench/view-floor.ts); without views, the header walk.
+function floorDecode(chunks: Buffer[], views = true): number {
+  const d = new ViewFloorDecoder({ views });
   let n = 0;
   for (const c of chunks) n += d.push(c).length;
   return n;
@@ -154,10 +154,11 @@ for (const chunkSize of [4096, 128]) {
     ours: () => ourDecode(chunks),
     pieces: () => ourDecodePieces(chunks),
     floor: () => floorDecode(chunks),
+    walk: () => floorDecode(chunks, false),
     nms: () => nmsDecode(chunks, false),
     nmsRetain: () => nmsDecode(chunks, true),
   });
-  for (const name of ['ours', 'pieces', 'floor'] as const) {
+  for (const name of ['ours', 'pieces', 'floor', 'walk'] as const) {
     if (r[name]!.result !== r.nms!.result)
       throw new Error(`message counts differ: ${name} ${r[name]!.result} vs nms ${r.nms!.result}`);
   }
@@ -165,6 +166,7 @@ for (const chunkSize of [4096, 128]) {
     ['ours', 'contiguous'],
     ['pieces', 'pieces'],
     ['floor', 'view floor'],
+    ['walk', 'header walk'],
   ] as const) {
     const o = r[name]!.mbps;
     console.log(
@@ -209,10 +211,12 @@ for (const chunkSize of [4096, 128]) {
   const contiguous = new ChunkDecoder();
   const pieces = new ChunkDecoder({ payloads: 'pieces' });
   const floor = new ViewFloorDecoder();
+  const walk = new ViewFloorDecoder({ views: false });
   const contenders: Record<string, (read: Buffer) => void> = {
     ours: (read) => contiguous.push(read),
     pieces: (read) => pieces.push(read),
     floor: (read) => floor.push(read),
+    walk: (read) => walk.push(read),
     nms: nmsParser(false).push,
     nmsRetain: nmsParser(true).push,
   };
@@ -225,6 +229,7 @@ for (const chunkSize of [4096, 128]) {
     ['ours', 'contiguous'],
     ['pieces', 'pieces'],
     ['floor', 'view floor'],
+    ['walk', 'header walk'],
   ] as const) {
     const o = best[name]!;
     console.log(
