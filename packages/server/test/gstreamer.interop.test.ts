@@ -24,6 +24,7 @@ import { type Recorded, recordingHandler } from './helpers/recorder.js';
 
 const haveTools = hasGstreamerRtmp() && hasTool('ffmpeg') && hasTool('ffprobe');
 const haveOpenssl = hasTool('openssl');
+const haveRtmpdump = hasTool('rtmpdump');
 const SOURCE = 'small_h264_aac.flv';
 
 let server: RtmpServer | undefined;
@@ -103,6 +104,66 @@ describe.skipIf(!haveTools)('GStreamer (rtmp2sink, rtmp2src) with RtmpServer', (
 
     expectSamplesOf(record, reference);
   }, 20_000);
+
+  it('librtmp (rtmpsink) publishes, as OBS does with its librtmp fork: the codec configs and exactly the samples', async () => {
+    const reference = await gstreamerReference();
+    const records: Recorded[] = [];
+    server = new RtmpServer({ host: '127.0.0.1', port: 0, handler: recordingHandler(records) });
+    const port = await server.start();
+    const published = await gstreamerRemux(
+      fixture(SOURCE),
+      'rtmpsink',
+      `rtmp://127.0.0.1:${port}/live/librtmp1?token=abc`,
+    ).done;
+    expect(published.code, published.stderr).toBe(0);
+    await until(() => records[0]?.disconnects.length === 1, 5_000, 'handleDisconnect');
+    const record = records[0]!;
+    // librtmp closes with FCUnpublish + deleteStream: one unpublish, and nothing else reaches the handler.
+    expect(record.calls).toEqual(['init', 'connect', 'publish', 'unpublish', 'disconnect']);
+    // librtmp's connect: no flashVer/capabilities by default, just app, type and tcUrl.
+    expect(record.connect).toMatchObject({ app: 'live', tcUrl: `rtmp://127.0.0.1:${port}/live` });
+    expect(record.publish).toMatchObject({ streamKey: 'librtmp1', query: { token: 'abc' } });
+    expect(record.disconnects).toEqual([undefined]);
+    expectSamplesOf(record, reference);
+  }, 20_000);
+
+  it('librtmp (rtmpsink) publishes in real time through LiveRelay to FFmpeg and rtmpdump players: every packet', async () => {
+    const reference = await gstreamerReference();
+    const relay = new LiveRelay();
+    server = new RtmpServer({ host: '127.0.0.1', port: 0, handler: relay.handler() });
+    const port = await server.start();
+    const url = `rtmp://127.0.0.1:${port}/live/librtmp2`;
+    const ffOut = path.join(dir, 'ffmpeg.flv');
+    const dumpOut = path.join(dir, 'rtmpdump.flv');
+    const ffPlayer = run('ffmpeg', [
+      '-hide_banner',
+      '-nostdin',
+      '-y',
+      '-i',
+      url,
+      '-c',
+      'copy',
+      '-f',
+      'flv',
+      ffOut,
+    ]);
+    const dumpPlayer = haveRtmpdump
+      ? run('rtmpdump', ['-r', url, '--live', '-o', dumpOut], 30_000)
+      : undefined;
+    const players = dumpPlayer ? 2 : 1;
+    await until(() => relay.stats().some((s) => s.players === players), 10_000, 'the players');
+    const published = await gstreamerRemux(fixture(SOURCE), 'rtmpsink', url, { realtime: true }).done;
+    expect(published.code, published.stderr).toBe(0);
+    const expected = reference.map(shape);
+    const ffPlayed = await ffPlayer.done;
+    expect(ffPlayed.code, ffPlayed.stderr).toBe(0);
+    expect((await probeMediaPackets(ffOut)).map(shape)).toEqual(expected);
+    if (dumpPlayer) {
+      const dumped = await dumpPlayer.done;
+      expect(dumped.stderr).not.toMatch(/ERROR/);
+      expect((await probeMediaPackets(dumpOut)).map(shape)).toEqual(expected);
+    }
+  }, 30_000);
 
   it('rtmp2sink, sent E-RTMP reconnect requests mid-publish (real time), ignores them: every sample arrives', async () => {
     const reference = await gstreamerReference();

@@ -154,10 +154,14 @@ export function buildIfStale(packageDir: string, output: string): void {
   execFileSync('pnpm', ['run', 'build'], { cwd: packageDir, stdio: 'inherit' });
 }
 
-/** The GStreamer elements the interop tests use: its own RTMP client (rtmp2, gst-plugins-bad) and FLV (de)muxing. */
+/**
+ * The GStreamer elements the interop tests use: its own RTMP client (rtmp2, gst-plugins-bad), its librtmp-based sink
+ * (rtmpsink, same package: librtmp publishing, as OBS's RTMP output, a librtmp fork, does) and FLV (de)muxing.
+ */
 const GSTREAMER_ELEMENTS = [
   'rtmp2sink',
   'rtmp2src',
+  'rtmpsink',
   'flvdemux',
   'flvmux',
   'h264parse',
@@ -186,13 +190,13 @@ export function hasGstreamerRtmp(): boolean {
 
 /**
  * `gst-launch-1.0` remuxing the FLV `file` (H.264 + AAC) into `sink`: `'rtmp2sink'` publishes to the URL `location`
- * with GStreamer's RTMP client, `'filesink'` writes to the file `location` the FLV it would have sent. `realtime`
+ * with GStreamer's RTMP client, `'rtmpsink'` with librtmp, `'filesink'` writes to the file `location` the FLV it would have sent. `realtime`
  * paces it by timestamps (the sink syncs to the clock). `sinkProperties` are more `name=value` settings of the sink
  * (e.g. `tls-validation-flags=0` to accept a self-signed certificate over `rtmps://`).
  */
 export function gstreamerRemux(
   file: string,
-  sink: 'rtmp2sink' | 'filesink',
+  sink: 'rtmp2sink' | 'rtmpsink' | 'filesink',
   location: string,
   options: { realtime?: boolean; timeoutMs?: number; sinkProperties?: readonly string[] } = {},
 ): Running {
