@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { NalVideoSampleEvent } from '@rtmp/flv-demux';
 import {
+  ffmpegPlay,
   ffmpegPublish,
   fixture,
   gstreamerPlay,
@@ -76,20 +77,25 @@ function expectSamplesOf(record: Recorded, reference: ProbedPacket[]): void {
   );
 }
 
-describe.skipIf(!haveTools)('GStreamer (rtmp2sink, rtmp2src) with RtmpServer', () => {
+// A server with a recording handler, `sink` publishing SOURCE to live/`key` (not in real time) until the handler's
+// disconnect: its record.
+async function recordPublish(
+  sink: 'rtmp2sink' | 'rtmpsink',
+  key: string,
+): Promise<{ record: Recorded; port: number }> {
+  const records: Recorded[] = [];
+  server = new RtmpServer({ host: '127.0.0.1', port: 0, handler: recordingHandler(records) });
+  const port = await server.start();
+  const published = await gstreamerRemux(fixture(SOURCE), sink, `rtmp://127.0.0.1:${port}/live/${key}`).done;
+  expect(published.code, published.stderr).toBe(0);
+  await until(() => records[0]?.disconnects.length === 1, 5_000, 'handleDisconnect');
+  return { record: records[0]!, port };
+}
+
+describe.skipIf(!haveTools)('GStreamer (rtmp2sink, rtmp2src, rtmpsink) with RtmpServer', () => {
   it('rtmp2sink publishes: the handler gets the codec configs and exactly the samples GStreamer sent', async () => {
     const reference = await gstreamerReference();
-    const records: Recorded[] = [];
-    server = new RtmpServer({ host: '127.0.0.1', port: 0, handler: recordingHandler(records) });
-    const port = await server.start();
-    const published = await gstreamerRemux(
-      fixture(SOURCE),
-      'rtmp2sink',
-      `rtmp://127.0.0.1:${port}/live/gst1?token=abc`,
-    ).done;
-    expect(published.code, published.stderr).toBe(0);
-    await until(() => records[0]?.disconnects.length === 1, 5_000, 'handleDisconnect');
-    const record = records[0]!;
+    const { record } = await recordPublish('rtmp2sink', 'gst1?token=abc');
     expect(record.calls).toEqual([
       'init',
       'connect',
@@ -107,17 +113,7 @@ describe.skipIf(!haveTools)('GStreamer (rtmp2sink, rtmp2src) with RtmpServer', (
 
   it('librtmp (rtmpsink) publishes, as OBS does with its librtmp fork: the codec configs and exactly the samples', async () => {
     const reference = await gstreamerReference();
-    const records: Recorded[] = [];
-    server = new RtmpServer({ host: '127.0.0.1', port: 0, handler: recordingHandler(records) });
-    const port = await server.start();
-    const published = await gstreamerRemux(
-      fixture(SOURCE),
-      'rtmpsink',
-      `rtmp://127.0.0.1:${port}/live/librtmp1?token=abc`,
-    ).done;
-    expect(published.code, published.stderr).toBe(0);
-    await until(() => records[0]?.disconnects.length === 1, 5_000, 'handleDisconnect');
-    const record = records[0]!;
+    const { record, port } = await recordPublish('rtmpsink', 'librtmp1?token=abc');
     // librtmp closes with FCUnpublish + deleteStream: one unpublish, and nothing else reaches the handler.
     expect(record.calls).toEqual(['init', 'connect', 'publish', 'unpublish', 'disconnect']);
     // librtmp's connect: no flashVer/capabilities by default, just app, type and tcUrl.
@@ -135,18 +131,7 @@ describe.skipIf(!haveTools)('GStreamer (rtmp2sink, rtmp2src) with RtmpServer', (
     const url = `rtmp://127.0.0.1:${port}/live/librtmp2`;
     const ffOut = path.join(dir, 'ffmpeg.flv');
     const dumpOut = path.join(dir, 'rtmpdump.flv');
-    const ffPlayer = run('ffmpeg', [
-      '-hide_banner',
-      '-nostdin',
-      '-y',
-      '-i',
-      url,
-      '-c',
-      'copy',
-      '-f',
-      'flv',
-      ffOut,
-    ]);
+    const ffPlayer = ffmpegPlay(url, ffOut);
     const dumpPlayer = haveRtmpdump
       ? run('rtmpdump', ['-r', url, '--live', '-o', dumpOut], 30_000)
       : undefined;
@@ -215,18 +200,7 @@ describe.skipIf(!haveTools)('GStreamer (rtmp2sink, rtmp2src) with RtmpServer', (
     const gstOut = path.join(dir, 'gst.flv');
     const ffOut = path.join(dir, 'ffmpeg.flv');
     const gstPlayer = gstreamerPlay(url, gstOut);
-    const ffPlayer = run('ffmpeg', [
-      '-hide_banner',
-      '-nostdin',
-      '-y',
-      '-i',
-      url,
-      '-c',
-      'copy',
-      '-f',
-      'flv',
-      ffOut,
-    ]);
+    const ffPlayer = ffmpegPlay(url, ffOut);
     await until(() => relay.stats().some((s) => s.players === 2), 10_000, 'both players');
     const published = await gstreamerRemux(fixture(SOURCE), 'rtmp2sink', url, { realtime: true }).done;
     expect(published.code, published.stderr).toBe(0);

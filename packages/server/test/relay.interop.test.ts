@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { ffmpegPublish, fixture, hasTool, probe, probePackets, run, until } from '@rtmp/testing';
+import { ffmpegPlay, ffmpegPublish, fixture, hasTool, probe, probePackets, run, until } from '@rtmp/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LiveRelay, RtmpServer } from '../src/index.js';
 
@@ -24,10 +24,6 @@ async function startRelay(): Promise<number> {
   relay = new LiveRelay();
   server = new RtmpServer({ host: '127.0.0.1', port: 0, handler: relay.handler() });
   return server.start();
-}
-
-function ffmpegPlay(url: string, out: string) {
-  return run('ffmpeg', ['-hide_banner', '-nostdin', '-y', '-i', url, '-c', 'copy', '-f', 'flv', out], 30_000);
 }
 
 describe.skipIf(!haveTools)('LiveRelay with real peers', () => {

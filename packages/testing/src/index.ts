@@ -45,6 +45,7 @@ export { type ReadmeBlock, readmeTypeErrors, typescriptBlocks } from './readme.j
 export { type SelfSignedCert, selfSignedCert } from './tls.js';
 export {
   buildIfStale,
+  ffmpegPlay,
   ffmpegPublish,
   ffmpegTestPatternArgs,
   gstreamerPlay,

@@ -112,6 +112,15 @@ export function ffmpegPublish(
   return run('ffmpeg', args, options.timeoutMs);
 }
 
+/** `ffmpeg` playing `url` into the FLV file `out` with stream copy, until the stream ends (or the timeout, 30 s). */
+export function ffmpegPlay(url: string, out: string, timeoutMs?: number): Running {
+  return run(
+    'ffmpeg',
+    ['-hide_banner', '-nostdin', '-y', '-i', url, '-c', 'copy', '-f', 'flv', out],
+    timeoutMs,
+  );
+}
+
 /**
  * FFmpeg arguments that publish a generated pattern (testsrc 320x240 25 fps H.264, GOP 1 s, + a 440 Hz AAC sine)
  * for `seconds` in real time to `url`.

@@ -2,7 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { CuttableProxy, ffmpegPublish, fixture, hasTool, openFds, run, sleep, until } from '@rtmp/testing';
+import {
+  CuttableProxy,
+  ffmpegPlay,
+  ffmpegPublish,
+  fixture,
+  hasTool,
+  openFds,
+  sleep,
+  until,
+} from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { player, publisher, sendTag, type TestClient } from './clients.js';
 import { flvTags } from './lib.js';
@@ -38,11 +47,7 @@ describe.skipIf(!(hasTool('ffmpeg') && hasTool('ffprobe')))('a publisher killed 
     const dir = mkdtempSync(path.join(tmpdir(), 'rtmp-kill-'));
     const url = `rtmp://127.0.0.1:${harness.port}/live/killed`;
     const out = path.join(dir, 'out.flv');
-    const ffplayer = run(
-      'ffmpeg',
-      ['-hide_banner', '-nostdin', '-y', '-i', url, '-c', 'copy', '-f', 'flv', out],
-      30_000,
-    );
+    const ffplayer = ffmpegPlay(url, out, 30_000);
     await until(() => harness.relay.stats().some((s) => s.players === 1), 10_000, 'player');
     const pub = ffmpegPublish(fixture('small_h264_aac.flv'), url, {
       realtime: true,

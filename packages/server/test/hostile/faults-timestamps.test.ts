@@ -3,7 +3,7 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { TimestampUnwrapper } from '@rtmp/flv-demux';
-import { hasTool, readOracle, run, sleep, until } from '@rtmp/testing';
+import { ffmpegPlay, hasTool, readOracle, run, sleep, until } from '@rtmp/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaEvent } from '../../src/index.js';
 import { publisher, sendTag, type TestClient } from './clients.js';
@@ -113,11 +113,7 @@ async function publishAndPlay(
 ): Promise<{ played: Packet[]; sent: { type: number; ts: number; size: number }[] }> {
   const url = `rtmp://127.0.0.1:${h.port}/live/${r.key}`;
   const out = path.join(dir, `${r.key}.flv`);
-  const player = run(
-    'ffmpeg',
-    ['-hide_banner', '-nostdin', '-y', '-i', url, '-c', 'copy', '-f', 'flv', out],
-    60_000,
-  );
+  const player = ffmpegPlay(url, out, 60_000);
   await until(
     () => h.relay.stats().some((s) => s.key === `live/${r.key}` && s.players === 1),
     10_000,

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { ffmpegPublish, fixture, hasTool, run, sleep, until } from '@rtmp/testing';
+import { ffmpegPlay, ffmpegPublish, fixture, hasTool, run, sleep, until } from '@rtmp/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RtmpError, RtmpErrorCodes } from '../../src/index.js';
 import type { AttackReport } from './attacker.js';
@@ -87,11 +87,7 @@ describe.skipIf(!haveTools)('a relay under attack while FFmpeg publishes to an F
       rounds: 1,
     });
     await attacker.ready;
-    const player = run(
-      'ffmpeg',
-      ['-hide_banner', '-nostdin', '-y', '-i', url, '-c', 'copy', '-f', 'flv', out],
-      60_000,
-    );
+    const player = ffmpegPlay(url, out, 60_000);
     await until(() => h.relay.stats().some((s) => s.players === 1), 10_000, 'player');
     const publisher = ffmpegPublish(fixture('small_h264_aac.flv'), url, { realtime: true, extra: loop });
     await until(() => h.relay.isLive('live/legit'), 10_000, 'publisher');
