@@ -14,7 +14,7 @@ interface Captured {
   hex: string;
 }
 
-// Extracted once from ../shared/fixtures/captures by test/fixtures/extract-capture-commands.ts.
+// Extracted once from fixtures/captures (at the repository root) by test/fixtures/extract-capture-commands.ts.
 const { messages } = JSON.parse(
   readFileSync(path.join(packageRoot, 'test/fixtures/capture-commands.json'), 'utf8'),
 ) as { messages: Captured[] };

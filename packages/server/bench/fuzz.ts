@@ -1,5 +1,5 @@
 // Mutation fuzzing of the handshake, chunk, AMF and flv-demux decoders and of a whole server session, seeded from
-// the real captures in shared/fixtures/captures. Run from packages/server:
+// the real captures in fixtures/captures. Run from packages/server:
 //
 //   node --import tsx bench/fuzz.ts                 # >= 1,000,000 cases, random seed (printed)
 //   node --import tsx bench/fuzz.ts --seed 42       # reproduce a run

@@ -3,12 +3,12 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The shared fixtures folder: `$RTMP_FIXTURES`, else `shared/fixtures` beside the repository root (this file sits at
- * `<repo>/packages/testing/src/`, so the answer does not depend on which package imports it).
+ * The fixtures folder: `$RTMP_FIXTURES` when set, else `fixtures/` at the repository root, which every clone carries
+ * (this file sits at `<repo>/packages/testing/src/`, so the answer does not depend on which package imports it).
  */
 export const FIXTURES: string =
-  process.env.RTMP_FIXTURES ??
-  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../shared/fixtures');
+  process.env.RTMP_FIXTURES ||
+  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../fixtures');
 
 /** The path of a fixture, relative to {@link FIXTURES} (e.g. `captures/x.rtmpcap`). */
 export function fixture(name: string): string {

@@ -1,5 +1,7 @@
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   allCaptures,
@@ -18,6 +20,7 @@ import {
   memory,
   parseFlvTags,
   readCapture,
+  readCsv,
   readFixture,
   readOracle,
   run,
@@ -33,10 +36,49 @@ import {
 } from '../src/index.js';
 
 describe('fixtures and captures', () => {
-  it('finds the shared fixtures folder', () => {
+  const repoRoot = path.resolve(import.meta.dirname, '../../..');
+
+  it("finds the repository's own fixtures folder (or $RTMP_FIXTURES)", () => {
     expect(existsSync(fixture('small_h264_aac.flv'))).toBe(true);
-    expect(FIXTURES.endsWith('fixtures')).toBe(true);
+    expect(FIXTURES).toBe(process.env.RTMP_FIXTURES || path.join(repoRoot, 'fixtures'));
   });
+
+  it('no tracked file reads from a folder beside the repository', () => {
+    // A clone has nothing beside it: the fixtures once lived in a sibling folder and a clone could not test itself.
+    const sibling = ['..', 'shared'].join('/');
+    const files = execFileSync('git', ['ls-files', '-z'], { cwd: repoRoot, encoding: 'utf8' })
+      .split('\0')
+      .filter((f) => /\.(ts|mts|mjs|js|json|md|sh|yaml)$/.test(f) || f.startsWith('.ci/'));
+    const offenders = files.filter(
+      (f) =>
+        existsSync(path.join(repoRoot, f)) && readFileSync(path.join(repoRoot, f), 'utf8').includes(sibling),
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it.each(['av1_opus_testsrc', 'av1_opus_mptestsrc'])(
+    'enhanced/%s.tags.csv agrees with the minimal FLV reader (type, timestamp, ExHeader, packet type, FourCC, size)',
+    (name) => {
+      const [header, ...rows] = readCsv(`enhanced/${name}.tags.csv`);
+      const col = (n: string) => header?.indexOf(n) ?? -1;
+      const tags = parseFlvTags(readFixture(`enhanced/${name}.flv`));
+      expect(tags.length).toBe(rows.length);
+      tags.forEach((tag, i) => {
+        const row = rows[i] ?? [];
+        expect(String(tag.type)).toBe(row[col('tag_type')]);
+        expect(String(tag.timestamp)).toBe(row[col('timestamp_ms')]);
+        expect(String(tag.body.length)).toBe(row[col('body_size')]);
+        if (tag.type === 18) return;
+        // E-RTMP: the top bit of the first byte (video) or sound format 9 (audio) marks an extended header.
+        const ex = tag.type === 9 ? tag.body[0]! >> 7 === 1 : tag.body[0]! >> 4 === 9;
+        expect(ex ? '1' : '').toBe(row[col('ex_header')] === '1' ? '1' : '');
+        if (!ex) return;
+        expect(String(tag.body[0]! & 0x0f)).toBe(row[col('packet_type')]);
+        if (tag.type === 9) expect(String((tag.body[0]! >> 4) & 7)).toBe(row[col('frame_type')]);
+        expect(tag.body.toString('latin1', 1, 5)).toBe(row[col('fourcc_or_codec')]);
+      });
+    },
+  );
 
   it('reads a capture by name or by path, both directions starting with version 3', () => {
     const byName = readCapture('ffmpeg-publish-h264-aac.rtmpcap');

@@ -1,5 +1,5 @@
 // Mutation fuzzing of every decoder and of a whole server session, seeded from the real captures in
-// shared/fixtures/captures. Shared by bench/fuzz.ts (>= 1,000,000 cases) and hostile-fuzz.test.ts (a fixed-seed slice).
+// fixtures/captures. Shared by bench/fuzz.ts (>= 1,000,000 cases) and hostile-fuzz.test.ts (a fixed-seed slice).
 import { readFileSync } from 'node:fs';
 import { Duplex } from 'node:stream';
 import { AmfError, decodeAmf0, decodeAmf3, decodeCommandPayload } from '@rtmp/amf';
