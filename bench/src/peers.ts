@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import * as net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { encodeAmf0 } from '@rtmp/amf';
-import { RtmpConnection, type RtmpStatus } from '@rtmp/server';
+import { RtmpConnection, type RtmpStatus } from '@rtmp/connection';
 import type { RawFlvTag as FlvTag } from '@rtmp/testing';
 import { monotonicMs } from './clock.js';
 import { videoKey } from './video-key.js';

@@ -4,7 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RtmpConnection, type RtmpStatus } from '@rtmp/server';
+import { RtmpConnection, type RtmpStatus } from '@rtmp/connection';
 import { until } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';

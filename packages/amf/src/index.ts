@@ -23,6 +23,7 @@ export {
   DEFAULT_DECODE_LIMITS,
   type ExternalizableRegistry,
 } from './options.js';
+export { amfProperties, amfProperty } from './properties.js';
 export {
   AMF_UNSUPPORTED,
   Amf3Array,

@@ -3,7 +3,13 @@ import * as net from 'node:net';
 import type * as tls from 'node:tls';
 import { type AmfValue, createAmfObject } from '@rtmp/amf';
 import type { ControlMessage, RtmpMessage } from '@rtmp/chunk';
-import { type RtmpCommand, RtmpConnection, type RtmpDataMessage, type RtmpStatus } from '@rtmp/server';
+import {
+  CONNECTION_DEFAULTS,
+  type RtmpCommand,
+  RtmpConnection,
+  type RtmpDataMessage,
+  type RtmpStatus,
+} from '@rtmp/connection';
 import {
   RtmpClientError,
   type RtmpClientErrorCode,
@@ -65,9 +71,12 @@ export interface RtmpClientOptions {
   timeout?: number;
   /** Chunk size this client writes with (announced right after the handshake). Default 4096. */
   chunkSize?: number;
-  /** Close the connection when nothing arrives for this long (ms). Default 0 (off). */
+  /**
+   * Close the connection when nothing arrives for this long (ms); pings keep a live server talking. Default 45 000,
+   * as in every layer (`CONNECTION_DEFAULTS`); 0 disables.
+   */
   idleTimeout?: number;
-  /** Ping the server after this many ms of silence. Default 0 (off). */
+  /** Ping the server after this many ms of silence. Default 15 000; 0 disables. */
   pingInterval?: number;
   /** Largest message accepted from the server (bytes). Default 16 MiB - 1. */
   maxMessageSize?: number;
@@ -132,7 +141,7 @@ function checkTimeout(name: string, value: number | undefined, fallback: number)
 
 /**
  * An RTMP/RTMPS client connection (a NetConnection): connect, then publish or play on streams it creates.
- * Built on the connection core of `@rtmp/server` (`RtmpConnection`): handshake, chunking, acknowledgements,
+ * Built on `@rtmp/connection` (`RtmpConnection`), the core it shares with `@rtmp/server`: handshake, chunking, acknowledgements,
  * pings and command transactions are the server's own code, used in the client role.
  *
  * After {@link RtmpClient.close} (or a disconnect) the same client may {@link RtmpClient.connect} again.
@@ -161,9 +170,9 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
   constructor(options: RtmpClientOptions) {
     super();
     this.#options = options;
-    this.#timeout = checkTimeout('timeout', options.timeout, 10_000);
-    checkTimeout('idleTimeout', options.idleTimeout, 0);
-    checkTimeout('pingInterval', options.pingInterval, 0);
+    this.#timeout = checkTimeout('timeout', options.timeout, CONNECTION_DEFAULTS.handshakeTimeout);
+    checkTimeout('idleTimeout', options.idleTimeout, CONNECTION_DEFAULTS.idleTimeout);
+    checkTimeout('pingInterval', options.pingInterval, CONNECTION_DEFAULTS.pingInterval);
     const chunkSize = options.chunkSize ?? 4096;
     if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > 0x7fffffff) {
       throw new RtmpClientError(
@@ -255,8 +264,8 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
         digest: this.#options.digest ?? true,
         // The step timeout below covers the handshake; the core's own timer would only duplicate it.
         handshakeTimeout: 0,
-        idleTimeout: this.#options.idleTimeout ?? 0,
-        pingInterval: this.#options.pingInterval ?? 0,
+        idleTimeout: this.#options.idleTimeout ?? CONNECTION_DEFAULTS.idleTimeout,
+        pingInterval: this.#options.pingInterval ?? CONNECTION_DEFAULTS.pingInterval,
         callTimeout: 0,
         ...(this.#options.maxMessageSize === undefined
           ? {}

@@ -1,24 +1,19 @@
+import {
+  type ClientErrorCode,
+  ClientErrorCodes,
+  type ConnectionErrorCode,
+  RtmpError,
+  type RtmpErrorOptions,
+} from '@rtmp/connection';
+
 /**
- * Every stable error code raised by `@rtmp/client`. The README lists each one; a test keeps the two in sync.
+ * Every stable error code raised by `@rtmp/client` (the client's part of the RTMP error family of
+ * `@rtmp/connection`). The README lists each one; a test checks every row.
  */
-export const RTMP_CLIENT_ERROR_CODES = [
-  'ERR_RTMP_INVALID_URL',
-  'ERR_RTMP_INVALID_OPTION',
-  'ERR_RTMP_INVALID_STATE',
-  'ERR_RTMP_SOCKET',
-  'ERR_RTMP_HANDSHAKE_FAILED',
-  'ERR_RTMP_PROTOCOL',
-  'ERR_RTMP_TIMEOUT',
-  'ERR_RTMP_ABORTED',
-  'ERR_RTMP_CONNECT_REJECTED',
-  'ERR_RTMP_CREATE_STREAM_FAILED',
-  'ERR_RTMP_PUBLISH_REJECTED',
-  'ERR_RTMP_PLAY_REJECTED',
-  'ERR_RTMP_CLOSED',
-] as const;
+export const RTMP_CLIENT_ERROR_CODES: typeof ClientErrorCodes = ClientErrorCodes;
 
 /** A stable string code carried by every {@link RtmpClientError}. */
-export type RtmpClientErrorCode = (typeof RTMP_CLIENT_ERROR_CODES)[number];
+export type RtmpClientErrorCode = ClientErrorCode;
 
 /** The step of the client's life an error happened in. */
 export type RtmpClientStep =
@@ -43,13 +38,14 @@ export interface RtmpServerStatus {
 const brand = Symbol.for('@rtmp/client.RtmpClientError');
 
 /**
- * The one error class of `@rtmp/client`. `code` is stable and documented; `status` carries the server's
- * `onStatus` code and description when the server refused something; `cause` holds the underlying error
- * (often an `RtmpError` of the connection core, with its own code).
+ * The error class of `@rtmp/client`: an {@link RtmpError} (so `instanceof RtmpError` catches it too) whose code is
+ * one of the client's smaller vocabulary, with the step that failed. `status` carries the server's `onStatus` code
+ * and description when the server refused something; `cause` holds the underlying error (often an `RtmpError` of
+ * the connection core, with its own code).
  */
-export class RtmpClientError extends Error {
+export class RtmpClientError extends RtmpError {
   /** Stable machine-readable code, see {@link RTMP_CLIENT_ERROR_CODES}. */
-  readonly code: RtmpClientErrorCode;
+  declare readonly code: RtmpClientErrorCode;
   /** Which step failed. */
   readonly step: RtmpClientStep;
   /** The server's status when it refused (connect `_error`, publish/play `onStatus` level `error`). */
@@ -59,13 +55,12 @@ export class RtmpClientError extends Error {
     code: RtmpClientErrorCode,
     step: RtmpClientStep,
     message: string,
-    options?: { cause?: unknown; status?: RtmpServerStatus | undefined },
+    options: RtmpErrorOptions & { status?: RtmpServerStatus | undefined } = {},
   ) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    super(code, message, options);
     this.name = 'RtmpClientError';
-    this.code = code;
     this.step = step;
-    this.status = options?.status;
+    this.status = options.status;
   }
 
   /** `instanceof` that also recognises errors from a second installed copy of the package. */
@@ -73,14 +68,17 @@ export class RtmpClientError extends Error {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
   }
 
-  /** @internal */
-  get [brand](): boolean {
-    return true;
+  static {
+    Object.defineProperty(RtmpClientError.prototype, brand, { value: true });
   }
 }
 
-// Core codes mapped onto the client's smaller vocabulary; the core error stays reachable as `cause`.
-const FROM_CORE: Record<string, RtmpClientErrorCode> = {
+/**
+ * What each code of the connection core becomes for a client user; `null` keeps the code of the step that failed
+ * (a refused call is the step's own failure: `ERR_RTMP_CONNECT_REJECTED` for connect, and so on). Keyed by the
+ * core's code list, so a new core code does not compile until it is given a meaning here.
+ */
+const FROM_CORE: Record<ConnectionErrorCode, RtmpClientErrorCode | null> = {
   ERR_RTMP_HANDSHAKE_FAILED: 'ERR_RTMP_HANDSHAKE_FAILED',
   ERR_RTMP_HANDSHAKE_TIMEOUT: 'ERR_RTMP_TIMEOUT',
   ERR_RTMP_PROTOCOL: 'ERR_RTMP_PROTOCOL',
@@ -94,6 +92,9 @@ const FROM_CORE: Record<string, RtmpClientErrorCode> = {
   ERR_RTMP_MEMORY_BUDGET: 'ERR_RTMP_PROTOCOL',
   ERR_RTMP_SOCKET: 'ERR_RTMP_SOCKET',
   ERR_RTMP_INVALID_OPTION: 'ERR_RTMP_INVALID_OPTION',
+  ERR_RTMP_HANDLER_FAILED: 'ERR_RTMP_HANDLER_FAILED',
+  ERR_RTMP_CLOSED: 'ERR_RTMP_CLOSED',
+  ERR_RTMP_CALL_FAILED: null,
 };
 
 /** Turns whatever ended a step into an {@link RtmpClientError} (one passes through unchanged). */
@@ -103,15 +104,17 @@ export function toClientError(
   fallback: RtmpClientErrorCode,
 ): RtmpClientError {
   if (error instanceof RtmpClientError) return error;
-  const coreCode =
-    typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : '';
+  const core = error instanceof RtmpError ? error : undefined;
+  const coreCode = core?.code;
   // A closed connection whose cause is known reports the cause (e.g. the socket error that closed it).
-  const cause = (error as { cause?: unknown })?.cause;
-  if (coreCode === 'ERR_RTMP_CLOSED' && cause !== undefined) {
-    const inner = toClientError(cause, step, 'ERR_RTMP_CLOSED');
+  if (core !== undefined && coreCode === 'ERR_RTMP_CLOSED' && core.cause !== undefined) {
+    const inner = toClientError(core.cause, step, 'ERR_RTMP_CLOSED');
     return new RtmpClientError(inner.code, step, inner.message, { cause: error, status: inner.status });
   }
-  const code = FROM_CORE[coreCode] ?? (coreCode === 'ERR_RTMP_CLOSED' ? 'ERR_RTMP_CLOSED' : fallback);
+  const mapped =
+    coreCode !== undefined && Object.hasOwn(FROM_CORE, coreCode)
+      ? FROM_CORE[coreCode as ConnectionErrorCode]
+      : null;
   const text = error instanceof Error ? error.message : String(error);
-  return new RtmpClientError(code, step, `${step}: ${text}`, { cause: error });
+  return new RtmpClientError(mapped ?? fallback, step, `${step}: ${text}`, { cause: error });
 }

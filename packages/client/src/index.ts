@@ -1,5 +1,5 @@
 /**
- * `@rtmp/client`: an RTMP/RTMPS client that publishes and plays, built on the connection core of `@rtmp/server`.
+ * `@rtmp/client`: an RTMP/RTMPS client that publishes and plays, built on `@rtmp/connection`, the connection core it shares with `@rtmp/server`.
  * @packageDocumentation
  */
 export {

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { AmfValue } from '@rtmp/amf';
 import type { RtmpMessage } from '@rtmp/chunk';
+import type { RtmpConnection, RtmpDataMessage, RtmpStatus } from '@rtmp/connection';
 import {
   type AudioCodecEvent,
   type AudioSampleEvent,
@@ -9,7 +10,6 @@ import {
   type VideoCodecEvent,
   type VideoSampleEvent,
 } from '@rtmp/flv-demux';
-import type { RtmpConnection, RtmpDataMessage, RtmpStatus } from '@rtmp/server';
 import type { StepOptions } from './client.js';
 import { RtmpClientError, type RtmpServerStatus } from './errors.js';
 import { amfField } from './util.js';

@@ -1,7 +1,7 @@
 import { type AmfValue, createAmfObject, EcmaArray } from '@rtmp/amf';
 import type { RtmpMessage } from '@rtmp/chunk';
+import type { RtmpConnection, RtmpDataMessage, RtmpStatus } from '@rtmp/connection';
 import { concatBytes, type DemuxEvent, muxScriptData, StreamMuxer } from '@rtmp/flv-demux';
-import type { RtmpConnection, RtmpDataMessage, RtmpStatus } from '@rtmp/server';
 import type { StepOptions } from './client.js';
 import { RtmpClientError, type RtmpServerStatus } from './errors.js';
 

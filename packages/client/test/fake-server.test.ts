@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import type { AmfValue } from '@rtmp/amf';
+import { type RtmpCommand, RtmpConnection } from '@rtmp/connection';
 import { FlvReader, StreamDemuxer } from '@rtmp/flv-demux';
 import type { RtmpServer } from '@rtmp/server';
-import { type RtmpCommand, RtmpConnection } from '@rtmp/server';
 import { fixture, readOracle, until } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RtmpClient } from '../src/index.js';

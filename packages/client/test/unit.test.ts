@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
+import { RtmpError } from '@rtmp/connection';
+import { testReadmeErrorTable } from '@rtmp/testing/readme-test';
 import { afterEach, describe, expect, it } from 'vitest';
+import { toClientError } from '../src/errors.js';
 import { parseRtmpUrl, RTMP_CLIENT_ERROR_CODES, RtmpClient, RtmpClientError } from '../src/index.js';
 
 describe('parseRtmpUrl', () => {
@@ -163,9 +165,30 @@ describe('timeouts, aborts and socket errors', () => {
 });
 
 describe('errors', () => {
-  it('every code is documented in the README', () => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    for (const code of RTMP_CLIENT_ERROR_CODES) expect(readme, code).toContain(`\`${code}\``);
+  testReadmeErrorTable(import.meta.url, {
+    RtmpClientError: {
+      codes: RTMP_CLIENT_ERROR_CODES,
+      make: (code) => new RtmpClientError(code as RtmpClientError['code'], 'connection', 'x'),
+      is: (value) => value instanceof RtmpClientError && value instanceof RtmpError,
+    },
+  });
+
+  it('maps every core code: a refused call keeps the code of its step', () => {
+    const core = (code: RtmpError['code']) => new RtmpError(code, 'x');
+    expect(toClientError(core('ERR_RTMP_CALL_FAILED'), 'connect', 'ERR_RTMP_CONNECT_REJECTED').code).toBe(
+      'ERR_RTMP_CONNECT_REJECTED',
+    );
+    expect(toClientError(core('ERR_RTMP_PING_TIMEOUT'), 'play', 'ERR_RTMP_CLOSED').code).toBe(
+      'ERR_RTMP_TIMEOUT',
+    );
+    expect(toClientError(core('ERR_RTMP_HANDLER_FAILED'), 'play', 'ERR_RTMP_CLOSED').code).toBe(
+      'ERR_RTMP_HANDLER_FAILED',
+    );
+    const closed = new RtmpError('ERR_RTMP_CLOSED', 'closed', { cause: core('ERR_RTMP_SOCKET') });
+    expect(toClientError(closed, 'publish', 'ERR_RTMP_CLOSED').code).toBe('ERR_RTMP_SOCKET');
+    expect(toClientError(new Error('x'), 'publish', 'ERR_RTMP_PUBLISH_REJECTED').code).toBe(
+      'ERR_RTMP_PUBLISH_REJECTED',
+    );
   });
 
   it('instanceof works across copies through the brand', () => {

@@ -1,3 +1,10 @@
+/**
+ * `@rtmp/server`: an RTMP/RTMPS server with a per-connection handler contract, demuxing and a live relay, built on
+ * `@rtmp/connection`.
+ * @packageDocumentation
+ */
+// Re-exported from @rtmp/connection for one minor version, so code written against @rtmp/server 0.1 still compiles;
+// import these from @rtmp/connection instead.
 export {
   type BudgetHolder,
   BufferBudget,
@@ -8,10 +15,14 @@ export {
   type RtmpConnectionEvents,
   type RtmpConnectionOptions,
   type RtmpDataMessage,
+  RtmpError,
+  type RtmpErrorCode,
+  RtmpErrorCodes,
   type RtmpRole,
   type RtmpStatus,
-} from './connection/index.js';
-export { RtmpError, type RtmpErrorCode, RtmpErrorCodes, toRtmpError } from './errors.js';
+  ServerErrorCodes,
+  toRtmpError,
+} from '@rtmp/connection';
 export {
   type LivePlayerStats,
   LiveRelay,

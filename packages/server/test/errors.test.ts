@@ -1,11 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { testReadmeErrorTable } from '@rtmp/testing/readme-test';
 import { describe, expect, it } from 'vitest';
-import { RtmpError, RtmpErrorCodes } from '../src/index.js';
+import { RtmpError, ServerErrorCodes } from '../src/index.js';
 
 describe('RtmpError', () => {
-  it('documents every code in the README', () => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    for (const code of RtmpErrorCodes) expect(readme, code).toContain(`\`${code}\``);
+  testReadmeErrorTable(import.meta.url, {
+    RtmpError: {
+      codes: ServerErrorCodes,
+      make: (code) => new RtmpError(code as RtmpError['code'], 'x'),
+      is: (value) => value instanceof RtmpError,
+    },
   });
 
   it('recognises instances structurally (a second installed copy)', () => {

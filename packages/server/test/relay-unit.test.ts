@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { encodeMessage } from '@rtmp/chunk';
+import { ChunkStreams } from '@rtmp/connection';
 import { describe, expect, it } from 'vitest';
-import { ChunkStreams } from '../src/connection/control.js';
 import { type ClientSession, LiveRelay } from '../src/index.js';
 import { classifyAudio, classifyVideo } from '../src/relay/classify.js';
 

@@ -41,7 +41,13 @@ export {
   startNginxRtmp,
 } from './nginx.js';
 export { clkTck, cpuSeconds, memory } from './proc.js';
-export { type ReadmeBlock, readmeTypeErrors, typescriptBlocks } from './readme.js';
+export {
+  type ReadmeBlock,
+  type ReadmeErrorRow,
+  readmeErrorRows,
+  readmeTypeErrors,
+  typescriptBlocks,
+} from './readme.js';
 export { type SelfSignedCert, selfSignedCert } from './tls.js';
 export {
   buildIfStale,

@@ -73,3 +73,26 @@ export function readmeTypeErrors(packageDir: string): string[] {
   }
   return errors;
 }
+
+/** One row of a README's error table: `| \`ERR_...\` | \`Class\` | meaning |`. */
+export interface ReadmeErrorRow {
+  code: string;
+  className: string;
+  meaning: string;
+  /** 1-based line in the README. */
+  line: number;
+}
+
+/**
+ * The rows of the error-code tables of a package's README: every table row whose first cell is a code in backticks
+ * and whose second cell is the error class in backticks.
+ */
+export function readmeErrorRows(packageDir: string): ReadmeErrorRow[] {
+  const lines = readFileSync(path.join(packageDir, 'README.md'), 'utf8').split('\n');
+  const rows: ReadmeErrorRow[] = [];
+  lines.forEach((text, i) => {
+    const match = /^\|\s*`(ERR_[A-Z0-9_]+)`\s*\|\s*`([A-Za-z]+)`\s*\|(.*)\|\s*$/.exec(text);
+    if (match) rows.push({ code: match[1]!, className: match[2]!, meaning: match[3]!.trim(), line: i + 1 });
+  });
+  return rows;
+}

@@ -1,9 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import { encodeMessage, MessageType, type RtmpMessage } from '@rtmp/chunk';
-import { RtmpConnection } from '../connection/connection.js';
-import { ChunkStreams } from '../connection/control.js';
-import { RtmpError } from '../errors.js';
+import { ChunkStreams, RtmpConnection, RtmpError } from '@rtmp/connection';
 import type { RtmpHandler, RtmpHandlerFactory, StreamContext } from '../server/handler.js';
 import { reject } from '../server/handler.js';
 import type { ClientSession } from '../server/session.js';

@@ -1,7 +1,7 @@
 import type { AmfValue } from '@rtmp/amf';
 import type { RtmpMessage } from '@rtmp/chunk';
+import type { RtmpError } from '@rtmp/connection';
 import type { DemuxEvent } from '@rtmp/flv-demux';
-import type { RtmpError } from '../errors.js';
 import type { ClientSession } from './session.js';
 
 /** A refusal returned by a handler callback. Build it with {@link reject}. */

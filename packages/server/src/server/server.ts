@@ -1,9 +1,7 @@
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import type * as tls from 'node:tls';
-import { BufferBudget } from '../connection/budget.js';
-import { RtmpConnection } from '../connection/connection.js';
-import { RtmpError } from '../errors.js';
+import { BufferBudget, CONNECTION_DEFAULTS as defaults, RtmpConnection, RtmpError } from '@rtmp/connection';
 import type { PlayInfo, PublishInfo, RtmpHandlerFactory, StreamContext } from './handler.js';
 import { ClientSession } from './session.js';
 
@@ -152,12 +150,17 @@ export class RtmpServer<O = unknown> extends EventEmitter<RtmpServerEvents> {
     this.#settings = {
       port,
       demux: options.demux ?? true,
-      handshakeTimeout: positive('handshakeTimeout', options.handshakeTimeout, 10_000, true),
-      idleTimeout: positive('idleTimeout', options.idleTimeout, 45_000, true),
-      pingInterval: positive('pingInterval', options.pingInterval, 15_000, true),
+      handshakeTimeout: positive(
+        'handshakeTimeout',
+        options.handshakeTimeout,
+        defaults.handshakeTimeout,
+        true,
+      ),
+      idleTimeout: positive('idleTimeout', options.idleTimeout, defaults.idleTimeout, true),
+      pingInterval: positive('pingInterval', options.pingInterval, defaults.pingInterval, true),
       maxConnections: positive('maxConnections', options.maxConnections, 1000),
-      maxMessageSize: positive('maxMessageSize', options.maxMessageSize, 0xffffff),
-      maxChunkStreams: positive('maxChunkStreams', options.maxChunkStreams, 64),
+      maxMessageSize: positive('maxMessageSize', options.maxMessageSize, defaults.maxMessageSize),
+      maxChunkStreams: positive('maxChunkStreams', options.maxChunkStreams, defaults.maxChunkStreams),
       maxBufferedBytes:
         options.maxBufferedBytes === undefined
           ? undefined

@@ -2,10 +2,15 @@ import { EventEmitter } from 'node:events';
 import type { AmfValue } from '@rtmp/amf';
 import { EcmaArray } from '@rtmp/amf';
 import { MessageType, type RtmpMessage } from '@rtmp/chunk';
+import {
+  ChunkStreams,
+  type RtmpCommand,
+  type RtmpConnection,
+  type RtmpDataMessage,
+  RtmpError,
+  toRtmpError,
+} from '@rtmp/connection';
 import { concatBytes, type DemuxEvent, StreamDemuxer, StreamMuxer } from '@rtmp/flv-demux';
-import type { RtmpCommand, RtmpConnection, RtmpDataMessage } from '../connection/connection.js';
-import { ChunkStreams } from '../connection/control.js';
-import { RtmpError, toRtmpError } from '../errors.js';
 import type {
   ConnectInfo,
   Decision,

@@ -1,6 +1,6 @@
 import type { AmfValue } from '@rtmp/amf';
+import type { RtmpError } from '@rtmp/connection';
 import type { DemuxEvent } from '@rtmp/flv-demux';
-import type { RtmpError } from '../../src/errors.js';
 import type {
   ConnectInfo,
   MediaEvent,

@@ -1,8 +1,8 @@
-import { RtmpError } from '../errors.js';
+import { RtmpError } from './errors.js';
 
 /**
  * A memory budget shared by many connections: the bytes their chunk decoders hold for incomplete messages
- * (input buffers pinned by partial payloads). {@link RtmpServer} creates one from `maxTotalBufferedBytes`;
+ * (input buffers pinned by partial payloads). `RtmpServer` (of `@rtmp/server`) creates one from `maxTotalBufferedBytes`;
  * pass your own to connections you create yourself with `RtmpConnectionOptions.bufferBudget`.
  *
  * When a charge takes the total above `limit`, the connection that holds the most is closed with

@@ -1,6 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { type AmfValue, decodeCommandPayload, encodeAmf0, encodeCommandPayload } from '@rtmp/amf';
+import {
+  type AmfValue,
+  amfProperty,
+  decodeCommandPayload,
+  encodeAmf0,
+  encodeCommandPayload,
+} from '@rtmp/amf';
 import {
   AckCounter,
   ChunkDecoder,
@@ -18,157 +24,26 @@ import {
   type UserControlEvent,
 } from '@rtmp/chunk';
 import { HandshakeClient, HandshakeServer } from '@rtmp/handshake';
-import { RtmpError, type RtmpErrorCode, toRtmpError } from '../errors.js';
+import { type BatchMember, batching, batchWrites, joinBatch } from './batch.js';
 import type { BufferBudget } from './budget.js';
-import { ChunkStreams } from './control.js';
-
-/** Which side of the handshake this connection plays. Nothing else in the core depends on it. */
-export type RtmpRole = 'server' | 'client';
-
-/** Options of {@link RtmpConnection}. Every limit has a safe default. */
-export interface RtmpConnectionOptions {
-  /** `'server'` answers C0/C1, `'client'` sends C0/C1 at once. */
-  role: RtmpRole;
-  /** Client role: use the digest (FP9) handshake. Default `true`. */
-  digest?: boolean;
-  /** Milliseconds allowed for the handshake to complete. Default 10 000; 0 disables. */
-  handshakeTimeout?: number;
-  /** Close the connection when nothing has been received for this long (ms). Default 60 000; 0 disables. */
-  idleTimeout?: number;
-  /** Send a ping request when nothing has been received for this long (ms), to detect dead peers. Default 0 (off). */
-  pingInterval?: number;
-  /** Reject a message whose declared length exceeds this many bytes. Default (and maximum) 16 MiB - 1. */
-  maxMessageSize?: number;
-  /** Maximum number of distinct chunk stream ids the peer may use. Default 64. */
-  maxChunkStreams?: number;
-  /**
-   * Most bytes the chunk decoder may hold for incomplete messages (whole socket reads pinned by partial
-   * payloads are counted); above it the connection closes with `ERR_RTMP_BUFFER_LIMIT`. Default
-   * `maxMessageSize` + 1 MiB: one message of the largest allowed size can always arrive (a 4K keyframe of
-   * several MB included), with room for interleaved audio and partly used reads.
-   */
-  maxBufferedBytes?: number;
-  /**
-   * A budget shared with other connections (see {@link BufferBudget}): when all members together hold more
-   * than its limit, the one holding the most is closed with `ERR_RTMP_MEMORY_BUDGET`. Default: none.
-   */
-  bufferBudget?: BufferBudget;
-  /** Milliseconds before a {@link RtmpConnection.call} without a reply fails. Default 30 000; 0 disables. */
-  callTimeout?: number;
-  /** Grace period (ms) after a graceful close before the socket is destroyed. Default 2 000. */
-  closeTimeout?: number;
-}
-
-/** A decoded command (message type 20, or 17 for its AMF3 form). */
-export interface RtmpCommand {
-  /** Command name, e.g. `connect`, `publish`. */
-  name: string;
-  /** Transaction id (0 when the command expects no reply). */
-  transactionId: number;
-  /** The command object (often `null`). */
-  commandObject: AmfValue;
-  /** The values after the command object. */
-  args: AmfValue[];
-  /** Message stream id the command arrived on. */
-  streamId: number;
-  /** Message timestamp. */
-  timestamp: number;
-  /** 20 (AMF0) or 17 (AMF3 form). */
-  messageType: number;
-}
-
-/** A decoded data message (type 18, or 15 for its AMF3 form), e.g. `@setDataFrame` / `onMetaData`. */
-export interface RtmpDataMessage {
-  /** The decoded AMF values; the first is usually the handler name. */
-  values: AmfValue[];
-  streamId: number;
-  timestamp: number;
-  messageType: number;
-  /** The raw payload (a view, not a copy). */
-  payload: Uint8Array;
-}
-
-/** An `onStatus` notification. */
-export interface RtmpStatus {
-  streamId: number;
-  level: string;
-  code: string;
-  description: string;
-  /** The whole info object as received. */
-  info: AmfValue;
-}
-
-/** Result of a {@link RtmpConnection.call}: the values after the transaction id of the `_result`. */
-export interface RtmpCallResult {
-  commandObject: AmfValue;
-  args: AmfValue[];
-}
-
-/** Events of {@link RtmpConnection}. */
-export interface RtmpConnectionEvents {
-  /** The handshake completed; commands may flow. */
-  ready: [];
-  /** Audio, video, shared object or unknown message (aggregates are already split). */
-  message: [message: RtmpMessage];
-  /** A decoded data message (18/15). */
-  data: [data: RtmpDataMessage];
-  /** A command that is not a reply to one of our calls and not `onStatus`. */
-  command: [command: RtmpCommand];
-  /** An `onStatus` notification. */
-  status: [status: RtmpStatus];
-  /** Protocol or user control message, decoded by `@rtmp/chunk` (pings are answered before this fires). */
-  control: [control: ControlMessage];
-  /** The socket's write buffer drained. */
-  drain: [];
-  /** The connection is closed; `error` is undefined for a clean close. Fires exactly once. */
-  close: [error: RtmpError | undefined];
-}
-
-interface PendingCall {
-  resolve: (result: RtmpCallResult) => void;
-  reject: (error: RtmpError) => void;
-  timer: NodeJS.Timeout | undefined;
-}
+import { CallTable } from './calls.js';
+import { ChunkStreams, defaultChunkStream } from './control.js';
+import { chunkErrorCode, RtmpError, toRtmpError } from './errors.js';
+import { Keepalive } from './keepalive.js';
+import {
+  type ResolvedConnectionOptions,
+  type RtmpConnectionOptions,
+  resolveConnectionOptions,
+} from './options.js';
+import type { RtmpCallResult, RtmpCommand, RtmpConnectionEvents, RtmpRole } from './types.js';
 
 interface HandshakeDriver {
   push(bytes: Uint8Array): { output: Uint8Array[]; done: boolean; rest: Uint8Array };
   readonly kind?: string | null | undefined;
 }
 
-// Write batching: while a batch runs, every socket written to is corked once and uncorked once when the outermost
-// batch ends, so all messages of one publisher read leave in one writev per player instead of one per message.
-let batchDepth = 0;
-// Most withdrawn or fire-and-forget transactions remembered per connection, to drop their late replies.
-const MAX_IGNORED = 32;
-const batched: RtmpConnection[] = [];
-
-function defaultCsid(type: number): number {
-  switch (type) {
-    case MessageType.Audio:
-      return ChunkStreams.Audio;
-    case MessageType.Video:
-      return ChunkStreams.Video;
-    case MessageType.DataAmf0:
-    case MessageType.DataAmf3:
-      return ChunkStreams.Data;
-    case MessageType.CommandAmf0:
-    case MessageType.CommandAmf3:
-      return ChunkStreams.Command;
-    default:
-      return type <= 6 ? ChunkStreams.Control : ChunkStreams.Command;
-  }
-}
-
-function asString(value: AmfValue | undefined): string {
+function text(value: AmfValue | undefined): string {
   return typeof value === 'string' ? value : '';
-}
-
-function field(object: AmfValue | undefined, key: string): AmfValue | undefined {
-  if (typeof object !== 'object' || object === null || object instanceof Date || Array.isArray(object)) {
-    return undefined;
-  }
-  const record = (object as { properties?: unknown }).properties ?? object;
-  return Object.hasOwn(record as object, key) ? (record as Record<string, AmfValue>)[key] : undefined;
 }
 
 /**
@@ -203,7 +78,7 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
    */
   commandEncoding: 0 | 3 = 0;
 
-  readonly #options: Required<Omit<RtmpConnectionOptions, 'role' | 'bufferBudget'>>;
+  readonly #options: ResolvedConnectionOptions;
   readonly #budget: BufferBudget | undefined;
   readonly #decoder: ChunkDecoder;
   readonly #encoder: ChunkEncoder;
@@ -220,21 +95,15 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
   #peerBandwidth = 0;
   readonly #ack = new AckCounter();
   #peerAcked = 0;
-  #nextTransaction = 1;
-  readonly #pending = new Map<number, PendingCall>();
-  // Transactions whose replies are dropped (withdrawn calls, sendCall); bounded, oldest forgotten first.
-  #ignored: Set<number> | undefined;
+  readonly #calls = new CallTable();
   readonly #pings = new Map<
     number,
     { resolve: (rtt: number) => void; reject: (e: RtmpError) => void; sent: number }
   >();
   readonly #startedAt = Date.now();
-  #lastReceive = Date.now();
-  #pingOutstanding = false;
-  #handshakeTimer: NodeJS.Timeout | undefined;
-  #keepaliveTimer: NodeJS.Timeout | undefined;
+  readonly #keepalive: Keepalive;
   #closeTimer: NodeJS.Timeout | undefined;
-  #batched = false;
+  readonly #batchMember: BatchMember;
 
   /**
    * Wraps `socket` (already connected, or connecting: writes are buffered by Node). Listeners are
@@ -243,32 +112,14 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
   constructor(socket: Socket, options: RtmpConnectionOptions) {
     super();
     this.socket = socket;
+    this.#batchMember = { socket, inBatch: false };
     this.role = options.role;
-    this.#options = {
-      digest: options.digest ?? true,
-      handshakeTimeout: options.handshakeTimeout ?? 10_000,
-      idleTimeout: options.idleTimeout ?? 60_000,
-      pingInterval: options.pingInterval ?? 0,
-      maxMessageSize: options.maxMessageSize ?? 0xffffff,
-      maxChunkStreams: options.maxChunkStreams ?? 64,
-      callTimeout: options.callTimeout ?? 30_000,
-      closeTimeout: options.closeTimeout ?? 2_000,
-      maxBufferedBytes: 0,
-    };
-    const maxMessageLength = Math.min(this.#options.maxMessageSize, 0xffffff);
-    this.#options.maxBufferedBytes = options.maxBufferedBytes ?? maxMessageLength + 1024 * 1024;
-    const maxBuffered = this.#options.maxBufferedBytes;
-    if (!Number.isSafeInteger(maxBuffered) || maxBuffered < 1) {
-      throw new RtmpError(
-        'ERR_RTMP_INVALID_OPTION',
-        `maxBufferedBytes must be a positive integer, got ${maxBuffered}`,
-      );
-    }
+    this.#options = resolveConnectionOptions(options);
     this.#budget = options.bufferBudget;
     this.#decoder = new ChunkDecoder({
-      maxMessageLength,
+      maxMessageLength: this.#options.maxMessageSize,
       maxChunkStreams: this.#options.maxChunkStreams,
-      maxBufferedBytes: maxBuffered,
+      maxBufferedBytes: this.#options.maxBufferedBytes,
     });
     this.#encoder = new ChunkEncoder();
 
@@ -289,52 +140,19 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
     } else {
       this.#handshake = new HandshakeServer();
     }
-    if (this.#options.handshakeTimeout > 0) {
-      this.#handshakeTimer = setTimeout(() => {
-        this.destroy(new RtmpError('ERR_RTMP_HANDSHAKE_TIMEOUT', 'handshake did not complete in time'));
-      }, this.#options.handshakeTimeout);
-      this.#handshakeTimer.unref();
-    }
-    const tick = this.#keepaliveTick();
-    if (tick > 0) {
-      this.#keepaliveTimer = setInterval(() => this.#keepalive(), tick);
-      this.#keepaliveTimer.unref();
-    }
+    this.#keepalive = new Keepalive(this, this.#options);
     if (socket.destroyed) queueMicrotask(() => this.#onClose());
   }
 
   /**
-   * Starts a write batch: until the matching {@link RtmpConnection.endBatch}, each connection written to keeps
-   * its socket corked, and every socket is uncorked once at the end, so the messages written in between leave
-   * in one `writev` per connection. Batches nest; only the outermost end flushes. The core batches the
-   * dispatch of each socket read itself (a relay fanning one publisher read out to many players gets one
-   * syscall per player per read); call these only to batch writes made outside that dispatch, and always
-   * pair them (`try`/`finally`), or use {@link RtmpConnection.batch}.
+   * Runs `fn` inside a write batch and returns its result: until `fn` returns, each connection written to keeps its
+   * socket corked, and every socket is uncorked once at the end, so the messages written in between leave in one
+   * `writev` per connection. Batches nest; only the outermost one flushes. The core already batches the dispatch of
+   * each socket read (a relay fanning one publisher read out to many players gets one syscall per player per read);
+   * use this for writes made outside that dispatch.
    */
-  static beginBatch(): void {
-    batchDepth++;
-  }
-
-  /** Ends a batch started by {@link RtmpConnection.beginBatch}; the outermost end uncorks every socket once. */
-  static endBatch(): void {
-    if (batchDepth === 0 || --batchDepth > 0) return;
-    // Write errors surface asynchronously, so no listener runs (and no new batch starts) inside this loop.
-    for (let i = 0; i < batched.length; i++) {
-      const connection = batched[i]!;
-      connection.#batched = false;
-      connection.socket.uncork();
-    }
-    batched.length = 0;
-  }
-
-  /** Runs `fn` inside a write batch (see {@link RtmpConnection.beginBatch}) and returns its result. */
   static batch<T>(fn: () => T): T {
-    RtmpConnection.beginBatch();
-    try {
-      return fn();
-    } finally {
-      RtmpConnection.endBatch();
-    }
+    return batchWrites(fn);
   }
 
   /** True once the handshake has completed. */
@@ -391,7 +209,7 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
    * Encodes and writes one message on `csid` (default: by message type). Returns false when closed, and when
    * the socket's buffer is above its high-water mark (backpressure, as `socket.write`; see {@link needDrain}).
    */
-  send(message: RtmpMessage, csid: number = defaultCsid(message.type)): boolean {
+  send(message: RtmpMessage, csid: number = defaultChunkStream(message.type)): boolean {
     if (this.closed) return false;
     return this.#write(this.#encoder.encode(message, csid));
   }
@@ -464,53 +282,11 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
     options: { streamId?: number; timeout?: number; signal?: AbortSignal } = {},
   ): Promise<RtmpCallResult> {
     if (this.closed) return Promise.reject(new RtmpError('ERR_RTMP_CLOSED', 'connection is closed'));
-    const signal = options.signal;
-    if (signal?.aborted) {
-      return Promise.reject(new RtmpError('ERR_RTMP_ABORTED', `${name} aborted`, { cause: signal.reason }));
-    }
-    const transactionId = this.#nextTransaction++;
-    return new Promise<RtmpCallResult>((resolve, reject) => {
-      const timeout = options.timeout ?? this.#options.callTimeout;
-      let onAbort: (() => void) | undefined;
-      const settle = () => {
-        clearTimeout(pending.timer);
-        if (onAbort) signal?.removeEventListener('abort', onAbort);
-      };
-      const withdraw = (error: RtmpError) => {
-        if (this.#pending.get(transactionId) !== pending) return;
-        this.#pending.delete(transactionId);
-        this.#ignore(transactionId);
-        settle();
-        reject(error);
-      };
-      const pending: PendingCall = {
-        resolve: (result) => {
-          settle();
-          resolve(result);
-        },
-        reject: (error) => {
-          settle();
-          reject(error);
-        },
-        timer:
-          timeout > 0
-            ? setTimeout(
-                () =>
-                  withdraw(
-                    new RtmpError('ERR_RTMP_CALL_TIMEOUT', `no reply to ${name} within ${timeout} ms`),
-                  ),
-                timeout,
-              ).unref()
-            : undefined,
-      };
-      if (signal) {
-        onAbort = () =>
-          withdraw(new RtmpError('ERR_RTMP_ABORTED', `${name} aborted`, { cause: signal.reason }));
-        signal.addEventListener('abort', onAbort, { once: true });
-      }
-      this.#pending.set(transactionId, pending);
-      this.sendCommand(name, transactionId, args, options.streamId ?? 0);
-    });
+    return this.#calls.open(
+      name,
+      { timeout: options.timeout ?? this.#options.callTimeout, signal: options.signal },
+      (transactionId) => this.sendCommand(name, transactionId, args, options.streamId ?? 0),
+    );
   }
 
   /**
@@ -521,8 +297,7 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
    */
   sendCall(name: string, args: readonly AmfValue[], options: { streamId?: number } = {}): number {
     if (this.closed) return -1;
-    const transactionId = this.#nextTransaction++;
-    this.#ignore(transactionId);
+    const transactionId = this.#calls.fireAndForget();
     this.sendCommand(name, transactionId, args, options.streamId ?? 0);
     return transactionId;
   }
@@ -572,7 +347,7 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
     if (error) this.#recordError(error, false);
     if (this.#closed || this.#ending) return;
     this.#ending = true;
-    this.#stopTimers();
+    this.#keepalive.stop();
     this.socket.end();
     this.#closeTimer = setTimeout(() => this.socket.destroy(), this.#options.closeTimeout);
     this.#closeTimer.unref();
@@ -583,58 +358,13 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
     if (error) this.#recordError(error, false);
     this.#ending = true;
     this.#budget?.release(this);
-    this.#stopTimers();
+    this.#keepalive.stop();
     this.socket.destroy();
-  }
-
-  #keepaliveTick(): number {
-    const periods = [this.#options.idleTimeout, this.#options.pingInterval].filter((p) => p > 0);
-    if (periods.length === 0) return 0;
-    return Math.max(50, Math.floor(Math.min(...periods) / 4));
-  }
-
-  #keepalive(): void {
-    // While the handshake timer runs it alone decides, so a stalled handshake always ends with the same error code.
-    if (this.closed || this.#handshakeTimer !== undefined) return;
-    const silent = Date.now() - this.#lastReceive;
-    const { idleTimeout, pingInterval } = this.#options;
-    if (idleTimeout > 0 && silent >= idleTimeout) {
-      this.destroy(
-        this.#pingOutstanding
-          ? new RtmpError('ERR_RTMP_PING_TIMEOUT', `peer did not answer pings for ${silent} ms`)
-          : new RtmpError('ERR_RTMP_IDLE_TIMEOUT', `nothing received for ${silent} ms`),
-      );
-      return;
-    }
-    if (this.#ready && pingInterval > 0 && silent >= pingInterval && !this.#pingOutstanding) {
-      this.#pingOutstanding = true;
-      this.ping().then(
-        () => {},
-        () => {},
-      );
-    }
-  }
-
-  #stopTimers(): void {
-    clearTimeout(this.#handshakeTimer);
-    clearInterval(this.#keepaliveTimer);
-    this.#handshakeTimer = undefined;
-    this.#keepaliveTimer = undefined;
   }
 
   #recordError(error: RtmpError, destroy = true): void {
     this.#closeError ??= error;
     if (destroy && !this.#closed) this.destroy();
-  }
-
-  #ignore(transactionId: number): void {
-    // Created on first use: most connections (players) never withdraw a call.
-    const ignored = (this.#ignored ??= new Set());
-    if (ignored.size >= MAX_IGNORED) {
-      const oldest = ignored.values().next().value;
-      if (oldest !== undefined) ignored.delete(oldest);
-    }
-    ignored.add(transactionId);
   }
 
   #sendControl(message: RtmpMessage): void {
@@ -645,12 +375,8 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
     const socket = this.socket;
     if (socket.destroyed || !socket.writable) return false;
     let ok = true;
-    if (batchDepth > 0) {
-      if (!this.#batched) {
-        this.#batched = true;
-        socket.cork();
-        batched.push(this);
-      }
+    if (batching()) {
+      joinBatch(this.#batchMember);
       for (const slice of slices) {
         if (slice.byteLength === 0) continue;
         this.bytesOut += slice.byteLength;
@@ -685,8 +411,7 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
   #onData(chunk: Buffer): void {
     if (this.#closed || this.#ending) return;
     this.bytesIn += chunk.byteLength;
-    this.#lastReceive = Date.now();
-    this.#pingOutstanding = false;
+    this.#keepalive.received();
     let bytes: Uint8Array = chunk;
     if (this.#handshake) {
       let result: ReturnType<HandshakeDriver['push']>;
@@ -701,8 +426,7 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
       this.#handshakeKind = this.#handshake.kind ?? undefined;
       this.#handshake = undefined;
       this.#ready = true;
-      clearTimeout(this.#handshakeTimer);
-      this.#handshakeTimer = undefined;
+      this.#keepalive.handshakeDone();
       this.#safeEmit('ready');
       bytes = result.rest;
       if (bytes.byteLength === 0 || this.closed) return;
@@ -715,16 +439,7 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
     try {
       messages = this.#decoder.push(bytes);
     } catch (error) {
-      const chunkCode = (error as { code?: unknown }).code;
-      const code: RtmpErrorCode =
-        typeof chunkCode !== 'string'
-          ? 'ERR_RTMP_PROTOCOL'
-          : /MESSAGE_TOO_LONG|TOO_LARGE/.test(chunkCode)
-            ? 'ERR_RTMP_MESSAGE_TOO_LARGE'
-            : chunkCode === 'ERR_CHUNK_BUFFER_LIMIT'
-              ? 'ERR_RTMP_BUFFER_LIMIT'
-              : 'ERR_RTMP_PROTOCOL';
-      this.destroy(toRtmpError(error, code));
+      this.destroy(toRtmpError(error, chunkErrorCode(error)));
       return;
     }
     const budget = this.#budget;
@@ -744,17 +459,16 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
     this.#ack.add(bytes.byteLength);
     // A read with one message (a realtime publisher sends one frame at a time) writes at most once per player:
     // corking would only add bookkeeping to every one of those writes.
-    const batch = messages.length > 1;
-    if (batch) RtmpConnection.beginBatch();
-    try {
-      for (const message of messages) {
-        if (this.closed) return;
-        this.#dispatch(message);
-      }
-      if (this.#ack.due && !this.closed) this.#sendControl(encodeAcknowledgement(this.#ack.acknowledge()));
-    } finally {
-      if (batch) RtmpConnection.endBatch();
+    if (messages.length > 1) batchWrites(() => this.#dispatchAll(messages));
+    else this.#dispatchAll(messages);
+  }
+
+  #dispatchAll(messages: readonly RtmpMessage[]): void {
+    for (const message of messages) {
+      if (this.closed) return;
+      this.#dispatch(message);
     }
+    if (this.#ack.due && !this.closed) this.#sendControl(encodeAcknowledgement(this.#ack.acknowledge()));
   }
 
   #dispatch(message: RtmpMessage): void {
@@ -858,31 +572,19 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
       return;
     }
     const transactionId = typeof transaction === 'number' && Number.isFinite(transaction) ? transaction : 0;
-    if ((name === '_result' || name === '_error') && this.#pending.has(transactionId)) {
-      const pending = this.#pending.get(transactionId)!;
-      this.#pending.delete(transactionId);
-      clearTimeout(pending.timer);
-      if (name === '_result') pending.resolve({ commandObject, args });
-      else {
-        const info = args[0];
-        pending.reject(
-          new RtmpError(
-            'ERR_RTMP_CALL_FAILED',
-            `call failed: ${asString(field(info, 'code')) || 'error'} ${asString(field(info, 'description'))}`.trim(),
-            { detail: info },
-          ),
-        );
-      }
+    if (
+      (name === '_result' || name === '_error') &&
+      this.#calls.settle(name, transactionId, commandObject, args)
+    ) {
       return;
     }
-    if ((name === '_result' || name === '_error') && this.#ignored?.delete(transactionId)) return;
     if (name === 'onStatus') {
       const info = args[0] ?? null;
       this.#safeEmit('status', {
         streamId: message.streamId,
-        level: asString(field(info, 'level')),
-        code: asString(field(info, 'code')),
-        description: asString(field(info, 'description')),
+        level: text(amfProperty(info, 'level')),
+        code: text(amfProperty(info, 'code')),
+        description: text(amfProperty(info, 'description')),
         info,
       });
       return;
@@ -902,15 +604,11 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.#budget?.release(this);
-    this.#stopTimers();
+    this.#keepalive.stop();
     clearTimeout(this.#closeTimer);
     const error = this.#closeError;
     const closedError = new RtmpError('ERR_RTMP_CLOSED', 'connection closed', { cause: error });
-    for (const pending of this.#pending.values()) {
-      clearTimeout(pending.timer);
-      pending.reject(closedError);
-    }
-    this.#pending.clear();
+    this.#calls.rejectAll(closedError);
     for (const ping of this.#pings.values()) ping.reject(closedError);
     this.#pings.clear();
     try {

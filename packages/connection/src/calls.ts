@@ -1,0 +1,135 @@
+import { type AmfValue, amfProperty } from '@rtmp/amf';
+import { RtmpError } from './errors.js';
+import type { RtmpCallResult } from './types.js';
+
+function text(value: AmfValue | undefined): string {
+  return typeof value === 'string' ? value : '';
+}
+
+// Most withdrawn or fire-and-forget transactions remembered per connection, to drop their late replies.
+const MAX_IGNORED = 32;
+
+interface PendingCall {
+  resolve: (result: RtmpCallResult) => void;
+  reject: (error: RtmpError) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** Options of one {@link CallTable.open}. */
+export interface CallOptions {
+  /** Milliseconds before the call fails with `ERR_RTMP_CALL_TIMEOUT`; 0 disables. */
+  timeout: number;
+  /** Withdraws the call (`ERR_RTMP_ABORTED`); the connection stays usable. */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * The command transactions of one connection: ids, pending calls with their timeouts and abort signals, and the
+ * transactions whose replies are to be dropped (withdrawn calls, fire-and-forget sends).
+ */
+export class CallTable {
+  #next = 1;
+  readonly #pending = new Map<number, PendingCall>();
+  // Created on first use: most connections (players) never withdraw a call.
+  #ignored: Set<number> | undefined;
+
+  /** A fresh transaction id whose reply, if any, will be dropped. */
+  fireAndForget(): number {
+    const id = this.#next++;
+    this.#ignore(id);
+    return id;
+  }
+
+  /**
+   * Registers a call and returns its transaction id and the promise of its reply; `send(id)` is called once the
+   * call is registered, so a reply can never arrive before it is expected.
+   */
+  open(name: string, options: CallOptions, send: (transactionId: number) => void): Promise<RtmpCallResult> {
+    const { signal, timeout } = options;
+    if (signal?.aborted) {
+      return Promise.reject(new RtmpError('ERR_RTMP_ABORTED', `${name} aborted`, { cause: signal.reason }));
+    }
+    const transactionId = this.#next++;
+    return new Promise<RtmpCallResult>((resolve, reject) => {
+      let onAbort: (() => void) | undefined;
+      const settle = () => {
+        clearTimeout(pending.timer);
+        if (onAbort) signal?.removeEventListener('abort', onAbort);
+      };
+      const withdraw = (error: RtmpError) => {
+        if (this.#pending.get(transactionId) !== pending) return;
+        this.#pending.delete(transactionId);
+        this.#ignore(transactionId);
+        settle();
+        reject(error);
+      };
+      const pending: PendingCall = {
+        resolve: (result) => {
+          settle();
+          resolve(result);
+        },
+        reject: (error) => {
+          settle();
+          reject(error);
+        },
+        timer:
+          timeout > 0
+            ? setTimeout(
+                () =>
+                  withdraw(
+                    new RtmpError('ERR_RTMP_CALL_TIMEOUT', `no reply to ${name} within ${timeout} ms`),
+                  ),
+                timeout,
+              ).unref()
+            : undefined,
+      };
+      if (signal) {
+        onAbort = () =>
+          withdraw(new RtmpError('ERR_RTMP_ABORTED', `${name} aborted`, { cause: signal.reason }));
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      this.#pending.set(transactionId, pending);
+      send(transactionId);
+    });
+  }
+
+  /**
+   * Settles the call a `_result` or `_error` answers. Returns false when the reply answers no call of ours and was
+   * not to be dropped either: the caller then treats it as an ordinary command.
+   */
+  settle(
+    name: '_result' | '_error',
+    transactionId: number,
+    commandObject: AmfValue,
+    args: AmfValue[],
+  ): boolean {
+    const pending = this.#pending.get(transactionId);
+    if (pending === undefined) return this.#ignored?.delete(transactionId) === true;
+    this.#pending.delete(transactionId);
+    if (name === '_result') {
+      pending.resolve({ commandObject, args });
+    } else {
+      const info = args[0];
+      const reason = `${text(amfProperty(info, 'code')) || 'error'} ${text(amfProperty(info, 'description'))}`;
+      pending.reject(
+        new RtmpError('ERR_RTMP_CALL_FAILED', `call failed: ${reason}`.trim(), { detail: info }),
+      );
+    }
+    return true;
+  }
+
+  /** Rejects every pending call with `error` (the connection closed). */
+  rejectAll(error: RtmpError): void {
+    for (const pending of this.#pending.values()) pending.reject(error);
+    this.#pending.clear();
+  }
+
+  #ignore(transactionId: number): void {
+    const ignored = (this.#ignored ??= new Set());
+    if (ignored.size >= MAX_IGNORED) {
+      const oldest = ignored.values().next().value;
+      if (oldest !== undefined) ignored.delete(oldest);
+    }
+    ignored.add(transactionId);
+  }
+}

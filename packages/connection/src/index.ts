@@ -1,0 +1,31 @@
+/**
+ * `@rtmp/connection`: the RTMP connection core that `@rtmp/server` and `@rtmp/client` are both built on.
+ * @packageDocumentation
+ */
+export { type BudgetHolder, BufferBudget } from './budget.js';
+export { RtmpConnection } from './connection.js';
+export { ChunkStreams, defaultChunkStream } from './control.js';
+export {
+  CHUNK_ERROR_TO_RTMP,
+  type ClientErrorCode,
+  ClientErrorCodes,
+  type ConnectionErrorCode,
+  ConnectionErrorCodes,
+  chunkErrorCode,
+  RtmpError,
+  type RtmpErrorCode,
+  RtmpErrorCodes,
+  type RtmpErrorOptions,
+  type ServerErrorCode,
+  ServerErrorCodes,
+  toRtmpError,
+} from './errors.js';
+export { CONNECTION_DEFAULTS, type RtmpConnectionOptions } from './options.js';
+export type {
+  RtmpCallResult,
+  RtmpCommand,
+  RtmpConnectionEvents,
+  RtmpDataMessage,
+  RtmpRole,
+  RtmpStatus,
+} from './types.js';
