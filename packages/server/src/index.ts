@@ -46,3 +46,4 @@ export {
 } from './server/handler.js';
 export { RtmpServer, type RtmpServerEvents, type RtmpServerOptions } from './server/server.js';
 export { ClientSession, type ClientSessionEvents, type ReconnectRequest } from './server/session.js';
+export { normaliseApp } from './server/util.js';

@@ -89,7 +89,8 @@ export type MediaEvent = DemuxEvent | RawMedia;
  * factory from `handlerOptions`. Every callback is optional and may be async: the session waits for a
  * connect/publish/play decision before answering the client, and processes commands in order.
  * An exception (or rejected promise) in any callback ends that connection only, with
- * `ERR_RTMP_HANDLER_FAILED`.
+ * `ERR_RTMP_HANDLER_FAILED` (the exception is its `cause`); one that comes after the connection ended is
+ * reported as the server's `sessionError`, never dropped.
  */
 export interface RtmpHandler {
   /** Called once, before any other callback. */
@@ -100,6 +101,18 @@ export interface RtmpHandler {
   handlePublish?(streamKey: string, info: PublishInfo): Decision | Promise<Decision>;
   /** Accept or refuse `play`. Refusal: onStatus error NetStream.Play.StreamNotFound (or your code), then close. */
   handlePlay?(play: PlayInfo): Decision | Promise<Decision>;
+  /**
+   * The publish was accepted: NetStream.Publish.Start has just been sent. Unlike the return of
+   * {@link handlePublish}, this is final (the connection did not close while the decision was pending, and a
+   * wrapping handler such as the relay's did not refuse it after yours accepted). Called once per accepted publish,
+   * before any of its media reaches the handler, and not awaited: media flows while a promise it returns settles.
+   */
+  handlePublishStart?(info: PublishInfo): void | Promise<void>;
+  /**
+   * The play was accepted: Play.Reset/Play.Start/`|RtmpSampleAccess` have just been sent and media may be sent to
+   * `info.streamId`. Final, like {@link handlePublishStart}; called once per accepted play, not awaited.
+   */
+  handlePlayStart?(info: PlayInfo): void | Promise<void>;
   /** A publish ended (FCUnpublish/deleteStream/closeStream/disconnect). Called once per accepted publish. */
   handleUnpublish?(context: StreamContext): void | Promise<void>;
   /** A play ended (closeStream/deleteStream/disconnect). Called once per accepted play. */

@@ -1,9 +1,15 @@
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import type * as tls from 'node:tls';
-import { BufferBudget, CONNECTION_DEFAULTS as defaults, RtmpConnection, RtmpError } from '@rtmp/connection';
+import {
+  BufferBudget,
+  CONNECTION_DEFAULTS as defaults,
+  RtmpConnection,
+  RtmpError,
+  toRtmpError,
+} from '@rtmp/connection';
 import type { PlayInfo, PublishInfo, RtmpHandlerFactory, StreamContext } from './handler.js';
-import { ClientSession } from './session.js';
+import { type ClientSession, createSession, failSession, shutdownSession } from './session.js';
 
 // node:tls is loaded only by a server that serves RTMPS: loading it costs about 1 MB of RSS on Node 20 and 4 MB on
 // Node 24 (OpenSSL's TLS state), paid for nothing by a plain RTMP server.
@@ -68,7 +74,11 @@ export interface RtmpServerEvents {
   connection: [session: ClientSession];
   /** A connection was refused before a session existed (max connections). */
   connectionRefused: [error: RtmpError, remote: string];
-  /** A session ended with an error (logged once per session). */
+  /**
+   * A session ended with an error (once per session, with the error it ended with). Also, after that, each handler
+   * callback or listener that threw once its session had ended, as `ERR_RTMP_HANDLER_FAILED` (cause: the exception):
+   * there was nothing left to end, and a failure is never dropped.
+   */
   sessionError: [session: ClientSession, error: RtmpError];
   /** A session was closed; `bytesIn`/`bytesOut` are its totals. */
   disconnect: [
@@ -79,7 +89,11 @@ export interface RtmpServerEvents {
   unpublish: [session: ClientSession, context: StreamContext];
   play: [session: ClientSession, info: PlayInfo];
   stop: [session: ClientSession, context: StreamContext];
-  /** An error of the listening socket itself. */
+  /**
+   * An error of the listening socket itself; or `ERR_RTMP_HANDLER_FAILED` when a listener of `sessionError` or
+   * `connectionRefused` threw (no session is left to end). Without a listener, such a listener failure becomes a
+   * process warning (`process.emitWarning`): it is printed, never thrown at the server.
+   */
   error: [error: Error];
 }
 
@@ -240,7 +254,7 @@ export class RtmpServer<O = unknown> extends EventEmitter<RtmpServerEvents> {
   async #stop(): Promise<void> {
     const server = this.#server;
     const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
-    await Promise.all([...this.#sessions].map((session) => session.shutdown()));
+    await Promise.all([...this.#sessions].map(shutdownSession));
     await closed;
     this.#server = undefined;
   }
@@ -262,7 +276,11 @@ export class RtmpServer<O = unknown> extends EventEmitter<RtmpServerEvents> {
             `too many connections (${this.#settings.maxConnections})`,
           );
       socket.destroy();
-      this.emit('connectionRefused', error, remote);
+      try {
+        this.emit('connectionRefused', error, remote);
+      } catch (thrown) {
+        this.#listenerFailed('connectionRefused', thrown);
+      }
       return;
     }
     const s = this.#settings;
@@ -276,7 +294,7 @@ export class RtmpServer<O = unknown> extends EventEmitter<RtmpServerEvents> {
       ...(s.maxBufferedBytes === undefined ? {} : { maxBufferedBytes: s.maxBufferedBytes }),
       bufferBudget: this.#budget,
     });
-    const session = new ClientSession(
+    const session = createSession(
       connection,
       this.#options.handler as RtmpHandlerFactory<unknown>,
       this.#options.handlerOptions,
@@ -287,29 +305,60 @@ export class RtmpServer<O = unknown> extends EventEmitter<RtmpServerEvents> {
         peerBandwidth: s.peerBandwidth,
         maxStreams: s.maxStreams,
       },
-      { onError: (sess, error) => this.#emitSafe('sessionError', sess, error) },
+      { onError: (failed, error) => this.#sessionError(failed, error) },
     );
     this.#sessions.add(session);
-    session.on('publish', (info) => this.#emitSafe('publish', session, info));
-    session.on('unpublish', (context) => this.#emitSafe('unpublish', session, context));
-    session.on('play', (info) => this.#emitSafe('play', session, info));
-    session.on('stop', (context) => this.#emitSafe('stop', session, context));
+    session.on('publish', (info) => this.#emitFor(session, 'publish', session, info));
+    session.on('unpublish', (context) => this.#emitFor(session, 'unpublish', session, context));
+    session.on('play', (info) => this.#emitFor(session, 'play', session, info));
+    session.on('stop', (context) => this.#emitFor(session, 'stop', session, context));
     session.on('close', (error) => {
       this.#sessions.delete(session);
-      this.#emitSafe('disconnect', session, {
+      this.#emitFor(session, 'disconnect', session, {
         bytesIn: connection.bytesIn,
         bytesOut: connection.bytesOut,
         error,
       });
     });
-    this.#emitSafe('connection', session);
+    this.#emitFor(session, 'connection', session);
   }
 
-  #emitSafe<K extends keyof RtmpServerEvents>(event: K, ...args: RtmpServerEvents[K]): void {
+  /**
+   * Emits an event about `session`. A listener that throws ends that session with `ERR_RTMP_HANDLER_FAILED` (or,
+   * once it has ended, is reported as its `sessionError`); it never takes the process down, and the session's own
+   * listeners still run.
+   */
+  #emitFor<K extends keyof RtmpServerEvents>(
+    session: ClientSession,
+    event: K,
+    ...args: RtmpServerEvents[K]
+  ): void {
     try {
       (this.emit as (event: K, ...args: RtmpServerEvents[K]) => boolean)(event, ...args);
-    } catch {
-      // Logging and metrics listeners must never take a session (or the process) down.
+    } catch (thrown) {
+      failSession(session, toRtmpError(thrown, 'ERR_RTMP_HANDLER_FAILED', `listener of '${event}' threw`));
+    }
+  }
+
+  #sessionError(session: ClientSession, error: RtmpError): void {
+    try {
+      this.emit('sessionError', session, error);
+    } catch (thrown) {
+      this.#listenerFailed('sessionError', thrown);
+    }
+  }
+
+  /** A listener threw where no session is left to end: the `error` event, else a process warning. */
+  #listenerFailed(event: keyof RtmpServerEvents, thrown: unknown): void {
+    const failure = toRtmpError(thrown, 'ERR_RTMP_HANDLER_FAILED', `listener of '${event}' threw`);
+    if (this.listenerCount('error') === 0) {
+      process.emitWarning(failure);
+      return;
+    }
+    try {
+      this.emit('error', failure);
+    } catch (again) {
+      process.emitWarning(toRtmpError(again, 'ERR_RTMP_HANDLER_FAILED', "listener of 'error' threw"));
     }
   }
 }

@@ -1,6 +1,3 @@
-import type { AmfValue } from '@rtmp/amf';
-import { EcmaArray, TypedObject } from '@rtmp/amf';
-
 /** Splits `key?a=1&b=2` into the key and its query parameters. Never throws. */
 export function parseStreamName(name: string): { key: string; query: Record<string, string> } {
   const query: Record<string, string> = Object.create(null);
@@ -14,18 +11,14 @@ export function parseStreamName(name: string): { key: string; query: Record<stri
   return { key: name.slice(0, mark), query };
 }
 
-/** The properties of an AMF object, ECMA array or typed object; an empty null-prototype record otherwise. */
-export function asRecord(value: AmfValue | undefined): Record<string, AmfValue> {
-  if (value instanceof EcmaArray || value instanceof TypedObject) return value.properties;
-  if (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    !(value instanceof Date) &&
-    !(value instanceof Uint8Array) &&
-    Object.getPrototypeOf(value) === null
-  ) {
-    return value as Record<string, AmfValue>;
-  }
-  return Object.create(null);
+/**
+ * The connect `app` as the server's streams are keyed by it: trailing slashes removed (`live/` is `live`, `/` is
+ * ''). Nothing else is touched: case is kept and a `?query` stays part of the app (`live?token=1` is its own app).
+ * `LiveRelay` keys streams by `<normaliseApp(app)>/<name>`; an application that keys its own tables by app should use
+ * the same function so that it agrees with the relay.
+ */
+export function normaliseApp(app: string): string {
+  let end = app.length;
+  while (end > 0 && app.charCodeAt(end - 1) === 0x2f) end--;
+  return end === app.length ? app : app.slice(0, end);
 }

@@ -15,7 +15,8 @@ import {
 import { HandshakeError, HandshakeServer } from '@rtmp/handshake';
 import { allCaptures, fixture } from '@rtmp/testing';
 import fc from 'fast-check';
-import { ClientSession, LiveRelay, RtmpConnection, RtmpError } from '../../src/index.js';
+import { LiveRelay, RtmpConnection, RtmpError } from '../../src/index.js';
+import { createSession } from '../../src/server/session.js';
 
 /** One mutation applied to a seed: overwrite, xor, insert, delete or duplicate bytes at a position. */
 type Mutation = { at: number; op: 0 | 1 | 2 | 3 | 4; value: number; len: number };
@@ -306,7 +307,7 @@ export function sessionTarget(seeds: Seeds): (c: Case) => Promise<void> {
       closeTimeout: 0,
     });
     const errors: unknown[] = [];
-    const session = new ClientSession(
+    const session = createSession(
       connection,
       factory as never,
       undefined,
