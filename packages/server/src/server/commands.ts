@@ -3,7 +3,7 @@ import type { RtmpCommand } from '@rtmp/connection';
 import { StreamDemuxer } from '@rtmp/flv-demux';
 import { recordFor, type SessionCore } from './core.js';
 import type { ConnectInfo, Decision, PlayInfo, PublishInfo, RejectDecision } from './handler.js';
-import { statusInfo } from './status.js';
+import { type RefusedCommand, statusInfo } from './status.js';
 import type { NetStream } from './streams.js';
 import { parseStreamName } from './util.js';
 
@@ -17,6 +17,22 @@ const SUPPORTED_CAPS_EX = 1 | 2 | 4 | 8;
 
 function isReject(decision: Decision): decision is RejectDecision {
   return typeof decision === 'object' && decision !== null && decision.reject === true;
+}
+
+/**
+ * Whether a command goes on after its handler's `decision`: false when the session closed while it was pending, or
+ * when the decision refused it (then answered through the one refuse path).
+ */
+function accepted(
+  core: SessionCore,
+  command: RtmpCommand,
+  refused: RefusedCommand,
+  decision: Decision,
+): boolean {
+  if (core.closedOrClosing) return false;
+  if (!isReject(decision)) return true;
+  core.refuse(command, refused, decision.reason, decision.code);
+  return false;
 }
 
 function stringArg(command: RtmpCommand, index: number, fallback = ''): string {
@@ -58,12 +74,7 @@ async function connect(core: SessionCore, command: RtmpCommand): Promise<void> {
     tcUrl: typeof properties.tcUrl === 'string' ? properties.tcUrl : '',
     objectEncoding,
   };
-  const decision = await core.handler.handleConnect?.(info);
-  if (core.closedOrClosing) return;
-  if (isReject(decision)) {
-    core.refuse(command, 'connect', decision.reason, decision.code);
-    return;
-  }
+  if (!accepted(core, command, 'connect', await core.handler.handleConnect?.(info))) return;
   core.connected = true;
   core.session.connectInfo = info;
   const { connection, options } = core;
@@ -112,12 +123,7 @@ async function publish(core: SessionCore, command: RtmpCommand): Promise<void> {
   if (!stream) return;
   const { key, query } = parseStreamName(rawName);
   const info: PublishInfo = { streamId: stream.id, streamKey: key, name: rawName, type, query };
-  const decision = await core.handler.handlePublish?.(key, info);
-  if (core.closedOrClosing) return;
-  if (isReject(decision)) {
-    core.refuse(command, 'publish', decision.reason, decision.code);
-    return;
-  }
+  if (!accepted(core, command, 'publish', await core.handler.handlePublish?.(key, info))) return;
   stream.mode = 'publishing';
   stream.key = key;
   stream.context = { streamId: stream.id, streamKey: key };
@@ -140,12 +146,7 @@ async function play(core: SessionCore, command: RtmpCommand): Promise<void> {
   if (!stream) return;
   const { key, query } = parseStreamName(rawName);
   const info: PlayInfo = { streamId: stream.id, name: key, rawName, query, start, duration, reset };
-  const decision = await core.handler.handlePlay?.(info);
-  if (core.closedOrClosing) return;
-  if (isReject(decision)) {
-    core.refuse(command, 'play', decision.reason, decision.code);
-    return;
-  }
+  if (!accepted(core, command, 'play', await core.handler.handlePlay?.(info))) return;
   stream.mode = 'playing';
   stream.key = key;
   stream.play = info;
