@@ -1,11 +1,11 @@
 import { type AmfObject, createAmfObject } from '@rtmp/amf';
 import type { RtmpCommand } from '@rtmp/connection';
 import { StreamDemuxer } from '@rtmp/flv-demux';
-import { recordFor, type SessionCore } from './core.js';
+import type { SessionCore } from './core.js';
 import type { ConnectInfo, Decision, PlayInfo, PublishInfo, RejectDecision } from './handler.js';
 import { type RefusedCommand, statusInfo } from './status.js';
 import type { NetStream } from './streams.js';
-import { parseStreamName } from './util.js';
+import { parseStreamName, recordFor } from './util.js';
 
 /** Handles one command of a connected session (or `connect` itself). Awaited by the handler queue. */
 type CommandHandler = (core: SessionCore, command: RtmpCommand) => void | Promise<void>;

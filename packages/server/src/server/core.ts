@@ -1,4 +1,4 @@
-import { type AmfObject, type AmfValue, amfProperties, createAmfObject } from '@rtmp/amf';
+import type { AmfObject } from '@rtmp/amf';
 import { MessageType, type RtmpMessage } from '@rtmp/chunk';
 import {
   type RtmpCommand,
@@ -13,6 +13,7 @@ import { HandlerQueue } from './queue.js';
 import type { ClientSession, ClientSessionEvents } from './session.js';
 import { REFUSALS, type RefusedCommand, statusInfo } from './status.js';
 import { type NetStream, NetStreams } from './streams.js';
+import { recordFor } from './util.js';
 
 /** Session-level options, filled in by the server. */
 export interface SessionOptions {
@@ -42,15 +43,6 @@ function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
 }
 
 /**
- * The record of an AMF object, ECMA array or typed object for a handler (a command object, `onMetaData`). When the
- * value has none, a fresh empty record: the handler owns what it is given, and `amfProperties`'s empty one is shared.
- */
-export function recordFor(value: AmfValue | undefined): AmfObject {
-  const properties = amfProperties(value);
-  return Object.isFrozen(properties) ? createAmfObject() : properties;
-}
-
-/**
  * The inside of a {@link ClientSession}: its state, the handler, the ordered handler queue, the inbound dispatch of
  * commands (through the command table), data and media, and failures. Not exported by the package: the session's
  * public face is `ClientSession`.
@@ -70,8 +62,9 @@ export class SessionCore {
   closed = false;
   readonly #hooks: SessionHooks;
   /**
-   * Failures waiting to be reported: those that ended (or came while ending) the open session, and those during the
-   * close, reported after the error that ended it. Undefined when none wait.
+   * Failures not reported yet: those of the open session (the first ends it; the close reports them) and those of the
+   * close itself (reported after the error that ended the session). Undefined otherwise: a failure is then reported
+   * at once.
    */
   #failures: RtmpError[] | undefined;
 

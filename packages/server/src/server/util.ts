@@ -1,3 +1,5 @@
+import { type AmfObject, type AmfValue, amfProperties, createAmfObject } from '@rtmp/amf';
+
 /** Splits `key?a=1&b=2` into the key and its query parameters. Never throws. */
 export function parseStreamName(name: string): { key: string; query: Record<string, string> } {
   const query: Record<string, string> = Object.create(null);
@@ -21,4 +23,13 @@ export function normaliseApp(app: string): string {
   let end = app.length;
   while (end > 0 && app.charCodeAt(end - 1) === 0x2f) end--;
   return end === app.length ? app : app.slice(0, end);
+}
+
+/**
+ * The record of an AMF object, ECMA array or typed object for a handler (a command object, `onMetaData`). When the
+ * value has none, a fresh empty record: the handler owns what it is given, and `amfProperties`'s empty one is shared.
+ */
+export function recordFor(value: AmfValue | undefined): AmfObject {
+  const properties = amfProperties(value);
+  return Object.isFrozen(properties) ? createAmfObject() : properties;
 }
