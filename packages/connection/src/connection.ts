@@ -91,10 +91,7 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
     this.role = options.role;
     this.#options = resolveConnectionOptions(options);
     this.#budget = options.bufferBudget;
-    this.#inbound = new Inbound(this, {
-      maxMessageSize: this.#options.maxMessageSize,
-      maxChunkStreams: this.#options.maxChunkStreams,
-      maxBufferedBytes: this.#options.maxBufferedBytes,
+    this.#inbound = new Inbound(this, this.#options, {
       bufferBudget: this.#budget,
       calls: this.#calls,
       listenerFailed: (event, exception) => this.#listenerFailed(event, exception),

@@ -15,27 +15,37 @@ import type { BufferBudget } from './budget.js';
 import { amfText, type CallTable } from './calls.js';
 import { ChunkStreams } from './control.js';
 import { chunkErrorCode, RtmpError, toRtmpError } from './errors.js';
+import type { ResolvedConnectionOptions } from './options.js';
 import type { RtmpConnectionEvents } from './types.js';
 
 /**
- * What the inbound side needs of its connection: only public members of `RtmpConnection`, which is passed as
- * itself, so the events a message produces are emitted by one direct call, as before the inbound side had a module.
+ * What the inbound side needs of its connection: public members of `RtmpConnection` only. The connection passes
+ * itself (no wrapper), so each event a message produces is still one direct `emit` on the connection.
  */
 export interface InboundHost {
   /** True once the connection is closed or closing: dispatch stops there. */
   readonly closed: boolean;
+  /** Emits one of the connection's events. */
   emit<K extends keyof RtmpConnectionEvents>(event: K, ...args: RtmpConnectionEvents[K]): boolean;
+  /** Ends the connection with `error` (a malformed message, the budget). */
   destroy(error: RtmpError): void;
+  /** Sends a message (the acknowledgements). */
   send(message: RtmpMessage, csid?: number): boolean;
+  /** Sends a user control event (ping responses). */
   sendUserControl(event: UserControlEvent): void;
+  /** Sends Window Ack Size (the answer to a changed Set Peer Bandwidth). */
   setWindowAckSize(size: number): void;
 }
 
-/** What the inbound side is built with. */
-export interface InboundOptions {
-  maxMessageSize: number;
-  maxChunkStreams: number;
-  maxBufferedBytes: number;
+/** The decoder limits of the inbound side (the connection's resolved options). */
+export type InboundLimits = Pick<
+  ResolvedConnectionOptions,
+  'maxMessageSize' | 'maxChunkStreams' | 'maxBufferedBytes'
+>;
+
+/** What the inbound side shares with its connection. */
+export interface InboundParts {
+  /** The budget incomplete messages are charged to, if any. */
   bufferBudget: BufferBudget | undefined;
   /** The connection's transactions: replies and ping responses settle them. */
   calls: CallTable;
@@ -66,18 +76,18 @@ export class Inbound {
   readonly #ack = new AckCounter();
   readonly #budget: BufferBudget | undefined;
   readonly #calls: CallTable;
-  readonly #listenerFailed: InboundOptions['listenerFailed'];
+  readonly #listenerFailed: InboundParts['listenerFailed'];
 
-  constructor(host: InboundHost, options: InboundOptions) {
+  constructor(host: InboundHost, limits: InboundLimits, parts: InboundParts) {
     this.#host = host;
     this.#decoder = new ChunkDecoder({
-      maxMessageLength: options.maxMessageSize,
-      maxChunkStreams: options.maxChunkStreams,
-      maxBufferedBytes: options.maxBufferedBytes,
+      maxMessageLength: limits.maxMessageSize,
+      maxChunkStreams: limits.maxChunkStreams,
+      maxBufferedBytes: limits.maxBufferedBytes,
     });
-    this.#budget = options.bufferBudget;
-    this.#calls = options.calls;
-    this.#listenerFailed = options.listenerFailed;
+    this.#budget = parts.bufferBudget;
+    this.#calls = parts.calls;
+    this.#listenerFailed = parts.listenerFailed;
   }
 
   /** Takes one socket read of the chunk stream and dispatches every message it completes. */
