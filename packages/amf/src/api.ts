@@ -157,7 +157,9 @@ export function decodeAmf3(bytes: Uint8Array, options?: AmfDecodeOptions): AmfVa
 function isAmf3Form(messageType: number): boolean {
   if (messageType === 20 || messageType === 18) return false;
   if (messageType === 17 || messageType === 15) return true;
-  throw new AmfError('ERR_AMF_BAD_MESSAGE_TYPE', `message type ${messageType} does not carry AMF`, 0);
+  throw new AmfError('ERR_AMF_BAD_MESSAGE_TYPE', `message type ${messageType} does not carry AMF`, {
+    offset: 0,
+  });
 }
 
 /**
@@ -179,7 +181,7 @@ export function decodeCommandPayload(
     throw new AmfError(
       'ERR_AMF_BAD_FORMAT_BYTE',
       `message type ${messageType} must start with a 0x00 format byte, got ${payload.length === 0 ? 'nothing' : `0x${payload[0]!.toString(16)}`}`,
-      0,
+      { offset: 0 },
     );
   }
   return decoderFor(options).decodeAmf0Sequence(payload, 1);

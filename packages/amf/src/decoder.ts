@@ -134,7 +134,7 @@ export class Decoder implements ExternalizableInput {
       throw new AmfError(
         'ERR_AMF_INPUT_TOO_LARGE',
         `input of ${bytes.length} bytes exceeds maxInputBytes ${this.maxInputBytes}`,
-        0,
+        { offset: 0 },
       );
     }
     this.busy = true;
@@ -162,15 +162,19 @@ export class Decoder implements ExternalizableInput {
     if (e instanceof AmfError) return e;
     if (e instanceof RangeError) {
       // Only a stack overflow can get here (every read is bounds-checked): a maxDepth set beyond what the stack holds.
-      return new AmfError('ERR_AMF_DEPTH_EXCEEDED', 'nesting too deep for the call stack', this.pos, {
+      return new AmfError('ERR_AMF_DEPTH_EXCEEDED', 'nesting too deep for the call stack', {
+        offset: this.pos,
         cause: e,
       });
     }
-    return new AmfError('ERR_AMF_INTERNAL', `unexpected failure: ${String(e)}`, this.pos, { cause: e });
+    return new AmfError('ERR_AMF_INTERNAL', `unexpected failure: ${String(e)}`, {
+      offset: this.pos,
+      cause: e,
+    });
   }
 
   private fail(code: AmfErrorCode, message: string, offset = this.pos): never {
-    throw new AmfError(code, message, offset);
+    throw new AmfError(code, message, { offset });
   }
 
   private need(n: number): void {
@@ -624,8 +628,7 @@ export class Decoder implements ExternalizableInput {
         throw new AmfError(
           'ERR_AMF_EXTERNALIZABLE_FAILED',
           `handler for "${traits.className}" failed: ${String(e)}`,
-          this.pos,
-          { cause: e },
+          { offset: this.pos, cause: e },
         );
       }
       result = ext;

@@ -130,15 +130,16 @@ export class Encoder implements ExternalizableOutput {
     const at = this.pos - this.base;
     if (e instanceof AmfError) return e;
     if (e instanceof RangeError && /call stack/i.test(e.message)) {
-      return new AmfError('ERR_AMF_DEPTH_EXCEEDED', 'nesting too deep for the call stack', at, {
+      return new AmfError('ERR_AMF_DEPTH_EXCEEDED', 'nesting too deep for the call stack', {
+        offset: at,
         cause: e,
       });
     }
-    return new AmfError('ERR_AMF_INTERNAL', `unexpected failure: ${String(e)}`, at, { cause: e });
+    return new AmfError('ERR_AMF_INTERNAL', `unexpected failure: ${String(e)}`, { offset: at, cause: e });
   }
 
   private fail(code: AmfErrorCode, message: string): never {
-    throw new AmfError(code, message, this.pos - this.base);
+    throw new AmfError(code, message, { offset: this.pos - this.base });
   }
 
   private ensure(n: number): void {
@@ -728,8 +729,7 @@ export class Encoder implements ExternalizableOutput {
       throw new AmfError(
         'ERR_AMF_EXTERNALIZABLE_FAILED',
         `handler for "${v.className}" failed: ${String(e)}`,
-        this.pos - this.base,
-        { cause: e },
+        { offset: this.pos - this.base, cause: e },
       );
     }
     this.depth--;

@@ -21,34 +21,50 @@ export const AMF_ERROR_CODES = [
 /** A stable error code of this package. */
 export type AmfErrorCode = (typeof AMF_ERROR_CODES)[number];
 
-const BRAND = Symbol.for('@rtmp/amf.AmfError');
+const brand = Symbol.for('@rtmp/amf.AmfError');
+
+/** Options of {@link AmfError}. */
+export interface AmfErrorOptions {
+  /** Byte offset of the problem: in the input (decode) or in the output written so far (encode). */
+  offset: number;
+  /** The underlying error (an externalizable handler's exception, an unexpected failure). */
+  cause?: unknown;
+}
 
 /**
  * The only error this package throws. `code` is stable; `offset` is the byte offset in the input (decode) or the
  * output written so far (encode) where the problem was found.
  */
 export class AmfError extends Error {
-  /** Stable machine-readable code. */
+  /** Stable machine-readable code, one of {@link AMF_ERROR_CODES}. */
   readonly code: AmfErrorCode;
   /** Byte offset of the problem. */
   readonly offset: number;
 
   /**
-   * @param code stable code
-   * @param message human-readable detail
-   * @param offset byte offset of the problem
-   * @param options standard error options (`cause`)
+   * @param code - stable code
+   * @param message - human-readable detail (the offset is appended to it)
+   * @param options - where the problem is (`offset`), and the underlying error (`cause`)
    */
-  constructor(code: AmfErrorCode, message: string, offset: number, options?: ErrorOptions) {
-    super(`${message} (at byte ${offset})`, options);
+  constructor(code: AmfErrorCode, message: string, options: AmfErrorOptions) {
+    super(
+      `${message} (at byte ${options.offset})`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = 'AmfError';
     this.code = code;
-    this.offset = offset;
+    this.offset = options.offset;
   }
 
-  // Two installed copies (ESM and CJS builds, or two versions) must still recognise each other's errors.
+  /**
+   * `instanceof` that also recognises errors made by a second installed copy of the package (two versions in one
+   * dependency tree, or the ESM and CommonJS builds side by side): the check is a global symbol, not the prototype.
+   */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+  }
+
+  static {
+    Object.defineProperty(AmfError.prototype, brand, { value: true });
   }
 }
-Object.defineProperty(AmfError.prototype, BRAND, { value: true, enumerable: false });

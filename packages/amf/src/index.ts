@@ -16,7 +16,7 @@ export {
   encodeAmf3,
   encodeCommandPayload,
 } from './api.js';
-export { AMF_ERROR_CODES, AmfError, type AmfErrorCode } from './errors.js';
+export { AMF_ERROR_CODES, AmfError, type AmfErrorCode, type AmfErrorOptions } from './errors.js';
 export {
   type AmfDecodeOptions,
   type AmfEncodeOptions,

@@ -66,7 +66,7 @@ test('npm pack installs into an empty directory and works from import and requir
   );
   writeFileSync(
     path.join(app, 'esm.mts'),
-    "import { decodeAmf0, type AmfValue, AmfError } from '@rtmp/amf';\nconst v: AmfValue[] = decodeAmf0(new Uint8Array([5]));\nconst c: string = new AmfError('ERR_AMF_TRUNCATED', 'x', 0).code;\nexport { v, c };\n",
+    "import { decodeAmf0, type AmfValue, AmfError } from '@rtmp/amf';\nconst v: AmfValue[] = decodeAmf0(new Uint8Array([5]));\nconst c: string = new AmfError('ERR_AMF_TRUNCATED', 'x', { offset: 0 }).code;\nexport { v, c };\n",
   );
   writeFileSync(
     path.join(app, 'cjs.cts'),

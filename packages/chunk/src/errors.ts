@@ -20,8 +20,13 @@ export const CHUNK_ERROR_CODES = [
 /** A stable string code identifying the kind of {@link ChunkError}. */
 export type ChunkErrorCode = (typeof CHUNK_ERROR_CODES)[number];
 
-// A registered symbol lets `instanceof` work across two installed copies of the package.
-const MARK = Symbol.for('@rtmp/chunk/ChunkError');
+const brand = Symbol.for('@rtmp/chunk.ChunkError');
+
+/** Options of {@link ChunkError}. */
+export interface ChunkErrorOptions {
+  /** The underlying error (an unexpected failure inside the decoder). */
+  cause?: unknown;
+}
 
 /**
  * The only error class thrown by this package. `code` is stable and safe to switch on.
@@ -39,18 +44,23 @@ export class ChunkError extends Error {
   /**
    * @param code - stable code
    * @param message - human-readable detail
-   * @param options - standard `cause`
+   * @param options - the underlying error (`cause`)
    */
-  constructor(code: ChunkErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ChunkErrorCode, message: string, options: ChunkErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ChunkError';
     this.code = code;
   }
 
-  /** Recognises a ChunkError even when it comes from another copy of this package. */
+  /**
+   * `instanceof` that also recognises errors made by a second installed copy of the package (two versions in one
+   * dependency tree, or the ESM and CommonJS builds side by side): the check is a global symbol, not the prototype.
+   */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[MARK] === true;
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+  }
+
+  static {
+    Object.defineProperty(ChunkError.prototype, brand, { value: true });
   }
 }
-
-Object.defineProperty(ChunkError.prototype, MARK, { value: true });

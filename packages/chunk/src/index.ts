@@ -29,7 +29,7 @@ export {
   PIECE_OVERHEAD,
 } from './decoder.js';
 export { ChunkEncoder, checkChunkSize, encodeMessage } from './encoder.js';
-export { CHUNK_ERROR_CODES, ChunkError, type ChunkErrorCode } from './errors.js';
+export { CHUNK_ERROR_CODES, ChunkError, type ChunkErrorCode, type ChunkErrorOptions } from './errors.js';
 export {
   DEFAULT_CHUNK_SIZE,
   MAX_CHUNK_SIZE,

@@ -75,5 +75,8 @@ export class BufferBudget {
   }
 }
 
-/** What a {@link BufferBudget} tracks: any object (in practice an `RtmpConnection`). */
-export type BudgetHolder = object;
+/** What a {@link BufferBudget} tracks (in practice an `RtmpConnection`): something the budget can close. */
+export interface BudgetHolder {
+  /** Closes the holder with `error` (the budget's `ERR_RTMP_MEMORY_BUDGET`). */
+  destroy(error: RtmpError): void;
+}

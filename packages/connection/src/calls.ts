@@ -2,7 +2,8 @@ import { type AmfValue, amfProperty } from '@rtmp/amf';
 import { RtmpError } from './errors.js';
 import type { RtmpCallResult } from './types.js';
 
-function text(value: AmfValue | undefined): string {
+/** An AMF value that should be a string (a status code, a description), or '' when it is anything else. */
+export function amfText(value: AmfValue | undefined): string {
   return typeof value === 'string' ? value : '';
 }
 
@@ -23,13 +24,20 @@ export interface CallOptions {
   signal?: AbortSignal | undefined;
 }
 
+interface PendingPing {
+  resolve: (rtt: number) => void;
+  reject: (error: RtmpError) => void;
+  sent: number;
+}
+
 /**
- * The command transactions of one connection: ids, pending calls with their timeouts and abort signals, and the
- * transactions whose replies are to be dropped (withdrawn calls, fire-and-forget sends).
+ * The transactions of one connection: command ids, pending calls with their timeouts and abort signals, the
+ * transactions whose replies are to be dropped (withdrawn calls, fire-and-forget sends), and pending pings.
  */
 export class CallTable {
   #next = 1;
   readonly #pending = new Map<number, PendingCall>();
+  readonly #pings = new Map<number, PendingPing>();
   // Created on first use: most connections (players) never withdraw a call.
   #ignored: Set<number> | undefined;
 
@@ -110,7 +118,7 @@ export class CallTable {
       pending.resolve({ commandObject, args });
     } else {
       const info = args[0];
-      const reason = `${text(amfProperty(info, 'code')) || 'error'} ${text(amfProperty(info, 'description'))}`;
+      const reason = `${amfText(amfProperty(info, 'code')) || 'error'} ${amfText(amfProperty(info, 'description'))}`;
       pending.reject(
         new RtmpError('ERR_RTMP_CALL_FAILED', `call failed: ${reason}`.trim(), { detail: info }),
       );
@@ -118,10 +126,31 @@ export class CallTable {
     return true;
   }
 
-  /** Rejects every pending call with `error` (the connection closed). */
+  /**
+   * Registers a ping stamped `timestamp` and returns the round trip it resolves with when the peer answers;
+   * `send()` is called once it is registered.
+   */
+  ping(timestamp: number, send: () => void): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.#pings.set(timestamp, { resolve, reject, sent: Date.now() });
+      send();
+    });
+  }
+
+  /** Settles the ping a Ping Response stamped `timestamp` answers (nothing when it answers none). */
+  pong(timestamp: number): void {
+    const ping = this.#pings.get(timestamp);
+    if (ping === undefined) return;
+    this.#pings.delete(timestamp);
+    ping.resolve(Date.now() - ping.sent);
+  }
+
+  /** Rejects every pending call and ping with `error` (the connection closed). */
   rejectAll(error: RtmpError): void {
     for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
+    for (const ping of this.#pings.values()) ping.reject(error);
+    this.#pings.clear();
   }
 
   #ignore(transactionId: number): void {

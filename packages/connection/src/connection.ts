@@ -1,26 +1,14 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
+import { type AmfValue, encodeAmf0, encodeCommandPayload } from '@rtmp/amf';
 import {
-  type AmfValue,
-  amfProperty,
-  decodeCommandPayload,
-  encodeAmf0,
-  encodeCommandPayload,
-} from '@rtmp/amf';
-import {
-  AckCounter,
-  ChunkDecoder,
   ChunkEncoder,
-  type ControlMessage,
-  decodeControlMessage,
-  encodeAcknowledgement,
   encodeSetPeerBandwidth,
   encodeUserControl,
   encodeWindowAckSize,
   MessageType,
   type PeerBandwidthLimit,
   type RtmpMessage,
-  splitAggregate,
   type UserControlEvent,
 } from '@rtmp/chunk';
 import { HandshakeClient, HandshakeServer } from '@rtmp/handshake';
@@ -28,7 +16,8 @@ import { type BatchMember, batching, batchWrites, joinBatch } from './batch.js';
 import type { BufferBudget } from './budget.js';
 import { CallTable } from './calls.js';
 import { ChunkStreams, defaultChunkStream } from './control.js';
-import { chunkErrorCode, RtmpError, toRtmpError } from './errors.js';
+import { RtmpError, toRtmpError } from './errors.js';
+import { Inbound } from './inbound.js';
 import { Keepalive } from './keepalive.js';
 import {
   type ResolvedConnectionOptions,
@@ -40,10 +29,6 @@ import type { RtmpCallResult, RtmpCommand, RtmpConnectionEvents, RtmpRole } from
 interface HandshakeDriver {
   push(bytes: Uint8Array): { output: Uint8Array[]; done: boolean; rest: Uint8Array };
   readonly kind?: string | null | undefined;
-}
-
-function text(value: AmfValue | undefined): string {
-  return typeof value === 'string' ? value : '';
 }
 
 /**
@@ -80,7 +65,7 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
 
   readonly #options: ResolvedConnectionOptions;
   readonly #budget: BufferBudget | undefined;
-  readonly #decoder: ChunkDecoder;
+  readonly #inbound: Inbound;
   readonly #encoder: ChunkEncoder;
   #handshake: HandshakeDriver | undefined;
   #handshakeKind: string | undefined;
@@ -89,17 +74,7 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
   #ending = false;
   #closeError: RtmpError | undefined;
   #outChunkSize = 128;
-  #inChunkSize = 128;
-  #ourWindow = 0;
-  #peerWindow = 0;
-  #peerBandwidth = 0;
-  readonly #ack = new AckCounter();
-  #peerAcked = 0;
   readonly #calls = new CallTable();
-  readonly #pings = new Map<
-    number,
-    { resolve: (rtt: number) => void; reject: (e: RtmpError) => void; sent: number }
-  >();
   readonly #startedAt = Date.now();
   readonly #keepalive: Keepalive;
   #closeTimer: NodeJS.Timeout | undefined;
@@ -116,10 +91,10 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
     this.role = options.role;
     this.#options = resolveConnectionOptions(options);
     this.#budget = options.bufferBudget;
-    this.#decoder = new ChunkDecoder({
-      maxMessageLength: this.#options.maxMessageSize,
-      maxChunkStreams: this.#options.maxChunkStreams,
-      maxBufferedBytes: this.#options.maxBufferedBytes,
+    this.#inbound = new Inbound(this, this.#options, {
+      bufferBudget: this.#budget,
+      calls: this.#calls,
+      listenerFailed: (event, exception) => this.#listenerFailed(event, exception),
     });
     this.#encoder = new ChunkEncoder();
 
@@ -177,22 +152,22 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
 
   /** Chunk size the peer announced (128 until it sends Set Chunk Size). */
   get inChunkSize(): number {
-    return this.#inChunkSize;
+    return this.#inbound.chunkSize;
   }
 
   /** Acknowledgement window the peer asked for (0 until it sends Window Ack Size). */
   get peerWindowAckSize(): number {
-    return this.#peerWindow;
+    return this.#inbound.peerWindow;
   }
 
   /** Bandwidth the peer announced with Set Peer Bandwidth (0 until then). */
   get peerBandwidth(): number {
-    return this.#peerBandwidth;
+    return this.#inbound.peerBandwidth;
   }
 
   /** Last byte count the peer acknowledged. */
   get peerAcknowledged(): number {
-    return this.#peerAcked;
+    return this.#inbound.peerAcknowledged;
   }
 
   /** Bytes queued in the socket and not yet handed to the kernel: the connection's backpressure. */
@@ -236,7 +211,7 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
 
   /** Sends Window Ack Size: the peer should acknowledge every `size` bytes it receives from us. */
   setWindowAckSize(size: number): void {
-    this.#ourWindow = size >>> 0;
+    this.#inbound.ourWindow = size >>> 0;
     this.#sendControl(encodeWindowAckSize(size));
   }
 
@@ -254,10 +229,7 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
   ping(): Promise<number> {
     if (this.closed) return Promise.reject(new RtmpError('ERR_RTMP_CLOSED', 'connection is closed'));
     const stamp = (Date.now() - this.#startedAt) >>> 0;
-    return new Promise<number>((resolve, reject) => {
-      this.#pings.set(stamp, { resolve, reject, sent: Date.now() });
-      this.sendUserControl({ type: 'pingRequest', timestamp: stamp });
-    });
+    return this.#calls.ping(stamp, () => this.sendUserControl({ type: 'pingRequest', timestamp: stamp }));
   }
 
   /** Sends a command. `args` start with the command object (use `null` when there is none). */
@@ -400,12 +372,30 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
     return ok;
   }
 
-  #safeEmit<K extends keyof RtmpConnectionEvents>(event: K, ...args: RtmpConnectionEvents[K]): void {
+  #safeEmit(event: 'ready' | 'drain'): void {
     try {
-      (this.emit as (event: K, ...args: RtmpConnectionEvents[K]) => boolean)(event, ...args);
-    } catch (error) {
-      this.destroy(toRtmpError(error, 'ERR_RTMP_HANDLER_FAILED', `listener of '${String(event)}' threw`));
+      this.emit(event);
+    } catch (exception) {
+      this.#listenerFailed(event, exception);
     }
+  }
+
+  /**
+   * A listener threw. Its exception ends the connection (`ERR_RTMP_HANDLER_FAILED`, reported by `close`) while that
+   * can still report it; once the connection has a close error or has closed, nothing would, so it becomes a process
+   * warning instead. Never rethrown (it would surface in a socket callback and take the process down), never dropped.
+   */
+  #listenerFailed(event: keyof RtmpConnectionEvents, exception: unknown): void {
+    if (!this.#closed && this.#closeError === undefined) {
+      this.destroy(toRtmpError(exception, 'ERR_RTMP_HANDLER_FAILED', `listener of '${event}' threw`));
+      return;
+    }
+    const detail = exception instanceof Error ? exception.message : String(exception);
+    process.emitWarning(
+      new RtmpError('ERR_RTMP_HANDLER_FAILED', `listener of '${event}' threw: ${detail}`, {
+        cause: exception,
+      }),
+    );
   }
 
   #onData(chunk: Buffer): void {
@@ -431,173 +421,7 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
       bytes = result.rest;
       if (bytes.byteLength === 0 || this.closed) return;
     }
-    this.#onChunkBytes(bytes);
-  }
-
-  #onChunkBytes(bytes: Uint8Array): void {
-    let messages: RtmpMessage[];
-    try {
-      messages = this.#decoder.push(bytes);
-    } catch (error) {
-      this.destroy(toRtmpError(error, chunkErrorCode(error)));
-      return;
-    }
-    const budget = this.#budget;
-    if (budget !== undefined) {
-      const victim = budget.set(this, this.#decoder.bufferedBytes);
-      if (victim !== undefined) {
-        const held = budget.heldBy(victim);
-        (victim as RtmpConnection).destroy(
-          new RtmpError(
-            'ERR_RTMP_MEMORY_BUDGET',
-            `incomplete messages of all connections hold more than ${budget.limit} bytes; this one held ${held}`,
-          ),
-        );
-        if (victim === this) return;
-      }
-    }
-    this.#ack.add(bytes.byteLength);
-    // A read with one message (a realtime publisher sends one frame at a time) writes at most once per player:
-    // corking would only add bookkeeping to every one of those writes.
-    if (messages.length > 1) batchWrites(() => this.#dispatchAll(messages));
-    else this.#dispatchAll(messages);
-  }
-
-  #dispatchAll(messages: readonly RtmpMessage[]): void {
-    for (const message of messages) {
-      if (this.closed) return;
-      this.#dispatch(message);
-    }
-    if (this.#ack.due && !this.closed) this.#sendControl(encodeAcknowledgement(this.#ack.acknowledge()));
-  }
-
-  #dispatch(message: RtmpMessage): void {
-    switch (message.type) {
-      case MessageType.SetChunkSize:
-      case MessageType.Abort:
-      case MessageType.Acknowledgement:
-      case MessageType.UserControl:
-      case MessageType.WindowAckSize:
-      case MessageType.SetPeerBandwidth:
-        this.#onControl(message);
-        return;
-      case MessageType.CommandAmf0:
-      case MessageType.CommandAmf3:
-        this.#onCommand(message);
-        return;
-      case MessageType.DataAmf0:
-      case MessageType.DataAmf3: {
-        let values: AmfValue[];
-        try {
-          values = decodeCommandPayload(message.payload, message.type);
-        } catch (error) {
-          this.destroy(toRtmpError(error, 'ERR_RTMP_MALFORMED_COMMAND', 'malformed data message'));
-          return;
-        }
-        this.#safeEmit('data', {
-          values,
-          streamId: message.streamId,
-          timestamp: message.timestamp,
-          messageType: message.type,
-          payload: message.payload,
-        });
-        return;
-      }
-      case MessageType.Aggregate:
-        for (const sub of splitAggregate(message)) {
-          if (this.closed) return;
-          this.#dispatch(sub);
-        }
-        return;
-      default:
-        this.#safeEmit('message', message);
-    }
-  }
-
-  #onControl(message: RtmpMessage): void {
-    let control: ControlMessage | null;
-    try {
-      control = decodeControlMessage(message);
-    } catch (error) {
-      this.destroy(toRtmpError(error, 'ERR_RTMP_PROTOCOL'));
-      return;
-    }
-    if (!control) return;
-    switch (control.type) {
-      case 'setChunkSize':
-        this.#inChunkSize = control.chunkSize;
-        break;
-      case 'acknowledgement':
-        this.#peerAcked = control.sequenceNumber;
-        break;
-      case 'windowAckSize':
-        this.#peerWindow = control.size;
-        this.#ack.setWindowSize(control.size);
-        break;
-      case 'setPeerBandwidth':
-        this.#peerBandwidth = control.windowSize;
-        // The spec asks the receiver to answer with its own Window Ack Size when the window changes.
-        if (control.windowSize !== this.#ourWindow) this.setWindowAckSize(control.windowSize);
-        break;
-      case 'userControl': {
-        const event = control.event;
-        if (event.type === 'pingRequest') {
-          this.sendUserControl({ type: 'pingResponse', timestamp: event.timestamp });
-        } else if (event.type === 'pingResponse') {
-          const ping = this.#pings.get(event.timestamp);
-          if (ping) {
-            this.#pings.delete(event.timestamp);
-            ping.resolve(Date.now() - ping.sent);
-          }
-        }
-        break;
-      }
-      default:
-        break;
-    }
-    this.#safeEmit('control', control);
-  }
-
-  #onCommand(message: RtmpMessage): void {
-    let values: AmfValue[];
-    try {
-      values = decodeCommandPayload(message.payload, message.type);
-    } catch (error) {
-      this.destroy(toRtmpError(error, 'ERR_RTMP_MALFORMED_COMMAND', 'malformed command'));
-      return;
-    }
-    const [name, transaction, commandObject = null, ...args] = values;
-    if (typeof name !== 'string') {
-      this.destroy(new RtmpError('ERR_RTMP_MALFORMED_COMMAND', 'command name is not a string'));
-      return;
-    }
-    const transactionId = typeof transaction === 'number' && Number.isFinite(transaction) ? transaction : 0;
-    if (
-      (name === '_result' || name === '_error') &&
-      this.#calls.settle(name, transactionId, commandObject, args)
-    ) {
-      return;
-    }
-    if (name === 'onStatus') {
-      const info = args[0] ?? null;
-      this.#safeEmit('status', {
-        streamId: message.streamId,
-        level: text(amfProperty(info, 'level')),
-        code: text(amfProperty(info, 'code')),
-        description: text(amfProperty(info, 'description')),
-        info,
-      });
-      return;
-    }
-    this.#safeEmit('command', {
-      name,
-      transactionId,
-      commandObject,
-      args,
-      streamId: message.streamId,
-      timestamp: message.timestamp,
-      messageType: message.type,
-    });
+    this.#inbound.push(bytes);
   }
 
   #onClose(): void {
@@ -609,12 +433,14 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
     const error = this.#closeError;
     const closedError = new RtmpError('ERR_RTMP_CLOSED', 'connection closed', { cause: error });
     this.#calls.rejectAll(closedError);
-    for (const ping of this.#pings.values()) ping.reject(closedError);
-    this.#pings.clear();
-    try {
-      this.emit('close', error);
-    } catch {
-      // A throwing close listener must not take the process down; there is nothing left to close.
+    // Each listener is called on its own, so one that throws cannot keep the others (a server's own bookkeeping,
+    // say) from learning of the close.
+    for (const listener of this.rawListeners('close')) {
+      try {
+        listener.call(this, error);
+      } catch (exception) {
+        this.#listenerFailed('close', exception);
+      }
     }
   }
 }

@@ -63,7 +63,7 @@ export function parseAudioTag(body: Uint8Array): AudioTag {
     if (codec === 'aac') {
       packetType = r.u8();
       if (packetType > 1)
-        throw new FlvError('ERR_FLV_UNKNOWN_PACKET_TYPE', `AAC packet type ${packetType}`, 1);
+        throw new FlvError('ERR_FLV_UNKNOWN_PACKET_TYPE', `AAC packet type ${packetType}`, { offset: 1 });
     }
     return {
       enhanced: false,
@@ -82,7 +82,7 @@ export function parseAudioTag(body: Uint8Array): AudioTag {
     'audio',
   );
   if (!VALID_AUDIO_PACKET_TYPES.has(packetType)) {
-    throw new FlvError('ERR_FLV_UNKNOWN_PACKET_TYPE', `audio packet type ${packetType}`, 0);
+    throw new FlvError('ERR_FLV_UNKNOWN_PACKET_TYPE', `audio packet type ${packetType}`, { offset: 0 });
   }
   const tag: AudioTag = {
     enhanced: true,

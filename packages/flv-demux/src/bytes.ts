@@ -14,11 +14,9 @@ export class ByteReader {
 
   need(n: number): void {
     if (this.pos + n > this.bytes.length) {
-      throw new FlvError(
-        'ERR_FLV_TRUNCATED',
-        `${this.what}: needs ${n} more byte(s) at ${this.pos}`,
-        this.pos,
-      );
+      throw new FlvError('ERR_FLV_TRUNCATED', `${this.what}: needs ${n} more byte(s) at ${this.pos}`, {
+        offset: this.pos,
+      });
     }
   }
 

@@ -48,14 +48,14 @@ export function readMultitrack(
   const multitrackType = b >> 4;
   const inner = b & 15;
   if (inner === multitrack) {
-    throw new FlvError('ERR_FLV_NESTED_MULTITRACK', `${kind} multitrack inside multitrack`, r.pos - 1);
+    throw new FlvError('ERR_FLV_NESTED_MULTITRACK', `${kind} multitrack inside multitrack`, {
+      offset: r.pos - 1,
+    });
   }
   if (multitrackType > AvMultitrackType.ManyTracksManyCodecs) {
-    throw new FlvError(
-      'ERR_FLV_UNKNOWN_MULTITRACK_TYPE',
-      `${kind} multitrack type ${multitrackType}`,
-      r.pos - 1,
-    );
+    throw new FlvError('ERR_FLV_UNKNOWN_MULTITRACK_TYPE', `${kind} multitrack type ${multitrackType}`, {
+      offset: r.pos - 1,
+    });
   }
   return { packetType: inner, multitrackType };
 }

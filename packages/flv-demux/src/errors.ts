@@ -22,7 +22,15 @@ export const FLV_ERROR_CODES = [
 /** A stable error code of {@link FlvError}. */
 export type FlvErrorCode = (typeof FLV_ERROR_CODES)[number];
 
-const FLV_ERROR_BRAND = Symbol.for('@rtmp/flv-demux.FlvError');
+const brand = Symbol.for('@rtmp/flv-demux.FlvError');
+
+/** Options of {@link FlvError}. */
+export interface FlvErrorOptions {
+  /** Byte offset in the parsed input where the problem was found, when known. */
+  offset?: number | undefined;
+  /** The underlying error (an `AmfError` of malformed script data, an unexpected failure). */
+  cause?: unknown;
+}
 
 /**
  * The one error class of `@rtmp/flv-demux`. `code` is stable; `offset` is the byte position in the input being
@@ -34,21 +42,27 @@ export class FlvError extends Error {
   /** Byte offset in the parsed input where the problem was found, when known. */
   readonly offset: number | undefined;
 
-  constructor(code: FlvErrorCode, message: string, offset?: number) {
-    super(message);
+  /**
+   * @param code - stable code
+   * @param message - human-readable detail
+   * @param options - where the problem is (`offset`, when known), and the underlying error (`cause`)
+   */
+  constructor(code: FlvErrorCode, message: string, options: FlvErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'FlvError';
     this.code = code;
-    this.offset = offset;
+    this.offset = options.offset;
   }
 
-  /** `instanceof` that also recognises errors from a second installed copy of this package. */
+  /**
+   * `instanceof` that also recognises errors made by a second installed copy of the package (two versions in one
+   * dependency tree, or the ESM and CommonJS builds side by side): the check is a global symbol, not the prototype.
+   */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return (
-      typeof value === 'object' &&
-      value !== null &&
-      (value as Record<symbol, unknown>)[FLV_ERROR_BRAND] === true
-    );
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+  }
+
+  static {
+    Object.defineProperty(FlvError.prototype, brand, { value: true });
   }
 }
-
-Object.defineProperty(FlvError.prototype, FLV_ERROR_BRAND, { value: true });

@@ -48,7 +48,7 @@ export {
   type VideoSampleEvent,
   videoConfigInfo,
 } from './demuxer.js';
-export { FLV_ERROR_CODES, FlvError, type FlvErrorCode } from './errors.js';
+export { FLV_ERROR_CODES, FlvError, type FlvErrorCode, type FlvErrorOptions } from './errors.js';
 export {
   type AudioMuxTrack,
   type MuxedTag,

@@ -10,13 +10,15 @@ export function splitNalUnits(data: Uint8Array, lengthSize: number): Uint8Array[
   let p = 0;
   while (p < end) {
     if (p + lengthSize > end) {
-      throw new FlvError('ERR_FLV_NAL_LENGTH', `NAL length prefix truncated at ${p}`, p);
+      throw new FlvError('ERR_FLV_NAL_LENGTH', `NAL length prefix truncated at ${p}`, { offset: p });
     }
     let n = 0;
     for (let i = 0; i < lengthSize; i++) n = n * 256 + data[p + i]!;
     p += lengthSize;
     if (n > end - p)
-      throw new FlvError('ERR_FLV_NAL_LENGTH', `NAL unit of ${n} bytes overruns the tag at ${p}`, p);
+      throw new FlvError('ERR_FLV_NAL_LENGTH', `NAL unit of ${n} bytes overruns the tag at ${p}`, {
+        offset: p,
+      });
     out.push(data.subarray(p, p + n));
     p += n;
   }

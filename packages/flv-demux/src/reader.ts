@@ -94,7 +94,7 @@ export class FlvReader {
       this.run(tags);
     } catch (e) {
       this.state = STATE_FAILED;
-      this.failure = e instanceof FlvError ? e : new FlvError('ERR_FLV_BAD_HEADER', String(e));
+      this.failure = e instanceof FlvError ? e : new FlvError('ERR_FLV_BAD_HEADER', String(e), { cause: e });
       this.chunks = [];
       this.buffered = 0;
       throw this.failure;
@@ -119,11 +119,13 @@ export class FlvReader {
           if (this.buffered < 9) return;
           const h = this.consume(9);
           if (h[0] !== 0x46 || h[1] !== 0x4c || h[2] !== 0x56) {
-            throw new FlvError('ERR_FLV_BAD_SIGNATURE', 'not an FLV file (no "FLV" signature)', 0);
+            throw new FlvError('ERR_FLV_BAD_SIGNATURE', 'not an FLV file (no "FLV" signature)', {
+              offset: 0,
+            });
           }
           const dataOffset = h[5]! * 0x1000000 + ((h[6]! << 16) | (h[7]! << 8) | h[8]!);
           if (dataOffset < 9 || dataOffset > 1024) {
-            throw new FlvError('ERR_FLV_BAD_HEADER', `FLV header data offset ${dataOffset}`, 5);
+            throw new FlvError('ERR_FLV_BAD_HEADER', `FLV header data offset ${dataOffset}`, { offset: 5 });
           }
           this.header = {
             version: h[3]!,
@@ -153,7 +155,7 @@ export class FlvReader {
             throw new FlvError(
               'ERR_FLV_PREVIOUS_TAG_SIZE',
               `PreviousTagSize ${prev} at ${this.position}, expected ${this.expectedPrev}`,
-              this.position,
+              { offset: this.position },
             );
           }
           this.position += 4;
@@ -173,7 +175,7 @@ export class FlvReader {
             throw new FlvError(
               'ERR_FLV_TAG_TOO_LARGE',
               `tag of ${this.tagSize} bytes exceeds maxTagSize ${this.maxTagSize}`,
-              this.position,
+              { offset: this.position },
             );
           }
           this.position += 11;

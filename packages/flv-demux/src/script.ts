@@ -25,7 +25,9 @@ export function parseScriptData(payload: Uint8Array): ScriptData {
   try {
     values = decodeAmf0(payload);
   } catch (e) {
-    throw new FlvError('ERR_FLV_SCRIPT_DATA', `script data: ${e instanceof Error ? e.message : String(e)}`);
+    throw new FlvError('ERR_FLV_SCRIPT_DATA', `script data: ${e instanceof Error ? e.message : String(e)}`, {
+      cause: e,
+    });
   }
   let setDataFrame = false;
   if (values[0] === '@setDataFrame') {

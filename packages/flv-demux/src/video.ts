@@ -80,7 +80,7 @@ export function parseVideoTag(body: Uint8Array): VideoTag {
   );
   tag.multitrackType = multitrackType;
   if (packetType > VideoPacketType.MPEG2TSSequenceStart) {
-    throw new FlvError('ERR_FLV_UNKNOWN_PACKET_TYPE', `video packet type ${packetType}`, 0);
+    throw new FlvError('ERR_FLV_UNKNOWN_PACKET_TYPE', `video packet type ${packetType}`, { offset: 0 });
   }
   readTracks(r, multitrackType, (fourcc, track, data) => {
     let compositionTime = 0;
@@ -123,7 +123,9 @@ function parseLegacy(r: ByteReader, frameType: number, codecId: number): VideoTa
     packetType = r.u8();
     compositionTime = r.si24();
     if (packetType > 2) {
-      throw new FlvError('ERR_FLV_UNKNOWN_PACKET_TYPE', `legacy ${codec} packet type ${packetType}`, 1);
+      throw new FlvError('ERR_FLV_UNKNOWN_PACKET_TYPE', `legacy ${codec} packet type ${packetType}`, {
+        offset: 1,
+      });
     }
   }
   tag.packets.push({

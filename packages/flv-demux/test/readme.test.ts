@@ -10,7 +10,7 @@ describe('error codes', () => {
   });
 
   it('FlvError carries code and offset, and instanceof works across copies', () => {
-    const e = new FlvError('ERR_FLV_TRUNCATED', 'x', 3);
+    const e = new FlvError('ERR_FLV_TRUNCATED', 'x', { offset: 3 });
     expect(e).toBeInstanceOf(Error);
     expect(e).toMatchObject({ code: 'ERR_FLV_TRUNCATED', offset: 3, name: 'FlvError' });
     const foreign = Object.create(Object.getPrototypeOf(e));

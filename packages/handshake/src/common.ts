@@ -25,21 +25,23 @@ export interface HandshakeCommonOptions {
   readonly now?: () => number;
 }
 
-/** @internal */
+// Helpers shared by the two roles; the package index exports none of them.
+
+/** An empty view, returned where there are no bytes (never written to). */
 export const EMPTY: Uint8Array = new Uint8Array(0);
 
-/** @internal */
+/** The default `random` option: `node:crypto`'s `randomBytes`, as a plain `Uint8Array` view. */
 export function defaultRandom(size: number): Uint8Array {
   const b = randomBytes(size);
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
-/** @internal */
+/** The default `now` option. */
 export function defaultNow(): number {
   return Date.now();
 }
 
-/** @internal Calls the injected random source and checks what it returned. */
+/** Calls the injected random source and checks what it returned. */
 export function randomChecked(random: (size: number) => Uint8Array, size: number): Uint8Array {
   const bytes = random(size);
   if (!(bytes instanceof Uint8Array) || bytes.length !== size) {
@@ -51,14 +53,14 @@ export function randomChecked(random: (size: number) => Uint8Array, size: number
   return bytes;
 }
 
-/** @internal Writes the u32 BE time field, accepting any finite number. */
+/** Writes the u32 BE time field, accepting any finite number. */
 export function writeTime(target: Uint8Array, offset: number, now: () => number): void {
   const t = now();
   const v = Number.isFinite(t) ? Math.trunc(t) % 0x100000000 : 0;
   new DataView(target.buffer, target.byteOffset, target.byteLength).setUint32(offset, v >>> 0);
 }
 
-/** @internal Reads a u32 BE. */
+/** Reads a u32 BE. */
 export function readU32(bytes: Uint8Array, offset: number): number {
   return (
     ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>>
@@ -66,7 +68,7 @@ export function readU32(bytes: Uint8Array, offset: number): number {
   );
 }
 
-/** @internal Checks a C0/S0 byte; the error names RTMPE explicitly because that is the usual cause. */
+/** Checks a C0/S0 byte; the error names RTMPE explicitly because that is the usual cause. */
 export function checkVersion(version: number, who: 'C0' | 'S0'): HandshakeError | null {
   if (version === 3) return null;
   if (version === 6 || version === 8 || version === 9) {
@@ -81,14 +83,14 @@ export function checkVersion(version: number, who: 'C0' | 'S0'): HandshakeError 
   );
 }
 
-/** @internal */
+/** Checks that `push` was given a `Uint8Array`. */
 export function checkInput(bytes: unknown): asserts bytes is Uint8Array {
   if (!(bytes instanceof Uint8Array)) {
     throw new HandshakeError(HandshakeErrorCode.INVALID_ARGUMENT, 'push() expects a Uint8Array');
   }
 }
 
-/** @internal Checks four version bytes (each 0..255) against the role's own rule; returns a private copy. */
+/** Checks four version bytes (each 0..255) against the role's own rule; returns a private copy. */
 export function checkVersionBytes(
   bytes: readonly number[],
   valid: (bytes: readonly number[]) => boolean,

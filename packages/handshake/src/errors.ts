@@ -18,7 +18,13 @@ export const HandshakeErrorCode = {
 /** Union of every {@link HandshakeErrorCode} value. */
 export type HandshakeErrorCode = (typeof HandshakeErrorCode)[keyof typeof HandshakeErrorCode];
 
-const BRAND = Symbol.for('@rtmp/handshake.HandshakeError');
+const brand = Symbol.for('@rtmp/handshake.HandshakeError');
+
+/** Options of {@link HandshakeError}. */
+export interface HandshakeErrorOptions {
+  /** The underlying error (what an injected callback threw). */
+  cause?: unknown;
+}
 
 /**
  * The only error class thrown by this package. Once a state machine has thrown it, every later call
@@ -28,19 +34,26 @@ export class HandshakeError extends Error {
   /** Stable machine-readable code, one of {@link HandshakeErrorCode}. */
   readonly code: HandshakeErrorCode;
 
-  constructor(code: HandshakeErrorCode, message: string) {
-    super(message);
+  /**
+   * @param code - stable code
+   * @param message - human-readable detail
+   * @param options - the underlying error (`cause`)
+   */
+  constructor(code: HandshakeErrorCode, message: string, options: HandshakeErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'HandshakeError';
     this.code = code;
   }
 
-  // Two installed copies of the package must still recognise each other's errors.
+  /**
+   * `instanceof` that also recognises errors made by a second installed copy of the package (two versions in one
+   * dependency tree, or the ESM and CommonJS builds side by side): the check is a global symbol, not the prototype.
+   */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
   }
 
-  /** @internal */
-  get [BRAND](): true {
-    return true;
+  static {
+    Object.defineProperty(HandshakeError.prototype, brand, { value: true });
   }
 }

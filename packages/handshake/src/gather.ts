@@ -5,7 +5,6 @@ import { HandshakeError, HandshakeErrorCode } from './errors.js';
 /**
  * Collects fixed-size packets from a stream of arbitrary reads. When a packet lies inside one read it is returned
  * as a zero-copy view; only a packet that spans reads is copied, into a buffer of exactly its size.
- * @internal
  */
 export class Gatherer {
   private partial: Uint8Array | null = null;
@@ -42,7 +41,7 @@ enum Phase {
   Failed = 4,
 }
 
-/** What a role does with the peer's packets. @internal */
+/** What a role does with the peer's packets. */
 export interface PeerPackets {
   /** Name of the peer's version byte in error messages. */
   readonly version: 'C0' | 'S0';
@@ -56,7 +55,6 @@ export interface PeerPackets {
  * What both roles read from their peer, in order: a version byte, a 1536-byte packet they answer, a second
  * 1536-byte packet; then everything belongs to the chunk stream. Also holds the rule that a failed handshake stays
  * failed: once any step threw, every later call throws the same {@link HandshakeError}.
- * @internal
  */
 export class PeerReader {
   private phase = Phase.Version;
@@ -85,7 +83,9 @@ export class PeerReader {
       this.error =
         err instanceof HandshakeError
           ? err
-          : new HandshakeError(HandshakeErrorCode.INVALID_ARGUMENT, `handshake failed: ${String(err)}`);
+          : new HandshakeError(HandshakeErrorCode.INVALID_ARGUMENT, `handshake failed: ${String(err)}`, {
+              cause: err,
+            });
       throw this.error;
     }
   }

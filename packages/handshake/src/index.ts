@@ -19,5 +19,5 @@ export {
   verifyResponse,
   writeDigest,
 } from './digest.js';
-export { HandshakeError, HandshakeErrorCode } from './errors.js';
+export { HandshakeError, HandshakeErrorCode, type HandshakeErrorOptions } from './errors.js';
 export { HandshakeServer, type HandshakeServerOptions } from './server.js';

@@ -151,6 +151,24 @@ describe('misuse gives typed errors, never TypeError/RangeError', () => {
     );
   });
 
+  it('a throwing callback is the cause of its ERR_HANDSHAKE_INVALID_ARGUMENT', () => {
+    const thrown = new Error('no entropy');
+    const client = new HandshakeClient({
+      random: () => {
+        throw thrown;
+      },
+    });
+    let error: unknown;
+    try {
+      client.start();
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(HandshakeError);
+    expect(error).toMatchObject({ code: 'ERR_HANDSHAKE_INVALID_ARGUMENT', cause: thrown });
+    expect(new HandshakeError('ERR_HANDSHAKE_BAD_VERSION', 'x')).not.toHaveProperty('cause');
+  });
+
   it('HandshakeError instanceof works across copies (brand check)', () => {
     const foreign = Object.create(new HandshakeError('ERR_HANDSHAKE_BAD_VERSION', 'x'));
     expect(foreign).toBeInstanceOf(HandshakeError);

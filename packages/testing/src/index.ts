@@ -12,6 +12,7 @@ export {
   HANDSHAKE_BYTES,
   readCapture,
 } from './captures.js';
+export { distBuilds, internalMarkers } from './dist.js';
 export {
   type FrameCount,
   type OraclePacket,

@@ -74,7 +74,7 @@ export function opusInfo(bytes: Uint8Array): CodecInfo {
   try {
     const r = new ByteReader(bytes, 'OpusHead');
     if (r.fourcc() !== 'Opus' || r.fourcc() !== 'Head') {
-      throw new FlvError('ERR_FLV_INVALID_CONFIG', 'OpusHead magic', 0);
+      throw new FlvError('ERR_FLV_INVALID_CONFIG', 'OpusHead magic', { offset: 0 });
     }
     r.u8();
     const channels = r.u8();

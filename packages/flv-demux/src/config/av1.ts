@@ -11,7 +11,7 @@ export function av1Info(bytes: Uint8Array): CodecInfo {
   try {
     const r = new ByteReader(bytes, 'av1C');
     const b0 = r.u8();
-    if (b0 !== 0x81) throw new FlvError('ERR_FLV_INVALID_CONFIG', 'av1C marker/version', 0);
+    if (b0 !== 0x81) throw new FlvError('ERR_FLV_INVALID_CONFIG', 'av1C marker/version', { offset: 0 });
     const b1 = r.u8();
     const b2 = r.u8();
     const profile = b1 >> 5;

@@ -33,7 +33,7 @@ export function parseAvcConfig(bytes: Uint8Array): AvcConfig {
   try {
     const r = new ByteReader(bytes, 'avcC');
     const version = r.u8();
-    if (version !== 1) throw new FlvError('ERR_FLV_INVALID_CONFIG', `avcC version ${version}`, 0);
+    if (version !== 1) throw new FlvError('ERR_FLV_INVALID_CONFIG', `avcC version ${version}`, { offset: 0 });
     const profile = r.u8();
     const compatibility = r.u8();
     const level = r.u8();

@@ -26,7 +26,7 @@ export function parseHevcConfig(bytes: Uint8Array): HevcConfig {
   try {
     const r = new ByteReader(bytes, 'hvcC');
     const version = r.u8();
-    if (version !== 1) throw new FlvError('ERR_FLV_INVALID_CONFIG', `hvcC version ${version}`, 0);
+    if (version !== 1) throw new FlvError('ERR_FLV_INVALID_CONFIG', `hvcC version ${version}`, { offset: 0 });
     const b1 = r.u8();
     const compatibilityFlags = r.u32();
     const constraintFlags = r.view(6);
