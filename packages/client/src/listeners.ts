@@ -7,11 +7,16 @@ import { RtmpClientError } from './errors.js';
  * does: the connection is destroyed with `ERR_RTMP_HANDLER_FAILED` (cause: the exception), which every `close`
  * event, pending step and send then reports. Once the connection is closed there is nothing left to end: the
  * exception is thrown again on the next tick, where the process reports it as uncaught, as Node does for a throwing
- * listener of a closed socket.
+ * listener of a closed socket. Returns false when a listener threw.
  */
-export function emitGuarded(connection: RtmpConnection | undefined, event: string, emit: () => void): void {
+export function emitGuarded(
+  connection: RtmpConnection | undefined,
+  event: string,
+  emit: () => void,
+): boolean {
   try {
     emit();
+    return true;
   } catch (error) {
     if (connection !== undefined && !connection.closed) {
       const text = error instanceof Error ? error.message : String(error);
@@ -30,5 +35,6 @@ export function emitGuarded(connection: RtmpConnection | undefined, event: strin
         throw error;
       });
     }
+    return false;
   }
 }

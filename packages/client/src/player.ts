@@ -144,6 +144,8 @@ export class RtmpPlayer
   #endReason: PlayEnd | undefined;
   #closed = false;
   #closeError: RtmpClientError | undefined;
+  /** A listener threw and ended the client: nothing more is delivered but the close. */
+  #failed = false;
 
   // Built by RtmpClient.play only.
   private constructor(
@@ -257,6 +259,7 @@ export class RtmpPlayer
       const held = this.#held ?? [];
       this.#held = undefined;
       for (const item of held) {
+        if (this.#failed) break;
         if (item.kind === 'message') this.#deliverMessage(item.message);
         else this.#deliverData(item.data);
       }
@@ -317,6 +320,7 @@ export class RtmpPlayer
   }
 
   #deliverMessage(message: RtmpMessage): void {
+    if (this.#failed) return;
     this.messagesReceived++;
     this.bytesReceived += message.payload.byteLength;
     this.#emit('message', message);
@@ -335,6 +339,7 @@ export class RtmpPlayer
   }
 
   #deliverData(data: RtmpDataMessage): void {
+    if (this.#failed) return;
     const [name, ...args] = data.values;
     this.#emit('message', {
       type: data.messageType,
@@ -367,6 +372,7 @@ export class RtmpPlayer
   }
 
   #deliverEvent(event: DemuxEvent): void {
+    if (this.#failed) return;
     this.#emit('demux', event);
     if (event.kind === 'codec') this.#emit('codec', event);
     else if (event.kind === 'video') this.#emit('video', event);
@@ -376,8 +382,10 @@ export class RtmpPlayer
 
   // A throwing listener ends the client (ERR_RTMP_HANDLER_FAILED), or is reported once nothing is left to end.
   #emit<K extends keyof RtmpPlayerEvents>(event: K, ...args: RtmpPlayerEvents[K]): void {
-    emitGuarded(this.#connection, `the player's '${event}' event`, () =>
+    if (this.#failed && event !== 'close') return;
+    const delivered = emitGuarded(this.#connection, `the player's '${event}' event`, () =>
       (this.emit as (event: K, ...args: RtmpPlayerEvents[K]) => boolean)(event, ...args),
     );
+    if (!delivered) this.#failed = true;
   }
 }

@@ -86,6 +86,25 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => watchDeadline({ timeout: ms, signal }, () => resolve()));
 }
 
+/** Resolves when `publisher` can take more, or when `signal` aborts (the caller then stops). */
+function drainedOrAborted(publisher: RtmpPublisher, signal: AbortSignal | undefined): Promise<void> {
+  const drained = publisher.drained();
+  if (signal === undefined) return drained;
+  return new Promise((resolve, reject) => {
+    const deadline = watchDeadline({ signal }, () => resolve());
+    drained.then(
+      () => {
+        deadline.clear();
+        resolve();
+      },
+      (error: unknown) => {
+        deadline.clear();
+        reject(error);
+      },
+    );
+  });
+}
+
 /**
  * Publishes FLV tags through `publisher`: paced by their timestamps (a live source from a file) or as fast as the
  * server takes them, each write waiting for the socket to drain when it is full, so memory stays at one socket
@@ -93,8 +112,8 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
  * an `onMetaData` script tag gets the `@setDataFrame` wrapper publishers send. Everything sent goes through
  * {@link RtmpPublisher.write}, so the publisher remembers its headers for a reconnect.
  *
- * Resolves when the tags run out, at `duration`, on `signal`, or when the publish ended; a failed write rejects
- * (an {@link RtmpClientError}).
+ * Resolves when the tags run out, at `duration`, on `signal` (also while it waits for the socket), or when the
+ * publish ended; a failed write rejects (an {@link RtmpClientError}).
  *
  * @example
  * ```ts
@@ -157,6 +176,11 @@ export async function publishFlv(
       }
     }
     onTag?.(tag, role);
+    // The publish may have ended during the wait (or in onTag): the end, not a failed write.
+    if (current.ended) {
+      stoppedBy = 'ended';
+      break;
+    }
     const payload = type === 18 ? scriptPayload(body) : body;
     const ready = current.write(type, timestamp, payload);
     stats.bytes +=
@@ -166,7 +190,7 @@ export async function publishFlv(
       stats.videoFrames++;
       if (role === 'keyframe') stats.keyframes++;
     } else if (type === 8 && frame) stats.audioFrames++;
-    if (!ready) await current.drained();
+    if (!ready) await drainedOrAborted(current, signal);
   }
   return { ...stats, publisher: current, stoppedBy };
 }
