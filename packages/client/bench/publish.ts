@@ -6,12 +6,12 @@
  *
  * Env: BENCH_LOOPS (default 40 passes of the 4 s fixture), BENCH_RUNS (default 3, the best run is kept).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FlvReader, type FlvTag } from '@rtmp/flv-demux';
-import { fixture, hasNginxRtmp, startNginxRtmp } from '@rtmp/testing';
+import { ffmpegPublish, fixture, hasNginxRtmp, startNginxRtmp } from '@rtmp/testing';
 import { type FlvTagInput, publishFlv, RtmpClient } from '../src/index.js';
 
 const loops = Number(process.env.BENCH_LOOPS ?? 40);
@@ -53,36 +53,14 @@ async function ours(url: string): Promise<{ ms: number; cpuMs: number; bytes: nu
   return { ms, cpuMs: (used.user + used.system) / 1000, bytes: result.bytes };
 }
 
-function ffmpeg(url: string): Promise<{ ms: number }> {
-  return new Promise((resolve, reject) => {
-    const start = performance.now();
-    const child = spawn(
-      'ffmpeg',
-      [
-        '-hide_banner',
-        '-nostdin',
-        '-loglevel',
-        'error',
-        '-stream_loop',
-        String(loops - 1),
-        '-i',
-        file,
-        '-c',
-        'copy',
-        '-f',
-        'flv',
-        url,
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('close', (code) =>
-      code === 0 ? resolve({ ms: performance.now() - start }) : reject(new Error(stderr)),
-    );
-  });
+async function ffmpeg(url: string): Promise<{ ms: number }> {
+  const start = performance.now();
+  const result = await ffmpegPublish(file, url, {
+    extra: ['-stream_loop', String(loops - 1)],
+    timeoutMs: 300_000,
+  }).done;
+  if (result.code !== 0) throw new Error(result.stderr);
+  return { ms: performance.now() - start };
 }
 
 function mbps(bytes: number, ms: number): string {
