@@ -1,4 +1,5 @@
 import { RtmpClientError } from '@rtmp/client';
+import { watchDeadline } from '@rtmp/connection';
 import type { AudioCodecEvent, VideoCodecEvent } from '@rtmp/flv-demux';
 
 /** Exit codes scripts can rely on. */
@@ -85,13 +86,6 @@ export function parseNumber(
   return value;
 }
 
-/** The p-th percentile (0..100) of sorted values (nearest rank). */
-export function percentile(sorted: ArrayLike<number>, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank]!;
-}
-
 /** `1234567` bits/s as `1.23 Mbit/s`. */
 export function formatBitrate(bps: number): string {
   if (!Number.isFinite(bps)) return '-';
@@ -106,16 +100,11 @@ export function formatClock(ms: number): string {
   return `${pad(Math.floor(s / 3600))}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}`;
 }
 
+/** Waits `ms`, or less when `signal` aborts (it resolves then, it does not reject). */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
+    if (ms <= 0) resolve();
+    else watchDeadline({ timeout: ms, signal }, () => resolve());
   });
 }
 

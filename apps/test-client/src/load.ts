@@ -1,4 +1,11 @@
-import { RtmpClient, type RtmpPlayer } from '@rtmp/client';
+import {
+  newPublishFlvStats,
+  type PublishFlvStats,
+  publishFlv,
+  RtmpClient,
+  type RtmpPlayer,
+} from '@rtmp/client';
+import { percentile } from '@rtmp/testing/stats';
 import {
   ExitCode,
   errorJson,
@@ -6,13 +13,11 @@ import {
   formatBitrate,
   interruptSignal,
   parseNumber,
-  percentile,
   sleep,
   UsageError,
 } from './common.js';
 import { clientOptions, commonHelp, parse } from './options.js';
 import { sourceFrom, syntheticOptions } from './publish.js';
-import { newPumpStats, type PumpStats, pump } from './pump.js';
 import { isConfigTag } from './sources.js';
 
 export const loadHelp = `Usage: rtmp-test-client load <url> --publishers N --players M --duration s [options]
@@ -144,7 +149,7 @@ export async function loadCommand(argv: string[]): Promise<number> {
     }
     await Promise.all(playerStarts);
 
-    const stats: PumpStats[] = [];
+    const stats: PublishFlvStats[] = [];
     const pruner = setInterval(() => {
       const horizon = performance.now() - 30_000;
       for (const s of sendTimes) s.prune(horizon);
@@ -154,27 +159,23 @@ export async function loadCommand(argv: string[]): Promise<number> {
       const client = new RtmpClient({ ...base, streamName: key });
       clients.push(client);
       const times = sendTimes[index]!.times;
-      const s: PumpStats = newPumpStats();
+      const s: PublishFlvStats = newPublishFlvStats();
       stats.push(s);
       try {
         const t0 = performance.now();
         await client.connect({ signal: interrupt.signal });
         connectTimes.push(performance.now() - t0);
         const publisher = await client.publish({ signal: interrupt.signal });
-        await pump(
-          publisher,
-          source,
-          {
-            realtime: true,
-            loop: true,
-            durationMs,
-            signal: interrupt.signal,
-            onTag: (tag, now) => {
-              if (tag.type === 9 && !tag.config) times.set(tag.timestamp, now);
-            },
+        await publishFlv(publisher, source.tags(true), {
+          duration: durationMs,
+          signal: interrupt.signal,
+          stats: s,
+          onTag: (tag, role) => {
+            if (tag.type === 9 && (role === 'keyframe' || role === 'frame')) {
+              times.set(tag.timestamp, performance.now());
+            }
           },
-          s,
-        );
+        });
       } catch (error) {
         fail('publisher', error);
       }

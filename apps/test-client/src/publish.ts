@@ -1,4 +1,11 @@
-import { RtmpClient, type RtmpPublisher, type RtmpReconnectRequest } from '@rtmp/client';
+import {
+  newPublishFlvStats,
+  type PublishFlvStats,
+  publishFlv,
+  RtmpClient,
+  type RtmpPublisher,
+  type RtmpReconnectRequest,
+} from '@rtmp/client';
 import {
   formatBitrate,
   formatClock,
@@ -9,7 +16,6 @@ import {
   UsageError,
 } from './common.js';
 import { clientOptions, commonHelp, parse } from './options.js';
-import { newPumpStats, type PumpStats, pump } from './pump.js';
 import { fileSource, type MediaSource, syntheticSource } from './sources.js';
 
 export const publishHelp = `Usage: rtmp-test-client publish <file.flv | --synthetic> <url> [options]
@@ -110,13 +116,13 @@ export async function publishCommand(argv: string[]): Promise<number> {
   // followReconnect carries this listener over to each new client.
   if (follow) client.on('reconnectRequest', (r) => (request = r));
   let publisher: RtmpPublisher | undefined;
-  const switchAt = async (
-    prepare: (next: RtmpPublisher) => Promise<void>,
-  ): Promise<RtmpPublisher | undefined> => {
-    if (request === undefined || publisher === undefined) return undefined;
-    const target = `${request.tcUrl}/${publisher.name}`;
+  // At a keyframe: follow the latest request heard. followReconnect sends the new server the metadata and sequence
+  // headers this publisher sent.
+  const switchAt = async (current: RtmpPublisher): Promise<RtmpPublisher | undefined> => {
+    if (request === undefined) return undefined;
+    const target = `${request.tcUrl}/${current.name}`;
     try {
-      const moved = await client.followReconnect(request, publisher, { prepare, signal: interrupt.signal });
+      const moved = await client.followReconnect(request, current, { signal: interrupt.signal });
       request = undefined;
       progress.note(`reconnect requested: moved to ${target}`);
       client = moved.client;
@@ -131,7 +137,7 @@ export async function publishCommand(argv: string[]): Promise<number> {
     }
   };
   const progress = new Progress(!values.json);
-  const stats: PumpStats = newPumpStats();
+  const stats: PublishFlvStats = newPublishFlvStats();
   let timer: NodeJS.Timeout | undefined;
   try {
     const connected = await client.connect({ signal: interrupt.signal });
@@ -142,18 +148,13 @@ export async function publishCommand(argv: string[]): Promise<number> {
         `${formatClock(elapsed)}  ${formatBitrate((stats.bytes * 8 * 1000) / Math.max(1, elapsed))}  video ${stats.videoFrames}  audio ${stats.audioFrames}`,
       );
     }, 500);
-    await pump(
-      publisher,
-      source,
-      {
-        realtime: !values.fast,
-        loop: values.loop === true,
-        durationMs,
-        signal: interrupt.signal,
-        ...(follow ? { switchAt } : {}),
-      },
+    await publishFlv(publisher, source.tags(values.loop === true), {
+      realtime: !values.fast,
+      duration: durationMs,
+      signal: interrupt.signal,
       stats,
-    );
+      ...(follow ? { switchAt } : {}),
+    });
     clearInterval(timer);
     progress.done();
     const elapsedMs = performance.now() - stats.startedAt;

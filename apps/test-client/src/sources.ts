@@ -1,34 +1,17 @@
 import { readFile } from 'node:fs/promises';
-import { type AmfValue, FlvReader } from '@rtmp/flv-demux';
+import { type AmfValue, createAmfObject, EcmaArray } from '@rtmp/amf';
+import type { FlvTagInput } from '@rtmp/client';
+import { FlvReader, muxScriptData } from '@rtmp/flv-demux';
 
-/** One tag to publish. `body` is sent as is (script data already carries `@setDataFrame`). */
-export interface SourceTag {
-  type: 8 | 9 | 18;
-  timestamp: number;
-  body: Uint8Array;
-  /** A video keyframe (for counting and the relay's start points). */
-  keyframe: boolean;
-  /** A sequence header or metadata: not counted as a frame. */
-  config: boolean;
-  /** Set on generated metadata: sent with `sendMetadata` (an ECMA array) instead of `body`. */
-  metadata?: Record<string, AmfValue>;
-}
-
-/** A media source: an endless or finite sequence of tags in timestamp order. */
+/**
+ * A media source: an endless or finite sequence of FLV tags in timestamp order, published by `publishFlv` of
+ * `@rtmp/client` (which wraps a file's onMetaData in `@setDataFrame` and tells frames from headers).
+ */
 export interface MediaSource {
   /** Human-readable description for the summary. */
   readonly description: string;
   /** Tags of one pass; `loop` repeats passes with timestamps continuing. */
-  tags(loop: boolean): Iterable<SourceTag>;
-}
-
-const SET_DATA_FRAME = Uint8Array.of(0x02, 0x00, 0x0d, ...new TextEncoder().encode('@setDataFrame'));
-
-function withSetDataFrame(body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(SET_DATA_FRAME.byteLength + body.byteLength);
-  out.set(SET_DATA_FRAME, 0);
-  out.set(body, SET_DATA_FRAME.byteLength);
-  return out;
+  tags(loop: boolean): Iterable<FlvTagInput>;
 }
 
 /**
@@ -52,28 +35,7 @@ export async function fileSource(path: string): Promise<MediaSource> {
   const reader = new FlvReader();
   const tags = reader.push(await readFile(path));
   reader.end();
-  const base: SourceTag[] = [];
-  for (const tag of tags) {
-    if (tag.type === 18) {
-      base.push({
-        type: 18,
-        timestamp: tag.timestamp,
-        body: withSetDataFrame(tag.body),
-        keyframe: false,
-        config: true,
-      });
-    } else if (tag.type === 8 || tag.type === 9) {
-      const frameType = ((tag.body[0] ?? 0) >> 4) & 0x07;
-      const isConfig = isConfigTag(tag.type, tag.body);
-      base.push({
-        type: tag.type,
-        timestamp: tag.timestamp,
-        body: tag.body,
-        keyframe: tag.type === 9 && (frameType === 1 || frameType === 4) && !isConfig,
-        config: isConfig,
-      });
-    }
-  }
+  const base: FlvTagInput[] = tags.filter((tag) => tag.type === 8 || tag.type === 9 || tag.type === 18);
   if (base.length === 0) throw new Error(`${path}: no audio, video or script tags`);
   const media = base.filter((t) => t.type !== 18);
   const first = (media[0] ?? base[0]!).timestamp;
@@ -265,7 +227,7 @@ export function syntheticSource(options: SyntheticOptions): MediaSource {
   audioBody[0] = 0xaf;
   audioBody[1] = 1;
   audioBody.set(filler.subarray(0, audioFrameBytes), 2);
-  const meta: Record<string, AmfValue> = {
+  const meta: Record<string, AmfValue> = Object.assign(createAmfObject(), {
     width,
     height,
     framerate: fps,
@@ -281,22 +243,17 @@ export function syntheticSource(options: SyntheticOptions): MediaSource {
         }
       : {}),
     encoder: 'rtmp-stack test-client (synthetic)',
-  };
+  });
+  // What a publisher sends: @setDataFrame onMetaData with an ECMA array.
+  const metadata = muxScriptData('onMetaData', [new EcmaArray(meta)], true);
   return {
     description: `synthetic ${width}x${height} ${fps} fps, ${videoBitrate / 1000} kbit/s video${
       audioBitrate > 0 ? `, ${audioBitrate / 1000} kbit/s AAC` : ''
     }`,
     *tags(loop: boolean) {
-      yield {
-        type: 18,
-        timestamp: 0,
-        body: new Uint8Array(0),
-        keyframe: false,
-        config: true,
-        metadata: meta,
-      };
-      yield { type: 9, timestamp: 0, body: videoHeader, keyframe: false, config: true };
-      if (audioBitrate > 0) yield { type: 8, timestamp: 0, body: audioHeader, keyframe: false, config: true };
+      yield { type: 18, timestamp: 0, body: metadata };
+      yield { type: 9, timestamp: 0, body: videoHeader };
+      if (audioBitrate > 0) yield { type: 8, timestamp: 0, body: audioHeader };
       // Synthetic media is endless: `loop` changes nothing, the caller's duration ends it.
       void loop;
       let frame = 0;
@@ -305,17 +262,11 @@ export function syntheticSource(options: SyntheticOptions): MediaSource {
         const videoTs = Math.round((frame * 1000) / fps);
         const audioTs = Math.round((audioFrame * 1024 * 1000) / 44_100);
         if (audioBitrate > 0 && audioTs < videoTs) {
-          yield { type: 8, timestamp: audioTs, body: audioBody, keyframe: false, config: false };
+          yield { type: 8, timestamp: audioTs, body: audioBody };
           audioFrame++;
         } else {
           const keyframe = frame % gopFrames === 0;
-          yield {
-            type: 9,
-            timestamp: videoTs,
-            body: keyframe ? keyBody : interBody,
-            keyframe,
-            config: false,
-          };
+          yield { type: 9, timestamp: videoTs, body: keyframe ? keyBody : interBody };
           frame++;
         }
       }

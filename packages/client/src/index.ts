@@ -3,12 +3,9 @@
  * @packageDocumentation
  */
 export {
+  type FollowReconnectOptions,
   RtmpClient,
   type RtmpClientEvents,
-  type RtmpClientOptions,
-  type RtmpConnectResult,
-  type RtmpReconnectRequest,
-  type StepOptions,
 } from './client.js';
 export {
   RTMP_CLIENT_ERROR_CODES,
@@ -17,13 +14,18 @@ export {
   type RtmpClientStep,
   type RtmpServerStatus,
 } from './errors.js';
+export type { FlvTagInput, PublishedTag, TagRole, TagType } from './headers.js';
+export type { RtmpClientOptions, RtmpConnectResult, StepOptions } from './options.js';
+export type { PlayItem, RawPlayItem } from './play-queue.js';
+export { type PlayEnd, type PlayOptions, RtmpPlayer, type RtmpPlayerEvents } from './player.js';
 export {
-  type PlayEnd,
-  type PlayItem,
-  type PlayOptions,
-  type RawPlayItem,
-  RtmpPlayer,
-  type RtmpPlayerEvents,
-} from './player.js';
-export { type PublishOptions, type PublishType, RtmpPublisher, type TagType } from './publisher.js';
+  newPublishFlvStats,
+  type PublishFlvOptions,
+  type PublishFlvResult,
+  type PublishFlvStats,
+  type PublishFlvStop,
+  publishFlv,
+} from './publish-flv.js';
+export { type PublishOptions, type PublishType, RtmpPublisher } from './publisher.js';
+export type { RtmpReconnectRequest } from './reconnect.js';
 export { parseRtmpUrl, type RtmpUrl } from './url.js';

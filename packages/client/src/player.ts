@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { AmfValue } from '@rtmp/amf';
+import { type AmfValue, amfProperties } from '@rtmp/amf';
 import type { RtmpMessage } from '@rtmp/chunk';
 import type { RtmpConnection, RtmpDataMessage, RtmpStatus } from '@rtmp/connection';
 import {
@@ -10,9 +10,12 @@ import {
   type VideoCodecEvent,
   type VideoSampleEvent,
 } from '@rtmp/flv-demux';
-import type { StepOptions } from './client.js';
 import { RtmpClientError, type RtmpServerStatus } from './errors.js';
-import { amfField } from './util.js';
+import { emitGuarded } from './listeners.js';
+import type { StepOptions } from './options.js';
+import { type PlayItem, PlayQueue } from './play-queue.js';
+import { refusalReason } from './status.js';
+import type { StreamHandle } from './stream.js';
 
 /** Options of {@link RtmpClient.play}. */
 export interface PlayOptions extends StepOptions {
@@ -36,19 +39,6 @@ export interface PlayOptions extends StepOptions {
    */
   highWaterMark?: number;
 }
-
-/** A media or data message as received, when demuxing is off (or for recording). */
-export interface RawPlayItem {
-  kind: 'raw';
-  /** 8 audio, 9 video, 18/15 data. */
-  type: number;
-  timestamp: number;
-  /** The FLV tag body (a view into the received bytes). */
-  payload: Uint8Array;
-}
-
-/** What the async iterator of a {@link RtmpPlayer} yields. */
-export type PlayItem = DemuxEvent | RawPlayItem;
 
 /** Why a play ended: the server's status (Play.Stop, Play.UnpublishNotify...) or a StreamEOF. */
 export interface PlayEnd {
@@ -89,15 +79,36 @@ const END_CODES = new Set([
 
 type Queued = { kind: 'message'; message: RtmpMessage } | { kind: 'data'; data: RtmpDataMessage };
 
+/** How a client drives its player. */
+export interface PlayerHandle extends StreamHandle {
+  /** Delivers what arrived with Play.Start once the caller of play() could attach listeners. */
+  flowSoon(): void;
+}
+
+type Open = (
+  connection: RtmpConnection,
+  streamId: number,
+  name: string,
+  options: PlayOptions,
+  forget: () => void,
+) => { player: RtmpPlayer; handle: PlayerHandle };
+
+// Set by RtmpPlayer's static block: the only code that may build a player.
+let open: Open;
+
+/** Creates a player and the handle its client drives it with (the constructor is not public). */
+export function openPlayer(...args: Parameters<Open>): ReturnType<Open> {
+  return open(...args);
+}
+
+/**
+ * A copy of an AMF object's, ECMA array's or typed object's properties as a plain record (`onMetaData`). A
+ * `__proto__` key is left out: on a plain record it would set the prototype instead of a property.
+ */
 function toRecord(value: AmfValue | undefined): Record<string, AmfValue> {
   const out: Record<string, AmfValue> = {};
-  if (typeof value !== 'object' || value === null || value instanceof Date || Array.isArray(value))
-    return out;
-  const record = ((value as { properties?: unknown }).properties ?? value) as Record<string, AmfValue>;
-  for (const key of Object.keys(record)) {
-    // Skip keys that would touch the prototype of a plain object.
-    if (key === '__proto__') continue;
-    out[key] = amfField(value, key) as AmfValue;
+  for (const [key, property] of Object.entries(amfProperties(value))) {
+    if (key !== '__proto__') out[key] = property;
   }
   return out;
 }
@@ -106,8 +117,13 @@ function toRecord(value: AmfValue | undefined): Record<string, AmfValue> {
  * One stream being played. Media arrives as typed events (`codec`, `video`, `audio`, `metadata`, raw `message`)
  * and through the async iterator (`for await (const item of player)`), which ends at end of stream and throws
  * {@link RtmpClientError} `ERR_RTMP_CLOSED` (or the close's own code) on a disconnect.
+ *
+ * `await using player = await client.play()` stops playing at the end of the scope.
  */
-export class RtmpPlayer extends EventEmitter<RtmpPlayerEvents> implements AsyncIterable<PlayItem> {
+export class RtmpPlayer
+  extends EventEmitter<RtmpPlayerEvents>
+  implements AsyncIterable<PlayItem>, AsyncDisposable
+{
   /** Message stream id given by `createStream`. */
   readonly streamId: number;
   /** The stream name sent in `play`. */
@@ -121,18 +137,18 @@ export class RtmpPlayer extends EventEmitter<RtmpPlayerEvents> implements AsyncI
 
   readonly #connection: RtmpConnection;
   readonly #forget: () => void;
-  readonly #highWaterMark: number;
+  readonly #queue: PlayQueue;
   #start: { resolve: () => void; reject: (e: RtmpClientError) => void } | undefined;
   /** Messages held until listeners had a chance to attach. */
   #held: Queued[] | undefined = [];
   #endReason: PlayEnd | undefined;
   #closed = false;
   #closeError: RtmpClientError | undefined;
-  #iterators = new Set<IteratorState>();
-  #paused = false;
+  /** A listener threw and ended the client: nothing more is delivered but the close. */
+  #failed = false;
 
-  /** @internal Built by {@link RtmpClient.play}. */
-  constructor(
+  // Built by RtmpClient.play only.
+  private constructor(
     connection: RtmpConnection,
     streamId: number,
     name: string,
@@ -145,14 +161,24 @@ export class RtmpPlayer extends EventEmitter<RtmpPlayerEvents> implements AsyncI
     this.name = name;
     this.#forget = forget;
     this.demuxer = options.demux === false ? undefined : new StreamDemuxer();
-    this.#highWaterMark = options.highWaterMark ?? 1024;
-    if (!Number.isInteger(this.#highWaterMark) || this.#highWaterMark < 1) {
+    const highWaterMark = options.highWaterMark ?? 1024;
+    if (!Number.isInteger(highWaterMark) || highWaterMark < 1) {
       throw new RtmpClientError(
         'ERR_RTMP_INVALID_OPTION',
         'play',
         'highWaterMark must be a positive integer',
       );
     }
+    this.#queue = new PlayQueue(
+      {
+        // Until the items that came with Play.Start are delivered, an end that arrived with them must wait.
+        finished: () => this.#held === undefined && (this.#closed || this.#endReason !== undefined),
+        failure: () => (this.#closeError && !this.#endReason ? this.#closeError : undefined),
+        closed: () => this.#closed,
+        backpressure: (paused) => (paused ? connection.socket.pause() : connection.socket.resume()),
+      },
+      highWaterMark,
+    );
   }
 
   /** The end-of-stream reason, once it ended. */
@@ -167,146 +193,116 @@ export class RtmpPlayer extends EventEmitter<RtmpPlayerEvents> implements AsyncI
 
   /** Stops playing (`deleteStream`); the connection stays open. */
   stop(): void {
-    this.end();
-  }
-
-  /** @internal */
-  end(): void {
     if (this.#closed) return;
     this.#connection.sendCommand('deleteStream', 0, [null, this.streamId]);
     this.#close(undefined);
   }
 
+  /** Same as {@link RtmpPlayer.stop}, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.stop();
+  }
+
   /** Items in order; ends at end of stream or stop, throws on a disconnect. */
   [Symbol.asyncIterator](): AsyncIterator<PlayItem> {
-    const state: IteratorState = { queue: [], head: 0, wake: undefined, done: false };
-    this.#iterators.add(state);
-    const finish = (): IteratorResult<PlayItem> => {
-      this.#iterators.delete(state);
-      this.#updatePause();
-      return { done: true, value: undefined };
+    return this.#queue.iterator();
+  }
+
+  static {
+    open = (connection, streamId, name, options, forget) => {
+      const player = new RtmpPlayer(connection, streamId, name, options, forget);
+      return { player, handle: player.#handle() };
     };
+  }
+
+  #handle(): PlayerHandle {
     return {
-      next: async (): Promise<IteratorResult<PlayItem>> => {
-        for (;;) {
-          if (state.head < state.queue.length) {
-            const value = state.queue[state.head++]!;
-            if (state.head > 1024 && state.head * 2 > state.queue.length) {
-              state.queue = state.queue.slice(state.head);
-              state.head = 0;
-            }
-            this.#updatePause();
-            return { done: false, value };
-          }
-          // Until the items that came with Play.Start are delivered, an end that arrived with them must wait.
-          if (state.done || (this.#held === undefined && (this.#closed || this.#endReason))) {
-            if (this.#closeError && !this.#endReason) {
-              finish();
-              throw this.#closeError;
-            }
-            return finish();
-          }
-          await new Promise<void>((resolve) => {
-            state.wake = resolve;
-          });
-        }
+      name: this.name,
+      flowSoon: () => this.#flowSoon(),
+      // Resolves on Play.Start, rejects on an error status or a close.
+      started: () =>
+        new Promise<void>((resolve, reject) => {
+          this.#start = { resolve, reject };
+        }),
+      end: () => this.stop(),
+      onMessage: (message) => {
+        if (this.#closed) return;
+        if (message.type !== 8 && message.type !== 9) return;
+        if (this.#held) this.#held.push({ kind: 'message', message });
+        else this.#deliverMessage(message);
       },
-      return: async (): Promise<IteratorResult<PlayItem>> => {
-        state.done = true;
-        return finish();
+      onData: (data) => {
+        if (this.#closed) return;
+        if (this.#held) this.#held.push({ kind: 'data', data });
+        else this.#deliverData(data);
       },
+      onStatus: (status) => this.#onStatus(status),
+      onStreamEof: () => {
+        if (this.#start) return;
+        this.#ended({ code: 'StreamEOF', description: 'the server sent StreamEOF' });
+      },
+      onError: (status) => this.#onError(status),
+      onDrain: () => {},
+      // A clean close before the stream ended is still a disconnect for someone waiting on media.
+      onClose: (error) =>
+        this.#close(
+          error ??
+            (this.#endReason
+              ? undefined
+              : new RtmpClientError('ERR_RTMP_CLOSED', 'play', 'the server closed the connection')),
+        ),
     };
   }
 
-  /** @internal Resolves on Play.Start, rejects on an error status or a close. */
-  started(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.#start = { resolve, reject };
-    });
-  }
-
-  /** @internal Delivers what arrived with Play.Start once the caller of play() could attach listeners. */
-  flowSoon(): void {
+  #flowSoon(): void {
     setImmediate(() => {
       const held = this.#held ?? [];
       this.#held = undefined;
       for (const item of held) {
+        if (this.#failed) break;
         if (item.kind === 'message') this.#deliverMessage(item.message);
         else this.#deliverData(item.data);
       }
-      if (this.#endReason) this.#emitSafe('end', this.#endReason);
-      if (this.#closed) this.#emitSafe('close', this.#closeError);
-      this.#wakeAll();
+      if (this.#endReason) this.#emit('end', this.#endReason);
+      if (this.#closed) this.#emit('close', this.#closeError);
+      this.#queue.wakeAll();
     });
   }
 
-  /** @internal */
-  onMessage(message: RtmpMessage): void {
-    if (this.#closed) return;
-    if (message.type !== 8 && message.type !== 9) return;
-    if (this.#held) this.#held.push({ kind: 'message', message });
-    else this.#deliverMessage(message);
-  }
-
-  /** @internal */
-  onData(data: RtmpDataMessage): void {
-    if (this.#closed) return;
-    if (this.#held) this.#held.push({ kind: 'data', data });
-    else this.#deliverData(data);
-  }
-
-  /** @internal */
-  onStatus(status: RtmpStatus): void {
-    if (!this.#held) this.#emitSafe('status', status);
+  #onStatus(status: RtmpStatus): void {
+    if (!this.#held) this.#emit('status', status);
     if (this.#start) {
       if (status.code === 'NetStream.Play.Start') {
         this.#start.resolve();
         this.#start = undefined;
         return;
       }
-      if (status.level === 'error') this.onError(status);
+      if (status.level === 'error') this.#onError(status);
       return;
     }
     if (END_CODES.has(status.code)) this.#ended({ code: status.code, description: status.description });
     else if (status.code === 'NetStream.Play.PublishNotify' || status.code === 'NetStream.Play.Reset') return;
-    else if (status.level === 'error') this.onError(status);
+    else if (status.level === 'error') this.#onError(status);
   }
 
-  /** @internal */
-  onStreamEof(): void {
-    if (this.#start) return;
-    this.#ended({ code: 'StreamEOF', description: 'the server sent StreamEOF' });
-  }
-
-  /** @internal */
-  onError(status: RtmpServerStatus): void {
-    const reason = [status.code, status.description].filter((s) => s !== '').join(': ') || 'refused';
+  #onError(status: RtmpServerStatus): void {
     this.#close(
-      new RtmpClientError('ERR_RTMP_PLAY_REJECTED', 'play', `play rejected by the server: ${reason}`, {
-        status: { level: status.level, code: status.code, description: status.description },
-      }),
-    );
-  }
-
-  /** @internal */
-  onDrain(): void {}
-
-  /** @internal */
-  onClose(error: RtmpClientError | undefined): void {
-    // A clean close before the stream ended is still a disconnect for someone waiting on media.
-    this.#close(
-      error ??
-        (this.#endReason
-          ? undefined
-          : new RtmpClientError('ERR_RTMP_CLOSED', 'play', 'the server closed the connection')),
+      new RtmpClientError(
+        'ERR_RTMP_PLAY_REJECTED',
+        'play',
+        `play rejected by the server: ${refusalReason(status)}`,
+        {
+          status: { level: status.level, code: status.code, description: status.description },
+        },
+      ),
     );
   }
 
   #ended(reason: PlayEnd): void {
     if (this.#endReason) return;
     this.#endReason = reason;
-    this.#wakeAll();
-    if (!this.#held) this.#emitSafe('end', reason);
+    this.#queue.wakeAll();
+    if (!this.#held) this.#emit('end', reason);
   }
 
   #close(error: RtmpClientError | undefined): void {
@@ -318,18 +314,19 @@ export class RtmpPlayer extends EventEmitter<RtmpPlayerEvents> implements AsyncI
       this.#start.reject(error ?? new RtmpClientError('ERR_RTMP_CLOSED', 'play', 'play stopped'));
       this.#start = undefined;
     }
-    this.#resume();
-    this.#wakeAll();
-    if (!this.#held) this.#emitSafe('close', error);
+    this.#queue.update();
+    this.#queue.wakeAll();
+    if (!this.#held) this.#emit('close', error);
   }
 
   #deliverMessage(message: RtmpMessage): void {
+    if (this.#failed) return;
     this.messagesReceived++;
     this.bytesReceived += message.payload.byteLength;
-    this.#emitSafe('message', message);
+    this.#emit('message', message);
     const demuxer = this.demuxer;
     if (!demuxer) {
-      this.#enqueue({
+      this.#queue.push({
         kind: 'raw',
         type: message.type,
         timestamp: message.timestamp,
@@ -342,8 +339,9 @@ export class RtmpPlayer extends EventEmitter<RtmpPlayerEvents> implements AsyncI
   }
 
   #deliverData(data: RtmpDataMessage): void {
+    if (this.#failed) return;
     const [name, ...args] = data.values;
-    this.#emitSafe('message', {
+    this.#emit('message', {
       type: data.messageType,
       streamId: data.streamId,
       timestamp: data.timestamp,
@@ -351,7 +349,7 @@ export class RtmpPlayer extends EventEmitter<RtmpPlayerEvents> implements AsyncI
     });
     if (name === 'onMetaData' || (name === '@setDataFrame' && args[0] === 'onMetaData')) {
       const value = name === 'onMetaData' ? args[0] : args[1];
-      this.#emitSafe('metadata', toRecord(value), data.timestamp);
+      this.#emit('metadata', toRecord(value), data.timestamp);
       if (this.demuxer) {
         this.#deliverEvent({
           kind: 'metadata',
@@ -361,7 +359,7 @@ export class RtmpPlayer extends EventEmitter<RtmpPlayerEvents> implements AsyncI
           timestamp: data.timestamp,
         });
       } else {
-        this.#enqueue({
+        this.#queue.push({
           kind: 'raw',
           type: data.messageType,
           timestamp: data.timestamp,
@@ -370,65 +368,24 @@ export class RtmpPlayer extends EventEmitter<RtmpPlayerEvents> implements AsyncI
       }
       return;
     }
-    this.#emitSafe('data', data.values, data.timestamp);
+    this.#emit('data', data.values, data.timestamp);
   }
 
   #deliverEvent(event: DemuxEvent): void {
-    this.#emitSafe('demux', event);
-    if (event.kind === 'codec') this.#emitSafe('codec', event);
-    else if (event.kind === 'video') this.#emitSafe('video', event);
-    else if (event.kind === 'audio') this.#emitSafe('audio', event);
-    this.#enqueue(event);
+    if (this.#failed) return;
+    this.#emit('demux', event);
+    if (event.kind === 'codec') this.#emit('codec', event);
+    else if (event.kind === 'video') this.#emit('video', event);
+    else if (event.kind === 'audio') this.#emit('audio', event);
+    this.#queue.push(event);
   }
 
-  #enqueue(item: PlayItem): void {
-    if (this.#iterators.size === 0) return;
-    for (const state of this.#iterators) {
-      state.queue.push(item);
-      const wake = state.wake;
-      state.wake = undefined;
-      wake?.();
-    }
-    this.#updatePause();
+  // A throwing listener ends the client (ERR_RTMP_HANDLER_FAILED), or is reported once nothing is left to end.
+  #emit<K extends keyof RtmpPlayerEvents>(event: K, ...args: RtmpPlayerEvents[K]): void {
+    if (this.#failed && event !== 'close') return;
+    const delivered = emitGuarded(this.#connection, `the player's '${event}' event`, () =>
+      (this.emit as (event: K, ...args: RtmpPlayerEvents[K]) => boolean)(event, ...args),
+    );
+    if (!delivered) this.#failed = true;
   }
-
-  #updatePause(): void {
-    let longest = 0;
-    for (const state of this.#iterators) longest = Math.max(longest, state.queue.length - state.head);
-    if (!this.#paused && longest >= this.#highWaterMark && !this.#closed) {
-      this.#paused = true;
-      this.#connection.socket.pause();
-    } else if (this.#paused && longest <= this.#highWaterMark >> 1) {
-      this.#resume();
-    }
-  }
-
-  #resume(): void {
-    if (!this.#paused) return;
-    this.#paused = false;
-    this.#connection.socket.resume();
-  }
-
-  #wakeAll(): void {
-    for (const state of this.#iterators) {
-      const wake = state.wake;
-      state.wake = undefined;
-      wake?.();
-    }
-  }
-
-  #emitSafe<K extends keyof RtmpPlayerEvents>(event: K, ...args: RtmpPlayerEvents[K]): void {
-    try {
-      (this.emit as (event: K, ...args: RtmpPlayerEvents[K]) => boolean)(event, ...args);
-    } catch {
-      // A throwing listener must not stop delivery to the others or break the connection.
-    }
-  }
-}
-
-interface IteratorState {
-  queue: PlayItem[];
-  head: number;
-  wake: (() => void) | undefined;
-  done: boolean;
 }

@@ -1,9 +1,12 @@
 import { type AmfValue, createAmfObject, EcmaArray } from '@rtmp/amf';
 import type { RtmpMessage } from '@rtmp/chunk';
-import type { RtmpConnection, RtmpDataMessage, RtmpStatus } from '@rtmp/connection';
+import type { RtmpConnection, RtmpStatus } from '@rtmp/connection';
 import { concatBytes, type DemuxEvent, muxScriptData, StreamMuxer } from '@rtmp/flv-demux';
-import type { StepOptions } from './client.js';
 import { RtmpClientError, type RtmpServerStatus } from './errors.js';
+import { HeaderMemory, type PublishedTag, type TagType } from './headers.js';
+import type { StepOptions } from './options.js';
+import { refusalReason } from './status.js';
+import type { StreamHandle } from './stream.js';
 
 /** `live` (default), `record` or `append`, as sent in `publish`. */
 export type PublishType = 'live' | 'record' | 'append';
@@ -16,10 +19,33 @@ export interface PublishOptions extends StepOptions {
   type?: PublishType;
 }
 
-/** The media message types a publisher sends: 8 audio, 9 video, 18 data (AMF0). */
-export type TagType = 8 | 9 | 18;
-
 const PUBLISH_OK = new Set(['NetStream.Publish.Start']);
+
+type Open = (
+  connection: RtmpConnection,
+  streamId: number,
+  name: string,
+  type: PublishType,
+  forget: () => void,
+) => { publisher: RtmpPublisher; handle: StreamHandle };
+
+// Both set by RtmpPublisher's static block: the only code that may build a publisher or read two publishers'
+// remembered headers.
+let open: Open;
+let replay: (from: RtmpPublisher, to: RtmpPublisher) => Promise<void>;
+
+/** Creates a publisher and the handle its client drives it with (the constructor is not public). */
+export function openPublisher(...args: Parameters<Open>): ReturnType<Open> {
+  return open(...args);
+}
+
+/**
+ * Sends `to` what `from` remembers (metadata, sequence headers: {@link RtmpPublisher.headers}) and `to` has not sent
+ * with the same bytes, in the order `from` sent them.
+ */
+export function replayHeaders(from: RtmpPublisher, to: RtmpPublisher): Promise<void> {
+  return replay(from, to);
+}
 
 /**
  * One stream being published. Created by {@link RtmpClient.publish} once the server said Publish.Start.
@@ -27,8 +53,10 @@ const PUBLISH_OK = new Set(['NetStream.Publish.Start']);
  * Backpressure: every `send*` method writes at once and returns a promise that resolves when the socket can take
  * more (immediately when its buffer is below the high-water mark). Awaiting each send keeps memory bounded at
  * one socket buffer, whatever the network does. {@link RtmpPublisher.write} is the synchronous form.
+ *
+ * `await using publisher = await client.publish()` unpublishes at the end of the scope.
  */
-export class RtmpPublisher {
+export class RtmpPublisher implements AsyncDisposable {
   /** Message stream id given by `createStream`. */
   readonly streamId: number;
   /** The stream name sent in `publish`. */
@@ -43,13 +71,14 @@ export class RtmpPublisher {
   readonly #connection: RtmpConnection;
   readonly #forget: () => void;
   readonly #muxer = new StreamMuxer();
+  readonly #headers = new HeaderMemory();
   #ended = false;
   #error: RtmpClientError | undefined;
   #drain: { promise: Promise<void>; resolve: () => void; reject: (e: RtmpClientError) => void } | undefined;
   #start: { resolve: () => void; reject: (e: RtmpClientError) => void } | undefined;
 
-  /** @internal Built by {@link RtmpClient.publish}. */
-  constructor(
+  // Built by RtmpClient.publish only.
+  private constructor(
     connection: RtmpConnection,
     streamId: number,
     name: string,
@@ -66,6 +95,17 @@ export class RtmpPublisher {
   /** True after {@link RtmpPublisher.unpublish}, a close, or a server error status. */
   get ended(): boolean {
     return this.#ended;
+  }
+
+  /**
+   * What a new connection needs before media, as this publisher sent it: the last `onMetaData`, and per track
+   * (audio and video; legacy FLV and Enhanced RTMP; each track of a multitrack tag as a tag of its own) the current
+   * sequence header and colorInfo metadata or multichannel config, in the order they were last sent. A newer header
+   * replaces its track's, an end of sequence forgets its track. {@link RtmpClient.followReconnect} sends these on
+   * the new connection by itself; send them yourself when you publish the stream again after a disconnect.
+   */
+  get headers(): PublishedTag[] {
+    return this.#headers.tags();
   }
 
   /** Bytes waiting in the socket: what backpressure is measured on. */
@@ -162,6 +202,7 @@ export class RtmpPublisher {
     }
     const message: RtmpMessage = { type, streamId: this.streamId, timestamp, payload };
     this.#connection.send(message);
+    this.#headers.observe(type, timestamp, payload);
     this.messagesSent++;
     this.bytesSent += payload.byteLength;
     return !this.#connection.needDrain;
@@ -191,74 +232,79 @@ export class RtmpPublisher {
    * Stops publishing: `FCUnpublish` and `deleteStream`. The connection stays open (publish again, or close it).
    */
   unpublish(): void {
-    this.end();
-  }
-
-  /** @internal */
-  end(): void {
     if (this.#ended) return;
     this.#finish(undefined);
     this.#connection.sendCommand('FCUnpublish', 0, [null, this.name]);
     this.#connection.sendCommand('deleteStream', 0, [null, this.streamId]);
   }
 
-  /** @internal Resolves on Publish.Start, rejects on an error status or a close. */
-  started(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.#start = { resolve, reject };
-    });
+  /** Same as {@link RtmpPublisher.unpublish}, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.unpublish();
   }
 
-  /** @internal */
-  onStatus(status: RtmpStatus): void {
+  static {
+    open = (connection, streamId, name, type, forget) => {
+      const publisher = new RtmpPublisher(connection, streamId, name, type, forget);
+      return { publisher, handle: publisher.#handle() };
+    };
+    replay = async (from, to) => {
+      for (const tag of from.#headers.missingFrom(to.#headers))
+        await to.sendTag(tag.type, tag.timestamp, tag.body);
+    };
+  }
+
+  #handle(): StreamHandle {
+    return {
+      name: this.name,
+      // Resolves on Publish.Start, rejects on an error status or a close.
+      started: () =>
+        new Promise<void>((resolve, reject) => {
+          this.#start = { resolve, reject };
+        }),
+      end: () => this.unpublish(),
+      onStatus: (status) => this.#onStatus(status),
+      onError: (status) => this.#onError(status),
+      onDrain: () => {
+        const drain = this.#drain;
+        if (drain && !this.#connection.needDrain) {
+          this.#drain = undefined;
+          drain.resolve();
+        }
+      },
+      onClose: (error) =>
+        this.#finish(error ?? new RtmpClientError('ERR_RTMP_CLOSED', 'send', 'the connection closed')),
+      // Publishers receive no media.
+      onMessage: noop,
+      onData: noop,
+      onStreamEof: noop,
+    };
+  }
+
+  #onStatus(status: RtmpStatus): void {
     if (this.#start) {
       if (PUBLISH_OK.has(status.code)) {
         this.#start.resolve();
         this.#start = undefined;
       } else if (status.level === 'error') {
-        this.onError(status);
+        this.#onError(status);
       }
       return;
     }
-    if (status.level === 'error') this.onError(status);
+    if (status.level === 'error') this.#onError(status);
   }
 
-  /** @internal */
-  onError(status: RtmpServerStatus): void {
-    const reason = [status.code, status.description].filter((s) => s !== '').join(': ') || 'refused';
+  #onError(status: RtmpServerStatus): void {
     const error = new RtmpClientError(
       'ERR_RTMP_PUBLISH_REJECTED',
       'publish',
-      `publish rejected by the server: ${reason}`,
+      `publish rejected by the server: ${refusalReason(status)}`,
       {
         status: { level: status.level, code: status.code, description: status.description },
       },
     );
     this.#finish(error);
   }
-
-  /** @internal */
-  onDrain(): void {
-    const drain = this.#drain;
-    if (drain && !this.#connection.needDrain) {
-      this.#drain = undefined;
-      drain.resolve();
-    }
-  }
-
-  /** @internal */
-  onClose(error: RtmpClientError | undefined): void {
-    this.#finish(error ?? new RtmpClientError('ERR_RTMP_CLOSED', 'send', 'the connection closed'));
-  }
-
-  /** @internal Publishers receive no media. */
-  onMessage(_message: RtmpMessage): void {}
-
-  /** @internal */
-  onData(_data: RtmpDataMessage): void {}
-
-  /** @internal */
-  onStreamEof(): void {}
 
   #finish(error: RtmpClientError | undefined): void {
     if (!this.#ended) {
@@ -270,7 +316,10 @@ export class RtmpPublisher {
     this.#start?.reject(failure);
     this.#start = undefined;
     this.#drain?.reject(failure);
+    // Nobody may be waiting on this drain: its rejection must not surface as an unhandled one.
     this.#drain?.promise.catch(() => {});
     this.#drain = undefined;
   }
 }
+
+function noop(): void {}

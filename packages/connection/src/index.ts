@@ -5,6 +5,7 @@
 export { type BudgetHolder, BufferBudget } from './budget.js';
 export { RtmpConnection } from './connection.js';
 export { ChunkStreams, defaultChunkStream } from './control.js';
+export { type Deadline, type DeadlineOptions, type DeadlineReason, watchDeadline } from './deadline.js';
 export {
   CHUNK_ERROR_TO_RTMP,
   type ClientErrorCode,

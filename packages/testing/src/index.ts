@@ -49,6 +49,7 @@ export {
   readmeTypeErrors,
   typescriptBlocks,
 } from './readme.js';
+export { percentile } from './stats.js';
 export { type SelfSignedCert, selfSignedCert } from './tls.js';
 export {
   buildIfStale,
