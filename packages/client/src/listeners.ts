@@ -6,8 +6,9 @@ import { RtmpClientError } from './errors.js';
  * is never lost. While the connection is open it ends the client the way a throwing listener of the connection core
  * does: the connection is destroyed with `ERR_RTMP_HANDLER_FAILED` (cause: the exception), which every `close`
  * event, pending step and send then reports. Once the connection is closed there is nothing left to end: the
- * exception is thrown again on the next tick, where the process reports it as uncaught, as Node does for a throwing
- * listener of a closed socket. Returns false when a listener threw.
+ * exception becomes a process warning (an `RtmpClientError` with code `ERR_RTMP_HANDLER_FAILED`, the exception as
+ * `cause`), as the connection core does for its own `close` listeners: reported, never lost, and never taking the
+ * process down. Returns false when a listener threw.
  */
 export function emitGuarded(
   connection: RtmpConnection | undefined,
@@ -31,9 +32,17 @@ export function emitGuarded(
         ),
       );
     } else {
-      process.nextTick(() => {
-        throw error;
-      });
+      const text = error instanceof Error ? error.message : String(error);
+      process.emitWarning(
+        new RtmpClientError(
+          'ERR_RTMP_HANDLER_FAILED',
+          'connection',
+          `a listener of ${event} threw: ${text}`,
+          {
+            cause: error,
+          },
+        ),
+      );
     }
     return false;
   }
