@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { ConfigError, helpText, loadConfig } from './config.js';
+import { ConfigError, loadConfig } from './config.js';
+import { messageOf } from './config-sources.js';
 import { runIngest } from './main.js';
+import { helpText } from './options.js';
 
 function version(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-      version?: string;
-    };
-    return pkg.version ?? 'unknown';
+    const pkg: unknown = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    const value = typeof pkg === 'object' && pkg !== null && 'version' in pkg ? pkg.version : undefined;
+    return typeof value === 'string' ? value : 'unknown';
   } catch {
     return 'unknown';
   }
@@ -33,7 +34,7 @@ if (action.kind === 'help') {
   process.stdout.write(`rtmp-ingest ${version()}\n`);
 } else {
   runIngest(action.config).catch((e: unknown) => {
-    process.stderr.write(`rtmp-ingest: failed to start: ${(e as Error).message ?? String(e)}\n`);
+    process.stderr.write(`rtmp-ingest: failed to start: ${messageOf(e)}\n`);
     process.exit(1);
   });
 }

@@ -9,22 +9,30 @@ export {
 export { INGEST_CODES, type IngestCode } from './codes.js';
 export {
   type CliAction,
-  CONFIG_ENV,
   ConfigError,
-  envName,
-  helpText,
   type IngestConfig,
   type IngestLimits,
+  type IngestReconnect,
   type IngestTlsConfig,
-  LOG_LEVELS,
-  type LogLevel,
   loadConfig,
-  OPTIONS,
 } from './config.js';
 export { type HttpSource, IngestHttpServer, type StreamApiEntry } from './http.js';
 export { createLogger, type Logger, type LoggerOptions } from './logger.js';
 export { type IngestServer, runIngest, startIngest } from './main.js';
 export { IngestMetrics } from './metrics.js';
+export {
+  CONFIG_ENV,
+  envName,
+  helpText,
+  type IngestOption,
+  LOG_LEVELS,
+  type LogLevel,
+  OPTIONS,
+  type OptionKey,
+  type OptionKind,
+  type OptionSpec,
+  type OptionValues,
+} from './options.js';
 export { DemuxProbe, type ProbeCodecInfo, type ProbeDemuxer, type ProbeEvent } from './probe.js';
 export { FlvRecorder, type FlvTagType, recordingFileName, stripSetDataFrame } from './recorder.js';
 export {

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import pretty from 'pino-pretty';
-import type { LogLevel } from './config.js';
+import type { LogLevel } from './options.js';
 
 /** The logger type used across the app (a pino logger). */
 export type Logger = pino.Logger;

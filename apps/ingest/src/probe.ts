@@ -1,3 +1,4 @@
+import { amfProperty } from '@rtmp/amf';
 import type { Logger } from './logger.js';
 import type { FlvTagType } from './recorder.js';
 import type { StreamStats } from './stats.js';
@@ -40,14 +41,6 @@ function payloadSize(p: Uint8Array | Uint8Array[]): number {
 
 function num(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : null;
-}
-
-/** Reads a field of an AMF object or ECMA array (whose entries live in `.properties`). */
-function field(value: unknown, name: string): unknown {
-  if (value === null || typeof value !== 'object') return undefined;
-  const v = value as Record<string, unknown> & { properties?: Record<string, unknown> };
-  const props = v.properties !== null && typeof v.properties === 'object' ? v.properties : v;
-  return Object.hasOwn(props, name) ? props[name] : undefined;
 }
 
 /**
@@ -98,20 +91,20 @@ export class DemuxProbe implements MediaProbe {
       }
     } else if (e.kind === 'metadata' && 'name' in e && 'value' in e) {
       if (e.name !== 'onMetaData') return;
-      const fps = num(field(e.value, 'framerate')) ?? num(field(e.value, 'videoframerate'));
+      const fps = num(amfProperty(e.value, 'framerate')) ?? num(amfProperty(e.value, 'videoframerate'));
       if (fps !== null) s.metadataFps = fps;
       // Metadata is only a hint: the sequence header wins when it says otherwise.
-      s.video.width ??= num(field(e.value, 'width'));
-      s.video.height ??= num(field(e.value, 'height'));
-      s.audio.sampleRate ??= num(field(e.value, 'audiosamplerate'));
-      const encoder = field(e.value, 'encoder');
+      s.video.width ??= num(amfProperty(e.value, 'width'));
+      s.video.height ??= num(amfProperty(e.value, 'height'));
+      s.audio.sampleRate ??= num(amfProperty(e.value, 'audiosamplerate'));
+      const encoder = amfProperty(e.value, 'encoder');
       this.log.info(
         {
-          width: num(field(e.value, 'width')),
-          height: num(field(e.value, 'height')),
+          width: num(amfProperty(e.value, 'width')),
+          height: num(amfProperty(e.value, 'height')),
           fps,
-          videoKbps: num(field(e.value, 'videodatarate')),
-          audioKbps: num(field(e.value, 'audiodatarate')),
+          videoKbps: num(amfProperty(e.value, 'videodatarate')),
+          audioKbps: num(amfProperty(e.value, 'audiodatarate')),
           encoder: typeof encoder === 'string' ? encoder : undefined,
         },
         'metadata',

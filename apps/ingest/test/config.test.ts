@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, envName, helpText, type IngestConfig, loadConfig, OPTIONS } from '../src/config.js';
+import { ConfigError, type IngestConfig, loadConfig } from '../src/config.js';
+import { envName, helpText, OPTIONS } from '../src/options.js';
 import { APP_DIR } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ingest-config-'));

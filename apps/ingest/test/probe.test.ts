@@ -1,3 +1,4 @@
+import { EcmaArray } from '@rtmp/amf';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { DemuxProbe, type ProbeEvent } from '../src/probe.js';
@@ -20,7 +21,8 @@ describe('DemuxProbe', () => {
         {
           kind: 'metadata',
           name: 'onMetaData',
-          value: { properties: { framerate: 30, width: 640, height: 360 } },
+          // onMetaData as FFmpeg sends it and the demuxer decodes it: an ECMA array.
+          value: new EcmaArray({ framerate: 30, width: 640, height: 360 }),
         },
       ],
       [

@@ -1,0 +1,226 @@
+/** Log levels accepted by `--log-level`. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Whether `text` is one of {@link LOG_LEVELS}. */
+export function isLogLevel(text: string): text is LogLevel {
+  return LOG_LEVELS.some((level) => level === text);
+}
+
+/** How an option's text is read and checked, and so the type of its value (see {@link OptionValues}). */
+export type OptionKind = 'port' | 'int' | 'string' | 'bool' | 'list' | 'keys' | 'url' | 'host' | 'level';
+
+/** One row of {@link OPTIONS}. */
+export interface OptionSpec {
+  /** Config-file key (camelCase). */
+  readonly key: string;
+  /** CLI flag without the leading dashes. */
+  readonly flag: string;
+  readonly kind: OptionKind;
+  readonly help: string;
+  /** The default, as it would be typed on the command line (and shown by `--help`). */
+  readonly def?: string;
+  /** Bounds of an `int` option (a `port` is always 0..65535). */
+  readonly min?: number;
+  readonly max?: number;
+}
+
+/**
+ * Every setting, in one table that drives flags, environment variables, the config file and `--help`,
+ * so the four can never disagree. Its rows keep their literal keys and kinds, so {@link OptionValues} types each
+ * value by its key.
+ */
+export const OPTIONS = [
+  { key: 'port', flag: 'port', kind: 'port', help: 'RTMP listen port', def: '1935' },
+  {
+    key: 'httpPort',
+    flag: 'http-port',
+    kind: 'port',
+    help: 'HTTP API/metrics port (0 disables)',
+    def: '8080',
+  },
+  {
+    key: 'host',
+    flag: 'host',
+    kind: 'host',
+    help: 'Address to listen on (RTMP, RTMPS and HTTP)',
+    def: '0.0.0.0',
+  },
+  {
+    key: 'apps',
+    flag: 'apps',
+    kind: 'list',
+    help: 'Allowed application names, comma separated',
+    def: 'live',
+  },
+  {
+    key: 'keys',
+    flag: 'keys',
+    kind: 'keys',
+    help: 'Allowed stream keys: comma list, or @file with one key per line (default: any key)',
+  },
+  {
+    key: 'keysUrl',
+    flag: 'keys-url',
+    kind: 'url',
+    help: 'HTTP callback deciding publish/play: POST JSON {action, app, key, query, ip}, 2xx allows',
+  },
+  {
+    key: 'record',
+    flag: 'record',
+    kind: 'bool',
+    help: 'Record every publish to FLV (default: on when --record-dir is given)',
+  },
+  {
+    key: 'recordDir',
+    flag: 'record-dir',
+    kind: 'string',
+    help: 'Directory for recordings',
+    def: 'recordings',
+  },
+  { key: 'tlsCert', flag: 'tls-cert', kind: 'string', help: 'PEM certificate file; enables RTMPS' },
+  { key: 'tlsKey', flag: 'tls-key', kind: 'string', help: 'PEM private key file for RTMPS' },
+  { key: 'rtmpsPort', flag: 'rtmps-port', kind: 'port', help: 'RTMPS listen port', def: '443' },
+  {
+    key: 'maxConnections',
+    flag: 'max-connections',
+    kind: 'int',
+    help: 'Max simultaneous RTMP connections',
+    def: '1000',
+    min: 1,
+    max: 1_000_000,
+  },
+  {
+    key: 'maxPublishers',
+    flag: 'max-publishers',
+    kind: 'int',
+    help: 'Max simultaneous publishers',
+    def: '100',
+    min: 1,
+    max: 100_000,
+  },
+  {
+    key: 'maxPlayersPerStream',
+    flag: 'max-players',
+    kind: 'int',
+    help: 'Max players per stream',
+    def: '500',
+    min: 1,
+    max: 1_000_000,
+  },
+  {
+    key: 'keysUrlTimeoutMs',
+    flag: 'keys-url-timeout',
+    kind: 'int',
+    help: 'Milliseconds to wait for --keys-url before denying',
+    def: '5000',
+    min: 100,
+    max: 120_000,
+  },
+  {
+    key: 'hugeGopBytes',
+    flag: 'huge-gop-bytes',
+    kind: 'int',
+    help: 'Warn when one GOP exceeds this many bytes',
+    def: String(32 * 1024 * 1024),
+    min: 1024,
+    max: 2 ** 31,
+  },
+  {
+    key: 'maxKeyframeIntervalMs',
+    flag: 'max-keyframe-interval',
+    kind: 'int',
+    help: 'Warn when no keyframe arrives for this many milliseconds',
+    def: '10000',
+    min: 100,
+    max: 3_600_000,
+  },
+  {
+    key: 'statsInterval',
+    flag: 'stats-interval',
+    kind: 'int',
+    help: 'Seconds between per-stream statistics log lines',
+    def: '5',
+    min: 1,
+    max: 3600,
+  },
+  {
+    key: 'reconnectGrace',
+    flag: 'reconnect-grace',
+    kind: 'int',
+    help: 'On shutdown, seconds for clients that follow E-RTMP reconnect requests to move (0: off)',
+    def: '0',
+    min: 0,
+    max: 600,
+  },
+  {
+    key: 'reconnectUrl',
+    flag: 'reconnect-url',
+    kind: 'string',
+    help: 'With --reconnect-grace: where to send them, rtmp[s]://host[:port]/app or /app (default: the URL they used)',
+  },
+  {
+    key: 'logLevel',
+    flag: 'log-level',
+    kind: 'level',
+    help: `Log level: ${LOG_LEVELS.join(', ')}`,
+    def: 'info',
+  },
+] as const satisfies readonly OptionSpec[];
+
+/** One row of {@link OPTIONS}, with its literal key and kind. */
+export type IngestOption = (typeof OPTIONS)[number];
+/** A config-file key: `'port'`, `'httpPort'`... */
+export type OptionKey = IngestOption['key'];
+/** The keys of the options that have a default, and so always a value once the configuration is valid. */
+export type DefaultedOptionKey = Extract<IngestOption, { readonly def: string }>['key'];
+
+/** What each {@link OptionKind} is read into. */
+interface KindValues {
+  port: number;
+  int: number;
+  string: string;
+  bool: boolean;
+  list: string[];
+  keys: string[];
+  url: string;
+  host: string;
+  level: LogLevel;
+}
+
+/** The value of every option, by key: `OptionValues['port']` is a number, `OptionValues['apps']` a string list. */
+export type OptionValues = { [O in IngestOption as O['key']]: KindValues[O['kind']] };
+
+/** Environment variable name for an option, e.g. `httpPort` -> `RTMP_INGEST_HTTP_PORT`. */
+export function envName(spec: { readonly flag: string }): string {
+  return `RTMP_INGEST_${spec.flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** Environment variable naming the config file. */
+export const CONFIG_ENV = 'RTMP_INGEST_CONFIG';
+
+/** Help text printed by `--help`. */
+export function helpText(): string {
+  const lines = [
+    'Usage: rtmp-ingest [options]',
+    '',
+    'RTMP ingest server: publish with OBS/FFmpeg to rtmp://<host>/live/<key>, play the same URL.',
+    '',
+    'Options (flag / environment variable / config file key):',
+  ];
+  for (const option of OPTIONS) {
+    const spec: OptionSpec = option;
+    const flag = spec.kind === 'bool' ? `--${spec.flag}, --no-${spec.flag}` : `--${spec.flag} <value>`;
+    lines.push(`  ${flag}`);
+    lines.push(`      ${spec.help}${spec.def !== undefined ? ` (default: ${spec.def})` : ''}`);
+    lines.push(`      env ${envName(spec)}, config "${spec.key}"`);
+  }
+  lines.push('  --config <file.json>');
+  lines.push(`      JSON file with any of the keys above (env ${CONFIG_ENV})`);
+  lines.push('  -h, --help       Show this help');
+  lines.push('  -v, --version    Show the version');
+  lines.push('');
+  lines.push('Precedence: flags > environment > config file > defaults.');
+  return lines.join('\n');
+}
