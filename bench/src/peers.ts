@@ -1,81 +1,19 @@
-import { once } from 'node:events';
-import * as net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { encodeAmf0 } from '@rtmp/amf';
-import { RtmpConnection, type RtmpStatus } from '@rtmp/connection';
+import { RtmpClient, type RtmpPublisher } from '@rtmp/client';
 import type { RawFlvTag as FlvTag } from '@rtmp/testing';
 import { monotonicMs } from './clock.js';
 import { videoKey } from './video-key.js';
 
 /**
- * Minimal RTMP peers for the fan-out bench, on the connection core of `@rtmp/server` (the same code `@rtmp/client`
- * is built on), so the harness does not depend on a client still being written. They speak the FFmpeg dialect:
- * connect, createStream, publish/play, which nginx-rtmp and node-media-server both accept.
+ * The realtime publisher of the fan-out bench, on `@rtmp/client`. It speaks the FFmpeg dialect (FFmpeg's flashVer and
+ * codec flags in connect; releaseStream, FCPublish, createStream, publish), which nginx-rtmp and node-media-server
+ * both accept.
  */
 
 const CONNECT_TIMEOUT = 15_000;
 
-async function open(url: URL): Promise<RtmpConnection> {
-  const socket = net.connect({ host: url.hostname, port: Number(url.port || 1935) });
-  const connection = new RtmpConnection(socket, {
-    role: 'client',
-    callTimeout: CONNECT_TIMEOUT,
-    idleTimeout: 0,
-  });
-  const closed = once(connection, 'close').then(([error]) => {
-    throw new Error(`connection closed during setup${error ? `: ${error.code} ${error.message}` : ''}`);
-  });
-  closed.catch(() => {});
-  await Promise.race([once(connection, 'ready'), closed]);
-  const app = url.pathname.split('/')[1] ?? 'live';
-  await Promise.race([
-    connection.call('connect', [
-      {
-        app,
-        type: 'nonprivate',
-        flashVer: 'LNX 9,0,124,2',
-        tcUrl: `rtmp://${url.host}/${app}`,
-        fpad: false,
-        capabilities: 15,
-        audioCodecs: 4071,
-        videoCodecs: 252,
-        videoFunction: 1,
-      },
-    ]),
-    closed,
-  ]);
-  return connection;
-}
-
-function waitStatus(connection: RtmpConnection, code: string): Promise<RtmpStatus> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => done(new Error(`no ${code} within ${CONNECT_TIMEOUT} ms`)),
-      CONNECT_TIMEOUT,
-    );
-    const onStatus = (status: RtmpStatus): void => {
-      if (status.code === code) done(undefined, status);
-      else if (status.level === 'error') done(new Error(`${status.code}: ${status.description}`));
-    };
-    const onClose = (): void => done(new Error(`closed before ${code}`));
-    const done = (error: Error | undefined, status?: RtmpStatus): void => {
-      clearTimeout(timer);
-      connection.off('status', onStatus);
-      connection.off('close', onClose);
-      if (error) reject(error);
-      else resolve(status as RtmpStatus);
-    };
-    connection.on('status', onStatus);
-    connection.on('close', onClose);
-  });
-}
-
-async function createStream(connection: RtmpConnection): Promise<number> {
-  const result = await connection.call('createStream', [null]);
-  const id = result.args[0];
-  if (typeof id !== 'number') throw new Error('createStream answered without a stream id');
-  return id;
-}
+type MediaTag = FlvTag & { type: 8 | 9 };
 
 const SET_DATA_FRAME = encodeAmf0(['@setDataFrame']);
 
@@ -88,8 +26,8 @@ export class RealtimePublisher {
   readonly sentAt = new Map<number, number>();
   /** Audio + video payload bytes written, with the time of each write, for the expected-bytes window. */
   readonly sent: { at: number; bytes: number }[] = [];
-  #connection: RtmpConnection | undefined;
-  #streamId = 0;
+  #client: RtmpClient | undefined;
+  #publisher: RtmpPublisher | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   readonly #lapOf = new Map<number, number>();
@@ -101,33 +39,41 @@ export class RealtimePublisher {
   ) {}
 
   async start(): Promise<void> {
-    const connection = await open(this.url);
-    this.#connection = connection;
-    this.#streamId = await createStream(connection);
-    const started = waitStatus(connection, 'NetStream.Publish.Start');
-    connection.sendCommand('publish', 0, [null, this.name, 'live'], this.#streamId);
-    await started;
-    connection.setChunkSize(4096);
+    const app = this.url.pathname.split('/')[1] ?? 'live';
+    const client = new RtmpClient({
+      host: this.url.hostname,
+      port: Number(this.url.port || 1935),
+      app,
+      tcUrl: `rtmp://${this.url.host}/${app}`,
+      flashVer: 'LNX 9,0,124,2',
+      properties: { audioCodecs: 4071, videoCodecs: 252 },
+      chunkSize: 4096,
+      timeout: CONNECT_TIMEOUT,
+      idleTimeout: 0,
+    });
+    this.#client = client;
+    await client.connect();
+    const publisher = await client.publish({ name: this.name });
+    this.#publisher = publisher;
     const script = this.tags.find((t) => t.type === 18);
-    if (script) {
-      const payload = Buffer.concat([SET_DATA_FRAME, script.body]);
-      connection.send({ type: 18, streamId: this.#streamId, timestamp: 0, payload });
-    }
+    if (script) publisher.write(18, 0, [SET_DATA_FRAME, script.body]);
     this.#loop();
   }
 
   /** Sends tags whose time has come, looping over the file (timestamps keep increasing across loops). */
   #loop(): void {
-    const media = this.tags.filter((t) => t.type === 8 || t.type === 9);
+    const media = this.tags.filter((t): t is MediaTag => t.type === 8 || t.type === 9);
     const duration = (media[media.length - 1]?.timestamp ?? 0) + 40;
     const t0 = performance.now();
     let index = 0;
     let lap = 0;
     const tick = (): void => {
-      if (this.#stopped || !this.#connection || this.#connection.closed) return;
+      const client = this.#client;
+      const publisher = this.#publisher;
+      const socket = client?.connection?.socket;
+      if (this.#stopped || !publisher || publisher.ended || !client?.connected || !socket) return;
       const elapsed = performance.now() - t0;
-      const connection = this.#connection;
-      connection.socket.cork();
+      socket.cork();
       for (;;) {
         const tag = media[index];
         if (!tag) break;
@@ -144,7 +90,7 @@ export class RealtimePublisher {
           else this.sentAt.set(key, sent);
           this.#lapOf.set(key, lap);
         }
-        connection.send({ type: tag.type, streamId: this.#streamId, timestamp, payload: tag.body });
+        publisher.write(tag.type, timestamp, tag.body);
         this.sent.push({ at: now, bytes: tag.body.length });
         index++;
         if (index === media.length) {
@@ -152,7 +98,7 @@ export class RealtimePublisher {
           lap++;
         }
       }
-      connection.socket.uncork();
+      socket.uncork();
       this.#timer = setTimeout(tick, 2);
     };
     tick();
@@ -168,6 +114,6 @@ export class RealtimePublisher {
   stop(): void {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
-    this.#connection?.destroy();
+    this.#client?.destroy();
   }
 }

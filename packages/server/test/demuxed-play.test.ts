@@ -1,3 +1,5 @@
+// ClientSession.sendDemuxed to FFmpeg players; its state checks with our client as the player are tested in
+// packages/e2e (demuxed-play.test.ts).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -97,59 +99,5 @@ describe.skipIf(!haveTools)('ClientSession.sendDemuxed', () => {
     const got = await packetsCsv(out);
     // Same packets (type, pts, dts, size, keyframe) in the same order.
     expect(got.map((l) => l.replace(/,+$/, ''))).toEqual(oracle.map((l) => l.replace(/,+$/, '')));
-  });
-
-  it('refuses a sample before its codec event, and sends nothing to a stream that is not playing', async () => {
-    const sessions: ClientSession[] = [];
-    server = new RtmpServer({
-      host: '127.0.0.1',
-      port: 0,
-      handler: (_o, session) => {
-        sessions.push(session);
-        return {};
-      },
-    });
-    const port = await server.start();
-    const { RtmpConnection } = await import('../src/index.js');
-    const net = await import('node:net');
-    const c = new RtmpConnection(net.connect(port, '127.0.0.1'), { role: 'client' });
-    await new Promise<void>((r) => c.once('ready', () => r()));
-    await c.call('connect', [{ app: 'live', tcUrl: 'rtmp://x/live' }]);
-    const sample = {
-      kind: 'audio' as const,
-      codec: 'aac' as const,
-      track: 0,
-      timestamp: 0,
-      payload: new Uint8Array(4),
-      timestampOffsetNano: 0,
-    };
-    const session = sessions[0]!;
-    expect(session.sendDemuxed(sample)).toBe(false);
-    const id = (await c.call('createStream', [null])).args[0] as number;
-    const started = new Promise((r) => c.on('status', (s) => s.code === 'NetStream.Play.Start' && r(s)));
-    c.sendCommand('play', 0, [null, 'x'], id);
-    await started;
-    expect(() => session.sendDemuxed(sample)).toThrow(
-      expect.objectContaining({ code: 'ERR_RTMP_INVALID_STATE' }),
-    );
-    const received: number[] = [];
-    c.on('message', (m) => received.push(m.type, m.payload.byteLength));
-    const config = new Uint8Array([0x12, 0x10]);
-    expect(
-      session.sendDemuxed({
-        kind: 'codec',
-        mediaType: 'audio',
-        codec: 'aac',
-        track: 0,
-        timestamp: 0,
-        initData: config,
-        info: { codec: 'mp4a.40.2' } as never,
-      }),
-    ).toBe(true);
-    expect(session.sendDemuxed(sample)).toBe(true);
-    await until(() => received.length === 4, 2_000, 'media');
-    // AAC sequence header: 2-byte tag header + config; frame: 2 + 4.
-    expect(received).toEqual([8, 4, 8, 6]);
-    c.destroy();
   });
 });

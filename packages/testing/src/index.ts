@@ -41,6 +41,7 @@ export {
   rtmpModulePath,
   startNginxRtmp,
 } from './nginx.js';
+export { installPacked, type PackedInstall, type TypeCheckOptions } from './pack.js';
 export { clkTck, cpuSeconds, memory } from './proc.js';
 export {
   type ReadmeBlock,
@@ -58,6 +59,7 @@ export {
   ffmpegTestPatternArgs,
   gstreamerPlay,
   gstreamerRemux,
+  hasFfmpegEncoder,
   hasGstreamerRtmp,
   hasTool,
   missing,

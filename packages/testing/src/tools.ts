@@ -46,6 +46,25 @@ export function missing(what: string): void {
   console.warn(`\n!!!!! ${what} not found: tests that need it are SKIPPED !!!!!\n`);
 }
 
+let ffmpegEncoders: string | undefined;
+
+/**
+ * Whether FFmpeg is installed with the encoder `name` (`libx264`, `libx265`, `libopus`...), for
+ * `it.skipIf(!hasFfmpegEncoder(x))`. The same rule as {@link hasTool}: a missing FFmpeg or a missing encoder is a loud
+ * warning and `false` locally, and an error under `CI=true`, so a CI run without the encoder fails instead of skipping.
+ */
+export function hasFfmpegEncoder(name: string): boolean {
+  if (!hasTool('ffmpeg')) return false;
+  ffmpegEncoders ??= spawnSync('ffmpeg', ['-hide_banner', '-encoders'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  }).stdout;
+  // One encoder per line: ` V....D libx264   libx264 H.264 / AVC ...`; the name is the second field.
+  const listed = ffmpegEncoders.split('\n').some((line) => line.trim().split(/\s+/)[1] === name);
+  if (!listed) missing(`the FFmpeg encoder ${name}`);
+  return listed;
+}
+
 /** How a process started by {@link run} ended. */
 export interface RunResult {
   /** Exit code; -1 when the process could not be started. */

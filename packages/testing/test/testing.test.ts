@@ -15,6 +15,7 @@ import {
   freePort,
   fromHex,
   HANDSHAKE_BYTES,
+  hasFfmpegEncoder,
   hasNginxRtmp,
   hasTool,
   memory,
@@ -130,6 +131,13 @@ describe('processes and ports', () => {
     if (process.env.CI === 'true') expect(() => hasTool('rtmp-no-such-tool-xyz')).toThrow(/CI=true/);
     else expect(hasTool('rtmp-no-such-tool-xyz')).toBe(false);
     expect(toolAvailable(process.execPath, ['--version'])).toBe(true);
+  });
+
+  it.skipIf(!hasTool('ffmpeg'))('a missing FFmpeg encoder follows the same rule', () => {
+    // aac is FFmpeg's own encoder: every build has it.
+    expect(hasFfmpegEncoder('aac')).toBe(true);
+    if (process.env.CI === 'true') expect(() => hasFfmpegEncoder('rtmp-no-such-encoder')).toThrow(/CI=true/);
+    else expect(hasFfmpegEncoder('rtmp-no-such-encoder')).toBe(false);
   });
 
   it('waitForPort, CuttableProxy forward then go silent', async () => {

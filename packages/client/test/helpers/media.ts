@@ -1,6 +1,6 @@
+// Media helpers of the client's tests, shared with the tests against our server in packages/e2e.
 import { readFileSync } from 'node:fs';
 import { type DemuxEvent, FlvReader, type FlvTag, type NalVideoSampleEvent } from '@rtmp/flv-demux';
-import { LiveRelay, type RtmpHandler, RtmpServer, type RtmpServerOptions } from '@rtmp/server';
 import type { OraclePacket } from '@rtmp/testing';
 import { expect } from 'vitest';
 import type { RtmpPlayer, RtmpPublisher } from '../../src/index.js';
@@ -35,21 +35,6 @@ export async function publishTags(
       await publisher.sendTag(tag.type as 8 | 9, tag.timestamp, tag.body);
     }
   }
-}
-
-/** Our RtmpServer with a LiveRelay on 127.0.0.1:<free port>; `inner` adds decisions (rejections). */
-export async function startRelayServer(
-  options: { inner?: () => RtmpHandler; tls?: RtmpServerOptions['tls'] } = {},
-): Promise<{ server: RtmpServer; relay: LiveRelay; port: number }> {
-  const relay = new LiveRelay();
-  const server = new RtmpServer({
-    host: '127.0.0.1',
-    port: 0,
-    handler: relay.handler(options.inner ? () => options.inner!() : undefined),
-    ...(options.tls ? { tls: options.tls } : {}),
-  });
-  const port = await server.start();
-  return { server, relay, port };
 }
 
 /** The relay starts a fresh player at the first keyframe: compare from the first sample we received. */

@@ -1,4 +1,5 @@
 // An in-process relay server that records, per remote port, every sessionError and the disconnect of each session.
+// The fault tests of packages/e2e (publisher deaths, slow players, timestamps, driven by @rtmp/client) use it too.
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';

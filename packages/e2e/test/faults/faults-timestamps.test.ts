@@ -1,14 +1,16 @@
+// Timestamps and chunking through publish, demux, relay and an FFmpeg player; our client is the publisher, the
+// server runs in the hostile tests' harness.
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { TimestampUnwrapper } from '@rtmp/flv-demux';
+import type { MediaEvent } from '@rtmp/server';
 import { ffmpegPlay, hasTool, readOracle, run, sleep, until } from '@rtmp/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MediaEvent } from '../../src/index.js';
-import { publisher, sendTag, type TestClient } from './clients.js';
-import { flvTags } from './lib.js';
-import { type Harness, startHarness } from './server-harness.js';
+import { flvTags } from '../../../server/test/hostile/lib.js';
+import { type Harness, startHarness } from '../../../server/test/hostile/server-harness.js';
+import { publisher, type TestPublisher, tagType } from '../helpers/peers.js';
 
 const haveTools = hasTool('ffmpeg') && hasTool('ffprobe');
 const tags = flvTags('small_h264_aac.flv').filter((t) => t.type !== 18);
@@ -120,15 +122,13 @@ async function publishAndPlay(
     'player',
   );
   const proxy = r.trickle ? await trickleProxy(h.port, r.trickle) : undefined;
-  const pub: TestClient = await publisher(
-    h.port,
-    r.key,
-    proxy ? net.connect(proxy.port, '127.0.0.1') : undefined,
-  );
+  const pub: TestPublisher = await publisher(proxy ? proxy.port : h.port, r.key);
+  // Chunk size changes between messages are not in the client's API: its connection core sends them.
+  const core = pub.client.connection!;
   const sent: { type: number; ts: number; size: number }[] = [];
   let i = 0;
   for (const tag of tags) {
-    if (r.chunkSizes && i % 10 === 0) pub.conn.setChunkSize(r.chunkSizes[(i / 10) % r.chunkSizes.length]!);
+    if (r.chunkSizes && i % 10 === 0) core.setChunkSize(r.chunkSizes[(i / 10) % r.chunkSizes.length]!);
     let body = tag.body;
     if (r.bigKeyframes && tag.type === 9 && body[0] === 0x17 && body[1] === 1) {
       const big = new Uint8Array(r.bigKeyframes);
@@ -138,17 +138,17 @@ async function publishAndPlay(
       body = big;
     }
     const ts = (tag.timestamp + (r.offset ?? 0)) % 2 ** 32;
-    sendTag(pub, tag.type, ts, body);
+    pub.publisher.write(tagType(tag.type), ts, body);
     sent.push({ type: tag.type, ts, size: body.length });
     i++;
     // Keep the trickle proxy's queue (and the player) in step; pace big frames a little.
     if (i % 20 === 0) await sleep(5);
   }
   // Wait for the bytes to reach the server before unpublishing.
-  await until(() => pub.conn.writableLength === 0, 30_000, 'publisher flushed');
+  await until(() => pub.publisher.writableLength === 0, 30_000, 'publisher flushed');
   if (proxy) await until(() => !proxy.busy(), 60_000, 'trickle proxy drained');
   await sleep(300);
-  pub.conn.close();
+  void pub.client.close();
   const result = await player.done;
   expect(result.code, result.stderr.slice(-800)).toBe(0);
   proxy?.close();

@@ -1,8 +1,9 @@
+import { RtmpClient, RtmpClientError } from '@rtmp/client';
 import { type RtmpHandler, type RtmpServer, reject } from '@rtmp/server';
 import { fixture, readOracle, selfSignedCert } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RtmpClient, RtmpClientError } from '../src/index.js';
-import { checkSamples, collect, publishTags, readFlvTags, startRelayServer } from './helpers/media.js';
+import { checkSamples, collect, publishTags, readFlvTags } from '../../client/test/helpers/media.js';
+import { startRelayServer } from './helpers/relay.js';
 
 let server: RtmpServer | undefined;
 const clients: RtmpClient[] = [];

@@ -1,10 +1,12 @@
+// A paused player of the relay beside realtime ones; our client plays the publisher and the players, the server runs
+// in the hostile tests' harness.
 import { randomBytes } from 'node:crypto';
+import type { ClientSession } from '@rtmp/server';
 import { sleep } from '@rtmp/testing';
 import { afterEach, expect, it } from 'vitest';
-import type { ClientSession } from '../../src/index.js';
-import { player, publisher, sendTag, type TestPlayer } from './clients.js';
-import { flvTags } from './lib.js';
-import { type Harness, startHarness } from './server-harness.js';
+import { flvTags } from '../../../server/test/hostile/lib.js';
+import { type Harness, startHarness } from '../../../server/test/hostile/server-harness.js';
+import { player, publisher, type TestPlayer } from '../helpers/peers.js';
 
 const MAX_QUEUE = 512 * 1024;
 const FRAME = 100 * 1024; // 25 fps x 100 KiB = 2.5 MB/s: enough to fill loopback socket buffers in a few seconds
@@ -35,9 +37,9 @@ it('a paused player is bounded by the queue limit, skipped to a keyframe, then d
   const paused = await player(harness.port, 'heavy');
   const hiccup = await player(harness.port, 'heavy');
   const sessionOf = (p: TestPlayer) =>
-    [...harness.server.sessions].find((s) => s.remote.endsWith(`:${p.conn.socket.localPort}`))!;
+    [...harness.server.sessions].find((s) => s.remote.endsWith(`:${p.client.connection!.socket.localPort}`))!;
   const pausedSession = sessionOf(paused);
-  paused.conn.socket.pause();
+  paused.client.connection!.socket.pause();
 
   let maxQueued = 0;
   const sampler = setInterval(() => {
@@ -46,8 +48,8 @@ it('a paused player is bounded by the queue limit, skipped to a keyframe, then d
 
   const random = randomBytes(FRAME);
   const sentAt = new Map<number, number>();
-  sendTag(pub, 9, 0, avcHeader.body);
-  sendTag(pub, 8, 0, aacHeader.body);
+  pub.publisher.write(9, 0, avcHeader.body);
+  pub.publisher.write(8, 0, aacHeader.body);
   const started = Date.now();
   const frames = FPS * SECONDS;
   for (let i = 0; i < frames; i++) {
@@ -55,14 +57,14 @@ it('a paused player is bounded by the queue limit, skipped to a keyframe, then d
     // Paced in real time: the publisher must never be slowed by the paused player.
     const due = started + ts - Date.now();
     if (due > 0) await sleep(due);
-    if (i === FPS * 3) hiccup.conn.socket.pause();
-    if (i === FPS * 3 + 40) hiccup.conn.socket.resume();
+    if (i === FPS * 3) hiccup.client.connection!.socket.pause();
+    if (i === FPS * 3 + 40) hiccup.client.connection!.socket.resume();
     const body = new Uint8Array(FRAME + 9);
     body.set([i % GOP === 0 ? 0x17 : 0x27, 1, 0, 0, 0, 0, 0x01, 0x90, 0x00]);
     body.set([i % GOP === 0 ? 0x65 : 0x41], 9);
     body.set(random.subarray(1), 10);
     sentAt.set(ts, Date.now());
-    sendTag(pub, 9, ts, body);
+    pub.publisher.write(9, ts, body);
   }
   const publishMs = Date.now() - started;
   await sleep(500);
@@ -95,10 +97,10 @@ it('a paused player is bounded by the queue limit, skipped to a keyframe, then d
   expect(problems).toEqual([]);
   // 1.6 s of pause fits in the socket buffers plus the queue: nothing lost, still connected.
   expect(hv.length).toBe(frames);
-  expect(hiccup.conn.closed).toBe(false);
+  expect(hiccup.client.connection?.closed).toBe(false);
   console.log(
     `slow player: max server queue ${maxQueued} B (limit ${MAX_QUEUE}); good player max lag ${maxLag} ms;` +
-      ` hiccup player got ${hv.length}/${frames} frames, connected: ${!hiccup.conn.closed}`,
+      ` hiccup player got ${hv.length}/${frames} frames, connected: ${hiccup.client.connected}`,
   );
-  for (const c of [pub, good, hiccup, paused]) c.conn.destroy();
+  for (const c of [pub, good, hiccup, paused]) c.client.destroy();
 }, 30_000);

@@ -1,8 +1,9 @@
+import { RtmpClient, type RtmpPublisher, type RtmpReconnectRequest, type TagType } from '@rtmp/client';
 import type { ClientSession, RtmpServer } from '@rtmp/server';
 import { fixture, readOracle, until } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RtmpClient, type RtmpPublisher, type RtmpReconnectRequest, type TagType } from '../src/index.js';
-import { collect, readFlvTags, startRelayServer } from './helpers/media.js';
+import { collect, readFlvTags } from '../../client/test/helpers/media.js';
+import { startRelayServer } from './helpers/relay.js';
 
 // E-RTMP Reconnect Request: the server asks, the client hears it, and the recipe in the README (go on to the next
 // keyframe, publish on a new connection with metadata and sequence headers again, leave the old one) moves a

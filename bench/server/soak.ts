@@ -1,22 +1,29 @@
 // Soak: the relay server in its own child process, FFmpeg publishing a long stream to an FFmpeg player through it, a
-// hostile child process (every scenario of test/hostile/attacker.ts, 10,000 connect/close cycles, 1,000 connections
-// held at once), and 1,000 publisher kill/network-cut cycles. Run from packages/server:
+// hostile child process (every scenario of packages/server/test/hostile/attacker.ts, 10,000 connect/close cycles,
+// 1,000 connections held at once), and 1,000 publisher kill/network-cut cycles whose publishers and players are
+// @rtmp/client (which is why it lives in the root bench package). Run from bench/ (build first):
 //
-//   node --import tsx bench/soak.ts                # full soak (~4-6 minutes on 2 cores)
-//   node --import tsx bench/soak.ts --scale 0.1    # a tenth of every count
+//   node --import tsx server/soak.ts                # full soak (~4-6 minutes on 2 cores); pnpm soak does the same
+//   node --import tsx server/soak.ts --scale 0.1    # a tenth of every count
 //
 // Prints the server's RSS/fd/session figures sampled every 500 ms, and a PASS/FAIL summary (exit code 1 on FAIL).
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LiveRelay, RtmpServer } from '@rtmp/server';
 import { CuttableProxy, fixture, openFds, run, sleep } from '@rtmp/testing';
-import { LiveRelay, RtmpServer } from '../src/index.js';
-import { player, publisher, sendTag, type TestClient } from '../test/hostile/clients.js';
-import { flvTags } from '../test/hostile/lib.js';
-import { runAttacker } from '../test/hostile/server-harness.js';
+// The fault tests' publisher and player (packages/e2e), the hostile tests' attacker and fixture reader.
+import {
+  player,
+  publisher,
+  type TestPlayer,
+  type TestPublisher,
+  tagType,
+} from '../../packages/e2e/test/helpers/peers.js';
+import { flvTags } from '../../packages/server/test/hostile/lib.js';
+import { runAttacker } from '../../packages/server/test/hostile/server-harness.js';
 
 const SERVER = { handshakeTimeout: 5000, idleTimeout: 10_000, pingInterval: 2000, maxConnections: 1500 };
 
@@ -225,19 +232,19 @@ async function faultCycles(port: number, cycles: number, problems: string[]): Pr
     const batch = Math.min(50, cycles - done);
     const proxy = new CuttableProxy(port);
     const proxyPort = await proxy.listen();
-    const pubs: TestClient[] = [];
-    const viewers = [];
+    const pubs: TestPublisher[] = [];
+    const viewers: TestPlayer[] = [];
     try {
       for (let i = 0; i < batch; i++) {
         const key = `fault-${done + i}`;
-        pubs.push(await publisher(port, key, i % 2 === 0 ? net.connect(proxyPort, '127.0.0.1') : undefined));
+        pubs.push(await publisher(i % 2 === 0 ? proxyPort : port, key));
         viewers.push(await player(port, key));
       }
-      for (const pub of pubs) for (const t of tags) sendTag(pub, t.type, t.timestamp, t.body);
+      for (const pub of pubs) for (const t of tags) pub.publisher.write(tagType(t.type), t.timestamp, t.body);
       await sleep(200);
       proxy.cut();
       pubs.forEach((p, i) => {
-        if (i % 2 === 1) p.conn.socket.resetAndDestroy();
+        if (i % 2 === 1) p.client.connection!.socket.resetAndDestroy();
       });
       const bound = SERVER.idleTimeout + 3000;
       const ended = await Promise.allSettled(
@@ -249,8 +256,8 @@ async function faultCycles(port: number, cycles: number, problems: string[]): Pr
     } catch (error) {
       problems.push(`fault cycle ${done}: ${String(error)}`);
     }
-    for (const v of viewers) v.conn.destroy();
-    for (const p of pubs) p.conn.destroy();
+    for (const v of viewers) v.client.destroy();
+    for (const p of pubs) p.client.destroy();
     await proxy.close();
   }
   return Date.now() - started;

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
-import { decodeAmf0 } from '@rtmp/amf';
+import { decodeAmf0, encodeAmf0 } from '@rtmp/amf';
 import { ChunkDecoder, type RtmpMessage } from '@rtmp/chunk';
+import { LiveRelay, RtmpServer } from '@rtmp/server';
 import { fixture, until } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LiveRelay, RtmpServer } from '../src/index.js';
-import { aac, avc, connectedClient, sendMedia, startStream } from './helpers/clients.js';
+import { aac, avc, connectedClient } from './helpers/peers.js';
 
 let server: RtmpServer | undefined;
 afterEach(async () => {
@@ -45,15 +45,15 @@ describe('the captured FFmpeg player session replayed into our relay', () => {
     server = new RtmpServer({ host: '127.0.0.1', port: 0, handler: relay.handler() });
     const port = await server.start();
 
-    // Something to play on the captured key (the capture plays live/cap2).
+    // Something to play on the captured key (the capture plays live/cap2), by our client.
     const publisher = await connectedClient(port);
-    const id = await startStream(publisher, 'publish', 'cap2');
-    publisher.sendData(id, ['@setDataFrame', 'onMetaData', { width: 320, height: 240 }]);
-    sendMedia(publisher, id, 9, 0, avc.header());
-    sendMedia(publisher, id, 8, 0, aac.header());
-    sendMedia(publisher, id, 9, 0, avc.frame(true, 500));
-    sendMedia(publisher, id, 8, 10, aac.frame(100));
-    sendMedia(publisher, id, 9, 40, avc.frame(false, 300));
+    const stream = await publisher.publish({ name: 'cap2' });
+    stream.write(18, 0, encodeAmf0(['@setDataFrame', 'onMetaData', { width: 320, height: 240 }]));
+    stream.write(9, 0, avc.header());
+    stream.write(8, 0, aac.header());
+    stream.write(9, 0, avc.frame(true, 500));
+    stream.write(8, 10, aac.frame(100));
+    stream.write(9, 40, avc.frame(false, 300));
     await until(() => relay.stats()[0]?.gopMessages === 3, 2_000, 'gop');
 
     const socket = net.connect(port, '127.0.0.1');
@@ -67,8 +67,8 @@ describe('the captured FFmpeg player session replayed into our relay', () => {
     }
     await until(() => relay.stats()[0]?.players === 1, 5_000, 'player');
     // Live media after the player joined.
-    sendMedia(publisher, id, 9, 80, avc.frame(false, 300));
-    sendMedia(publisher, id, 8, 90, aac.frame(100));
+    stream.write(9, 80, avc.frame(false, 300));
+    stream.write(8, 90, aac.frame(100));
     const messages: RtmpMessage[] = [];
     await until(
       () => {

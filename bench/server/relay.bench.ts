@@ -1,17 +1,19 @@
-// Relay fan-out cost of @rtmp/server beside node-media-server's relay, in the same run.
-// Run: pnpm --filter @rtmp/server bench   (= node --import tsx bench/relay.bench.ts)
+// Relay fan-out cost of @rtmp/server beside node-media-server's relay, in the same run. It lives in the root bench
+// package, not in @rtmp/server's, because its publisher is @rtmp/client (the server never depends on the client).
+// Run: pnpm --filter @rtmp/bench relay   (= node --import tsx server/relay.bench.ts in bench/; build first)
 //
 // 1. In process: LiveRelay.push() feeding N fake players whose connection only counts bytes: the relay's own cost
 //    per message per player, and a check that every player gets the same encoded slices (one encodeMessage per
 //    message whatever N).
-// 2. End to end over loopback TCP: one publisher (our client role) feeding N raw-socket players that only count
+// 2. End to end over loopback TCP: one publisher (@rtmp/client) feeding N raw-socket players that only count
 //    bytes, through RtmpServer + LiveRelay, and through node-media-server 4.4.3 (its RTMP server alone).
 import { createRequire } from 'node:module';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { encodeAmf0 } from '@rtmp/amf';
 import { ChunkEncoder } from '@rtmp/chunk';
-import { type ClientSession, LiveRelay, RtmpConnection, RtmpServer } from '../src/index.js';
+import { RtmpClient, type RtmpPublisher } from '@rtmp/client';
+import { type ClientSession, LiveRelay, RtmpServer } from '@rtmp/server';
 
 const FRAME = 10_000; // bytes of a video message (~2.4 Mbit/s at 30 fps)
 const GOP = 60;
@@ -112,7 +114,10 @@ function sharedEncodingCheck(players: number): boolean {
 // 2. End to end over TCP
 // ---------------------------------------------------------------------------------------------------------------
 
-/** A player that speaks just enough RTMP (simple handshake, connect, createStream, play) and counts bytes. */
+/**
+ * A player that speaks just enough RTMP (simple handshake, connect, createStream, play) and counts bytes: a
+ * measuring instrument that costs the bench process almost nothing per byte, unlike a real client that decodes.
+ */
 function rawPlayer(port: number, key: string): Promise<{ bytes: () => number; socket: net.Socket }> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
@@ -151,35 +156,29 @@ function rawPlayer(port: number, key: string): Promise<{ bytes: () => number; so
   });
 }
 
-async function publisherClient(port: number, key: string): Promise<{ c: RtmpConnection; id: number }> {
-  const c = new RtmpConnection(net.connect(port, '127.0.0.1'), { role: 'client' });
-  await new Promise<void>((r) => c.once('ready', () => r()));
-  await c.call('connect', [{ app: 'live', tcUrl: `rtmp://127.0.0.1:${port}/live`, type: 'nonprivate' }]);
-  const id = (await c.call('createStream', [null])).args[0] as number;
-  const started = new Promise<void>((r) =>
-    c.on('status', (s) => {
-      if (s.code === 'NetStream.Publish.Start') r();
-    }),
-  );
-  c.sendCommand('publish', 0, [null, key, 'live'], id);
-  await started;
-  c.setChunkSize(4096);
-  return { c, id };
+/** Our client publishing `key` (chunk size 4096, as the publisher announces right after the handshake). */
+async function publisherClient(
+  port: number,
+  key: string,
+): Promise<{ client: RtmpClient; publisher: RtmpPublisher }> {
+  const client = new RtmpClient({ url: `rtmp://127.0.0.1:${port}/live/${key}`, chunkSize: 4096 });
+  await client.connect();
+  return { client, publisher: await client.publish() };
 }
 
 async function endToEnd(port: number, players: number, messages: number) {
   const key = `bench${players}`;
-  const { c, id } = await publisherClient(port, key);
-  c.send({ type: 9, streamId: id, timestamp: 0, payload: Uint8Array.of(0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1f) });
+  const { client, publisher } = await publisherClient(port, key);
+  publisher.write(9, 0, Uint8Array.of(0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1f));
   const list = [];
   for (let i = 0; i < players; i++) list.push(await rawPlayer(port, key));
   await new Promise((r) => setTimeout(r, 300));
   const base = list.map((p) => p.bytes());
   const start = process.hrtime.bigint();
   for (let i = 0; i < messages; i++) {
-    c.send({ type: 9, streamId: id, timestamp: i * 33, payload: FRAMES[i % GOP]! });
+    publisher.write(9, i * 33, FRAMES[i % GOP]!);
     // Backpressure in big steps: waiting for 'drain' after every 16 KiB would measure the event loop instead.
-    if (c.writableLength > 4 << 20) await new Promise<void>((r) => c.once('drain', () => r()));
+    if (publisher.writableLength > 4 << 20) await publisher.drained();
   }
   const want = messages * FRAME * 0.999;
   const deadline = Date.now() + 60_000;
@@ -190,7 +189,7 @@ async function endToEnd(port: number, players: number, messages: number) {
   const delivered = list.reduce((a, p, i) => a + p.bytes() - base[i]!, 0);
   const complete = list.every((p, i) => p.bytes() - base[i]! >= want);
   for (const p of list) p.socket.destroy();
-  c.destroy();
+  client.destroy();
   await new Promise((r) => setTimeout(r, 200));
   return {
     messagesPerSecond: (messages * players) / (ns / 1e9),

@@ -1,17 +1,18 @@
 import { decodeAmf0 } from '@rtmp/amf';
 import type { RtmpMessage } from '@rtmp/chunk';
-import { parseVideoTag } from '@rtmp/flv-demux';
-import { type ClientSession, RtmpServer } from '@rtmp/server';
-import { fixture, readOracle, until } from '@rtmp/testing';
-import { afterEach, describe, expect, it } from 'vitest';
 import {
   type FlvTagInput,
   publishFlv,
   RtmpClient,
   type RtmpPublisher,
   type RtmpReconnectRequest,
-} from '../src/index.js';
-import { collect, readFlvTags, startRelayServer } from './helpers/media.js';
+} from '@rtmp/client';
+import { parseVideoTag } from '@rtmp/flv-demux';
+import { type ClientSession, RtmpServer } from '@rtmp/server';
+import { fixture, readOracle, until } from '@rtmp/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { collect, readFlvTags } from '../../client/test/helpers/media.js';
+import { startRelayServer } from './helpers/relay.js';
 
 // A publisher that follows a reconnect request sends the new server, on its own, the metadata and sequence headers
 // it sent the old one (no `prepare`): the new server's late joiners get the configs before the next keyframe.

@@ -1,17 +1,13 @@
+// The server's relay, play controls, stale publishers, commands and limits, driven by our client.
 import * as net from 'node:net';
 import type { RtmpMessage } from '@rtmp/chunk';
+import type { RtmpClient, RtmpPlayer } from '@rtmp/client';
+import type { RtmpError } from '@rtmp/connection';
+import { type ClientSession, LiveRelay, RtmpServer, type RtmpServerOptions } from '@rtmp/server';
 import { freezableProxy, until } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  type ClientSession,
-  LiveRelay,
-  type RtmpConnection,
-  type RtmpError,
-  RtmpServer,
-  type RtmpServerOptions,
-} from '../src/index.js';
-import { aac, avc, connectedClient, sendMedia, startStream, statusOf } from './helpers/clients.js';
-import { type Recorded, recordingHandler } from './helpers/recorder.js';
+import { type Recorded, recordingHandler } from '../../server/test/helpers/recorder.js';
+import { aac, avc, connectedClient, statusOf } from './helpers/peers.js';
 
 let server: RtmpServer | undefined;
 const cleanups: (() => void)[] = [];
@@ -21,6 +17,13 @@ afterEach(async () => {
   server = undefined;
 });
 
+/** {@link connectedClient}, destroyed after the test. */
+async function client(port: number): Promise<RtmpClient> {
+  const c = await connectedClient(port);
+  cleanups.push(() => c.destroy());
+  return c;
+}
+
 async function start(options: RtmpServerOptions): Promise<{ port: number; errors: RtmpError[] }> {
   server = new RtmpServer({ host: '127.0.0.1', port: 0, ...options });
   const errors: RtmpError[] = [];
@@ -28,9 +31,9 @@ async function start(options: RtmpServerOptions): Promise<{ port: number; errors
   return { port: await server.start(), errors };
 }
 
-function track(c: RtmpConnection): RtmpMessage[] {
+function track(player: RtmpPlayer): RtmpMessage[] {
   const got: RtmpMessage[] = [];
-  c.on('message', (m) => {
+  player.on('message', (m) => {
     if (m.type === 8 || m.type === 9) got.push({ ...m, payload: m.payload.slice(0, 2) });
   });
   return got;
@@ -63,12 +66,11 @@ describe('relay: a slow player', () => {
     const slowEvents: string[] = [];
     relay.on('slowPlayer', (key) => slowEvents.push(key));
 
-    const fast = await connectedClient(port);
-    const fastGot = track(fast);
-    await startStream(fast, 'play', 'slow');
-    const slowSocket = net.connect(port, '127.0.0.1');
-    const slow = await connectedClient(port, {}, slowSocket);
-    await startStream(slow, 'play', 'slow');
+    const fast = await client(port);
+    const fastGot = track(await fast.play({ name: 'slow', demux: false }));
+    const slow = await client(port);
+    await slow.play({ name: 'slow', demux: false });
+    const slowSocket = slow.connection!.socket;
     // Seen from the server: the paused client socket would never notice the close itself.
     const slowClosed = new Promise<void>((r) =>
       server!.on('disconnect', (session) => {
@@ -77,12 +79,12 @@ describe('relay: a slow player', () => {
     );
     slowSocket.pause(); // stops reading: the kernel buffers fill, then the server's socket queue grows.
 
-    const publisher = await connectedClient(port);
-    const id = await startStream(publisher, 'publish', 'slow');
-    sendMedia(publisher, id, 9, 0, avc.header());
+    const publisher = await client(port);
+    const stream = await publisher.publish({ name: 'slow' });
+    stream.write(9, 0, avc.header());
     const frames = 600;
     for (let i = 0; i < frames; i++) {
-      sendMedia(publisher, id, 9, i * 40, avc.frame(i % 25 === 0, frameSize));
+      stream.write(9, i * 40, avc.frame(i % 25 === 0, frameSize));
       // Pace the publisher a little so the fast reader is never the one behind.
       if (i % 4 === 0) await tick();
       if (i % 50 === 0) await new Promise((r) => setTimeout(r, 5));
@@ -94,8 +96,8 @@ describe('relay: a slow player', () => {
     // Bounded: it stops growing within one message (plus chunk headers) of the limit.
     expect(maxSeen).toBeLessThanOrEqual(maxQueue + frameSize + 1024);
     expect(relayed).toBe(frames + 1);
-    expect(publisher.closed).toBe(false);
-    expect(fast.closed).toBe(false);
+    expect(publisher.connection?.closed).toBe(false);
+    expect(fast.connection?.closed).toBe(false);
     // The fast player got every frame in order.
     expect(fastGot.map((m) => m.timestamp)).toEqual([0, ...Array.from({ length: frames }, (_, i) => i * 40)]);
     publisher.destroy();
@@ -115,27 +117,30 @@ describe('play controls', () => {
         },
       })),
     });
-    const player = await connectedClient(port);
-    const got = track(player);
-    const pid = await startStream(player, 'play', 'ctl');
-    const publisher = await connectedClient(port);
-    const id = await startStream(publisher, 'publish', 'ctl');
+    const player = await client(port);
+    const played = await player.play({ name: 'ctl', demux: false });
+    const got = track(played);
+    const pid = played.streamId;
+    const publisher = await client(port);
+    const stream = await publisher.publish({ name: 'ctl' });
+    // The client has no methods for these play controls: its connection core sends them.
+    const controls = player.connection!;
     let sent = 0;
     let ts = 0;
     // Everything the relay wrote before answering this call is already in the player's TCP stream.
     const settle = async () => {
       await until(() => relayed >= sent, 2_000, 'relay');
-      await player.call('getStreamLength', [null, 'ctl']);
+      await controls.call('getStreamLength', [null, 'ctl']);
     };
-    sendMedia(publisher, id, 9, 0, avc.header());
-    sendMedia(publisher, id, 8, 0, aac.header());
+    stream.write(9, 0, avc.header());
+    stream.write(8, 0, aac.header());
     sent += 2;
     // One round: four video frames (the first a keyframe when `key`), each followed by an audio frame.
     const round = async (key = true) => {
       for (let i = 0; i < 4; i++) {
         ts += 20;
-        sendMedia(publisher, id, 9, ts, avc.frame(key && i === 0, 100));
-        sendMedia(publisher, id, 8, ts, aac.frame(50));
+        stream.write(9, ts, avc.frame(key && i === 0, 100));
+        stream.write(8, ts, aac.frame(50));
         sent += 2;
       }
       await settle();
@@ -153,30 +158,30 @@ describe('play controls', () => {
     await round();
     expect(since()).toBe('KaKavavava'); // the two sequence headers, then the round
 
-    player.sendCommand('receiveAudio', 0, [null, false], pid);
+    controls.sendCommand('receiveAudio', 0, [null, false], pid);
     await round();
     expect(since()).toBe('Kvvv');
 
-    player.sendCommand('receiveAudio', 0, [null, true], pid);
-    player.sendCommand('receiveVideo', 0, [null, false], pid);
+    controls.sendCommand('receiveAudio', 0, [null, true], pid);
+    controls.sendCommand('receiveVideo', 0, [null, false], pid);
     await round();
     expect(since()).toBe('aaaa');
 
     // Video back on in the middle of a GOP: inter frames are skipped until the next keyframe, audio goes on.
-    player.sendCommand('receiveVideo', 0, [null, true], pid);
+    controls.sendCommand('receiveVideo', 0, [null, true], pid);
     await round(false);
     expect(since()).toBe('aaaa');
     await round();
     expect(since()).toBe('Kavavava');
 
     const paused = statusOf(player, 'NetStream.Pause.Notify');
-    player.sendCommand('pause', 0, [null, true, ts], pid);
+    controls.sendCommand('pause', 0, [null, true, ts], pid);
     await paused;
     await round();
     expect(since()).toBe('');
 
     const unpaused = statusOf(player, 'NetStream.Unpause.Notify');
-    player.sendCommand('pause', 0, [null, false, ts], pid);
+    controls.sendCommand('pause', 0, [null, false, ts], pid);
     await unpaused;
     await round(false);
     expect(since()).toBe('aaaa');
@@ -191,11 +196,10 @@ describe('stale publishers', () => {
   async function frozenPublisher(port: number, key: string) {
     const proxy = await freezableProxy(port);
     cleanups.push(() => proxy.close());
-    const a = await connectedClient(proxy.port);
-    cleanups.push(() => a.destroy());
-    const id = await startStream(a, 'publish', key);
-    sendMedia(a, id, 9, 0, avc.header());
-    sendMedia(a, id, 9, 0, avc.frame(true, 1000));
+    const a = await client(proxy.port);
+    const stream = await a.publish({ name: key });
+    stream.write(9, 0, avc.header());
+    stream.write(9, 0, avc.frame(true, 1000));
     await new Promise((r) => setTimeout(r, 50));
     // From here the server sees a peer that is silent but whose socket never closed (no FIN, no RST).
     proxy.freeze();
@@ -209,13 +213,13 @@ describe('stale publishers', () => {
     await frozenPublisher(port, 'stale');
     expect(relay.isLive('live/stale')).toBe(true);
 
-    const b = await connectedClient(port);
-    await expect(startStream(b, 'publish', 'stale')).rejects.toThrow('NetStream.Publish.BadName');
+    const b = await client(port);
+    await expect(b.publish({ name: 'stale' })).rejects.toThrow('NetStream.Publish.BadName');
     b.destroy();
 
     await new Promise((r) => setTimeout(r, 700));
-    const c = await connectedClient(port);
-    const id = await startStream(c, 'publish', 'stale');
+    const c = await client(port);
+    const { streamId: id } = await c.publish({ name: 'stale' });
     expect(id).toBe(1);
     expect(relay.isLive('live/stale')).toBe(true);
     await until(() => errors.some((e) => e.code === 'ERR_RTMP_STREAM_BUSY'), 5_000, 'stale publisher closed');
@@ -231,8 +235,8 @@ describe('stale publishers', () => {
     await until(() => !relay.isLive('live/dead'), 3_000, 'key freed');
     expect(Date.now() - frozenAt).toBeLessThan(800 + 600);
     expect(errors.map((e) => e.code)).toEqual(['ERR_RTMP_PING_TIMEOUT']);
-    const again = await connectedClient(port);
-    await startStream(again, 'publish', 'dead');
+    const again = await client(port);
+    await again.publish({ name: 'dead' });
     again.destroy();
   });
 });
@@ -248,26 +252,28 @@ describe('commands', () => {
         },
       })),
     });
-    const c = await connectedClient(port);
+    const c = await client(port);
     const fc = new Promise<unknown[]>((resolve) =>
       c.on('command', (command) => {
         if (command.name === 'onFCSubscribe') resolve(command.args);
       }),
     );
-    await c.call('FCSubscribe', [null, 'sub']);
+    // FCSubscribe, closeStream and a publish on a given stream id are not in the client's API: its core sends them.
+    const core = c.connection!;
+    await core.call('FCSubscribe', [null, 'sub']);
     expect(await fc).toEqual([expect.objectContaining({ code: 'NetStream.Play.Start', description: 'sub' })]);
 
-    const play = await startStream(c, 'play', 'p');
-    const pub = await startStream(c, 'publish', 'q');
-    c.sendCommand('closeStream', 0, [null], play);
+    const { streamId: play } = await c.play({ name: 'p', demux: false });
+    const { streamId: pub } = await c.publish({ name: 'q' });
+    core.sendCommand('closeStream', 0, [null], play);
     await until(() => stops.length === 1, 2_000, 'stop');
     expect(stops).toEqual([`p@${play}`]);
     expect(records[0]!.unpublished).toEqual([]);
-    c.sendCommand('closeStream', 0, [null], pub);
+    core.sendCommand('closeStream', 0, [null], pub);
     await until(() => records[0]!.unpublished.length === 1, 2_000, 'unpublish');
     // The stream id stays usable after closeStream: publish on it again.
     const again = statusOf(c, 'NetStream.Publish.Start');
-    c.sendCommand('publish', 0, [null, 'q2', 'live'], pub);
+    core.sendCommand('publish', 0, [null, 'q2', 'live'], pub);
     await again;
     c.destroy();
   });
@@ -292,14 +298,14 @@ describe('limits', () => {
     await new Promise((r) => half.once('close', r));
     await until(() => errors.length === 2, 1_000, 'error');
     expect(errors[1]!.code).toBe('ERR_RTMP_HANDSHAKE_TIMEOUT');
-    const ok = await connectedClient(port);
-    expect(ok.closed).toBe(false);
+    const ok = await client(port);
+    expect(ok.connection?.closed).toBe(false);
     ok.destroy();
   });
 
   it('idle timeout closes a connected client that sends nothing', async () => {
     const { port, errors } = await start({ handler: () => ({}), idleTimeout: 300, pingInterval: 0 });
-    const c = await connectedClient(port);
+    const c = await client(port);
     const closed = new Promise<void>((r) => c.once('close', () => r()));
     const started = Date.now();
     await closed;
@@ -315,18 +321,18 @@ describe('limits', () => {
       maxMessageSize: 10_000,
       demux: false,
     });
-    const big = await connectedClient(port);
-    const id = await startStream(big, 'publish', 'big');
-    const other = await connectedClient(port);
-    sendMedia(big, id, 9, 0, avc.frame(true, 9_000));
+    const big = await client(port);
+    const stream = await big.publish({ name: 'big' });
+    const other = await client(port);
+    stream.write(9, 0, avc.frame(true, 9_000));
     await until(() => records[0]!.video.length === 1, 2_000, 'first frame');
-    sendMedia(big, id, 9, 40, avc.frame(false, 10_001));
+    stream.write(9, 40, avc.frame(false, 10_001));
     await new Promise<void>((r) => big.once('close', () => r()));
     await until(() => errors.length === 1, 1_000, 'error');
     expect(errors.map((e) => e.code)).toEqual(['ERR_RTMP_MESSAGE_TOO_LARGE']);
     expect(records[0]!.video.map((v) => (v.kind === 'raw' ? v.body.byteLength : -1))).toEqual([9_000]);
     expect(records[0]!.disconnects.map((e) => e?.code)).toEqual(['ERR_RTMP_MESSAGE_TOO_LARGE']);
-    expect((await other.call('getStreamLength', [null, 'x'])).args[0]).toBe(0);
+    expect((await other.connection!.call('getStreamLength', [null, 'x'])).args[0]).toBe(0);
     other.destroy();
   });
 
@@ -334,8 +340,8 @@ describe('limits', () => {
     const refused: string[] = [];
     const { port } = await start({ handler: () => ({}), maxConnections: 2 });
     server!.on('connectionRefused', (e) => refused.push(e.code));
-    const a = await connectedClient(port);
-    const b = await connectedClient(port);
+    const a = await client(port);
+    const b = await client(port);
     const extra = net.connect(port, '127.0.0.1');
     extra.on('error', () => {});
     extra.resume();
@@ -343,7 +349,7 @@ describe('limits', () => {
     expect(refused).toEqual(['ERR_RTMP_MAX_CONNECTIONS']);
     a.destroy();
     await until(() => server!.sessions.size === 1, 2_000, 'a gone');
-    const c = await connectedClient(port);
+    const c = await client(port);
     c.destroy();
     b.destroy();
   });

@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { RtmpClient } from '@rtmp/client';
 import type { RtmpServer } from '@rtmp/server';
 import {
   fixture,
@@ -15,8 +16,8 @@ import {
   until,
 } from '@rtmp/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RtmpClient } from '../src/index.js';
-import { collect, publishTags, readFlvTags, startRelayServer } from './helpers/media.js';
+import { collect, publishTags, readFlvTags } from '../../client/test/helpers/media.js';
+import { startRelayServer } from './helpers/relay.js';
 
 const haveTools = hasGstreamerRtmp() && hasTool('ffprobe');
 const SOURCE = 'small_h264_aac.flv';

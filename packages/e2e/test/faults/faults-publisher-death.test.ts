@@ -1,5 +1,6 @@
+// Publisher deaths (SIGKILL, network cuts) seen by the relay and its players; our client plays the well-behaved
+// publishers and players, the server runs in the hostile tests' harness.
 import { mkdtempSync, rmSync } from 'node:fs';
-import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import {
@@ -13,9 +14,9 @@ import {
   until,
 } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { player, publisher, sendTag, type TestClient } from './clients.js';
-import { flvTags } from './lib.js';
-import { type Harness, startHarness } from './server-harness.js';
+import { flvTags } from '../../../server/test/hostile/lib.js';
+import { type Harness, startHarness } from '../../../server/test/hostile/server-harness.js';
+import { player, publisher, type TestPublisher, tagType } from '../helpers/peers.js';
 
 const IDLE = 2000;
 const PING = 500;
@@ -31,11 +32,11 @@ afterEach(async () => {
 const tags = flvTags('small_h264_aac.flv');
 
 /** Sends the fixture's headers and its first `count` media tags. */
-function feed(pub: TestClient, count: number): void {
+function feed(pub: TestPublisher, count: number): void {
   let sent = 0;
   for (const tag of tags) {
     if (tag.type === 18) continue;
-    sendTag(pub, tag.type, tag.timestamp, tag.body);
+    pub.publisher.write(tagType(tag.type), tag.timestamp, tag.body);
     if (++sent >= count) break;
   }
 }
@@ -64,7 +65,7 @@ describe.skipIf(!(hasTool('ffmpeg') && hasTool('ffprobe')))('a publisher killed 
     expect(played.code, played.stderr.slice(-500)).toBe(0);
     const again = await publisher(harness.port, 'killed');
     expect(harness.relay.isLive('live/killed')).toBe(true);
-    again.conn.destroy();
+    again.client.destroy();
     console.log(`SIGKILL: key free after ${freedMs} ms, FFmpeg player ended after ${endedMs} ms`);
     rmSync(dir, { recursive: true, force: true });
   }, 30_000);
@@ -76,7 +77,7 @@ describe('a network cut (no FIN, no RST)', () => {
     const harness = h;
     const proxy = new CuttableProxy(harness.port);
     const proxyPort = await proxy.listen();
-    const pub = await publisher(harness.port, 'cut', net.connect(proxyPort, '127.0.0.1'));
+    const pub = await publisher(proxyPort, 'cut');
     const viewer = await player(harness.port, 'cut');
     feed(pub, 50);
     await until(() => viewer.media.length >= 50, 5000, 'media');
@@ -92,9 +93,9 @@ describe('a network cut (no FIN, no RST)', () => {
     const code = codes[0];
     expect(['ERR_RTMP_PING_TIMEOUT', 'ERR_RTMP_IDLE_TIMEOUT']).toContain(code);
     const again = await publisher(harness.port, 'cut');
-    again.conn.destroy();
-    viewer.conn.destroy();
-    pub.conn.destroy();
+    again.client.destroy();
+    viewer.client.destroy();
+    pub.client.destroy();
     await proxy.close();
     console.log(`network cut: player got UnpublishNotify ${eofMs} ms after the cut (${code})`);
   }, 20_000);
@@ -110,26 +111,24 @@ describe('a network cut (no FIN, no RST)', () => {
     for (let round = 0; round < ROUNDS; round++) {
       const proxy = new CuttableProxy(harness.port);
       const proxyPort = await proxy.listen();
-      const pubs: TestClient[] = [];
+      const pubs: TestPublisher[] = [];
       const viewers = [];
       for (let i = 0; i < PER_ROUND; i++) {
         const key = `cycle-${round}-${i}`;
         // Even ones go through the proxy and get cut; odd ones die like a killed process (RST).
-        pubs.push(
-          await publisher(harness.port, key, i % 2 === 0 ? net.connect(proxyPort, '127.0.0.1') : undefined),
-        );
+        pubs.push(await publisher(i % 2 === 0 ? proxyPort : harness.port, key));
         viewers.push(await player(harness.port, key));
       }
       for (const pub of pubs) feed(pub, 20);
       await sleep(100);
       proxy.cut();
       pubs.forEach((pub, i) => {
-        if (i % 2 === 1) pub.conn.socket.resetAndDestroy();
+        if (i % 2 === 1) pub.client.connection!.socket.resetAndDestroy();
       });
       await Promise.all(viewers.map((v) => v.status('NetStream.Play.UnpublishNotify', DETECT_BOUND + 1000)));
       expect(harness.relay.liveKeys()).toEqual([]);
-      for (const v of viewers) v.conn.destroy();
-      for (const p of pubs) p.conn.destroy();
+      for (const v of viewers) v.client.destroy();
+      for (const p of pubs) p.client.destroy();
       await proxy.close();
     }
     await until(() => harness.server.sessions.size === 0, 5000, 'sessions closed');
