@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { type AmfValue, FlvReader } from '@rtmp/flv-demux';
+import { type AmfValue, classifyTag, FlvReader, wrapSetDataFrame } from '@rtmp/flv-demux';
 
 /** One tag to publish. `body` is sent as is (script data already carries `@setDataFrame`). */
 export interface SourceTag {
@@ -22,29 +22,14 @@ export interface MediaSource {
   tags(loop: boolean): Iterable<SourceTag>;
 }
 
-const SET_DATA_FRAME = Uint8Array.of(0x02, 0x00, 0x0d, ...new TextEncoder().encode('@setDataFrame'));
-
-function withSetDataFrame(body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(SET_DATA_FRAME.byteLength + body.byteLength);
-  out.set(SET_DATA_FRAME, 0);
-  out.set(body, SET_DATA_FRAME.byteLength);
-  return out;
-}
-
 /**
- * Whether an audio (8) or video (9) tag body carries no frame: a sequence header (packet type 0: legacy AVC/HEVC
- * and AAC, E-RTMP SequenceStart) or an end of sequence (video packet type 2). Publishers do not count these as
- * frames and players skip them, so sent and delivered frames compare.
+ * Whether an audio (8) or video (9) tag body carries no frame: a codec configuration, an end of sequence, video
+ * metadata (colorInfo) or a command frame (see `classifyTag` of @rtmp/flv-demux, which the relay uses too).
+ * Publishers do not count these as frames and players skip them, so sent and delivered frames compare.
  */
 export function isConfigTag(type: number, body: Uint8Array): boolean {
-  const b0 = body[0] ?? 0;
-  if (type === 9) {
-    const exHeader = (b0 & 0x80) !== 0;
-    const codec = b0 & 0x0f;
-    const packetType = exHeader ? codec : (body[1] ?? 1);
-    return (exHeader || codec === 7 || codec === 12) && (packetType === 0 || packetType === 2);
-  }
-  return type === 8 && b0 >> 4 === 10 && body[1] === 0;
+  const kind = classifyTag(type, body)?.kind;
+  return kind !== undefined && kind !== 'keyframe' && kind !== 'frame';
 }
 
 /** An FLV file read once into memory; each pass continues the timestamps of the previous one. */
@@ -58,19 +43,18 @@ export async function fileSource(path: string): Promise<MediaSource> {
       base.push({
         type: 18,
         timestamp: tag.timestamp,
-        body: withSetDataFrame(tag.body),
+        body: wrapSetDataFrame(tag.body),
         keyframe: false,
         config: true,
       });
     } else if (tag.type === 8 || tag.type === 9) {
-      const frameType = ((tag.body[0] ?? 0) >> 4) & 0x07;
-      const isConfig = isConfigTag(tag.type, tag.body);
+      const kind = classifyTag(tag.type, tag.body)?.kind;
       base.push({
         type: tag.type,
         timestamp: tag.timestamp,
         body: tag.body,
-        keyframe: tag.type === 9 && (frameType === 1 || frameType === 4) && !isConfig,
-        config: isConfig,
+        keyframe: kind === 'keyframe',
+        config: isConfigTag(tag.type, tag.body),
       });
     }
   }
