@@ -74,8 +74,8 @@ interface Media<M extends 'video' | 'audio', C extends VideoCodec | AudioCodec> 
   readonly codecs: readonly C[];
   /** Legacy codec id / sound format -> codec index. */
   readonly legacy: Uint8Array;
-  /** FourCC as a big-endian u32 -> codec index: compared as numbers, no string is built per message. */
-  readonly fourccs: ReadonlyMap<number, number>;
+  /** FourCC (as a big-endian int32) -> codec index: compared as numbers, no string is built per message. */
+  readonly fourccs: FourccTable;
   /** The packet type that announces a multitrack header. */
   readonly multitrack: number;
   /**
@@ -86,8 +86,38 @@ interface Media<M extends 'video' | 'audio', C extends VideoCodec | AudioCodec> 
   readonly interned: (TagClassBase<M, C> | undefined)[];
 }
 
-const fourccValue = (s: string): number =>
-  ((s.charCodeAt(0) << 24) | (s.charCodeAt(1) << 16) | (s.charCodeAt(2) << 8) | s.charCodeAt(3)) >>> 0;
+/**
+ * FourCC -> codec index as a small open-addressing table of int32 keys: a lookup reads two typed arrays, where a
+ * `Map` keyed by numbers above 2^30 would box each key.
+ */
+class FourccTable {
+  readonly #keys = new Int32Array(32);
+  readonly #values = new Uint8Array(32);
+
+  set(fourcc: string, index: number): void {
+    const key =
+      (fourcc.charCodeAt(0) << 24) |
+      (fourcc.charCodeAt(1) << 16) |
+      (fourcc.charCodeAt(2) << 8) |
+      fourcc.charCodeAt(3);
+    let slot = hash(key);
+    while (this.#values[slot] !== 0) slot = (slot + 1) & 31;
+    this.#keys[slot] = key;
+    this.#values[slot] = index;
+  }
+
+  /** The codec index of the FourCC at `at` (4 bytes present), UNKNOWN_CODEC when it is not in the table. */
+  at(body: Uint8Array, at: number): number {
+    const key = (body[at]! << 24) | (body[at + 1]! << 16) | (body[at + 2]! << 8) | body[at + 3]!;
+    for (let slot = hash(key); ; slot = (slot + 1) & 31) {
+      const value = this.#values[slot]!;
+      if (value === 0) return UNKNOWN_CODEC;
+      if (this.#keys[slot] === key) return value;
+    }
+  }
+}
+
+const hash = (key: number): number => (key ^ (key >>> 8) ^ (key >>> 16) ^ (key >>> 24)) & 31;
 
 function media<M extends 'video' | 'audio', C extends VideoCodec | AudioCodec>(
   name: M,
@@ -99,9 +129,11 @@ function media<M extends 'video' | 'audio', C extends VideoCodec | AudioCodec>(
   const index = (codec: C): number => codecs.indexOf(codec) + 1;
   const legacyIndex = new Uint8Array(16).fill(UNKNOWN_CODEC);
   for (const [id, codec] of Object.entries(legacy)) legacyIndex[Number(id)] = index(codec);
-  const fourccIndex = new Map<number, number>();
-  for (const [f, codec] of Object.entries(fourccs)) fourccIndex.set(fourccValue(f), index(codec));
-  return { media: name, codecs, legacy: legacyIndex, fourccs: fourccIndex, multitrack, interned: [] };
+  const fourccIndex = new FourccTable();
+  for (const [f, codec] of Object.entries(fourccs)) fourccIndex.set(f, index(codec));
+  // Filled with undefined up front: a packed array, not the dictionary a sparse one would turn into.
+  const interned = new Array<TagClassBase<M, C> | undefined>(2 * 7 * 9 * 16).fill(undefined);
+  return { media: name, codecs, legacy: legacyIndex, fourccs: fourccIndex, multitrack, interned };
 }
 
 // The lists follow the order of the codec types; the tables are those of codecs.ts.
@@ -138,11 +170,6 @@ const AUDIO = media<'audio', AudioCodec>(
 const AVC = VIDEO.codecs.indexOf('avc') + 1;
 const HEVC = VIDEO.codecs.indexOf('hevc') + 1;
 const VVC = VIDEO.codecs.indexOf('vvc') + 1;
-
-function fourccAt(body: Uint8Array, at: number, table: ReadonlyMap<number, number>): number {
-  const value = ((body[at]! << 24) | (body[at + 1]! << 16) | (body[at + 2]! << 8) | body[at + 3]!) >>> 0;
-  return table.get(value) ?? UNKNOWN_CODEC;
-}
 
 function codecOf<C extends VideoCodec | AudioCodec>(m: Media<'video' | 'audio', C>, index: number): C | null {
   return m.codecs[index - 1] ?? null;
@@ -188,6 +215,11 @@ function interned<M extends 'video' | 'audio', C extends VideoCodec | AudioCodec
   m.interned[key] = result;
   return result;
 }
+
+// Legacy results by header byte and packet type (0-2 for video, 0-1 for audio; CodedFrames for codecs without one):
+// the class of a legacy tag depends on nothing else.
+const LEGACY_VIDEO = new Array<VideoTagClass | undefined>(256 * 3).fill(undefined);
+const LEGACY_AUDIO = new Array<AudioTagClass | undefined>(16 * 2).fill(undefined);
 
 const UNKNOWN_VIDEO: VideoTagClass = interned(VIDEO, false, K_UNKNOWN, -1, NO_TRACK);
 const UNKNOWN_AUDIO: AudioTagClass = interned(AUDIO, false, K_UNKNOWN, -1, NO_TRACK);
@@ -274,10 +306,26 @@ export function classifyVideoTag(body: Uint8Array): VideoTagClass {
       packetType = body[1]!;
       if (packetType > VideoPacketType.SequenceEnd) return UNKNOWN_VIDEO;
     }
-    return interned(VIDEO, false, videoKind(packetType, frameType), packetType, VIDEO.legacy[id]!);
+    // The hot path of a relay of legacy H.264: one array read once the header byte and packet type are known.
+    const slot = b0 * 3 + packetType;
+    const known = LEGACY_VIDEO[slot];
+    if (known !== undefined) return known;
+    return (LEGACY_VIDEO[slot] = interned(
+      VIDEO,
+      false,
+      videoKind(packetType, frameType),
+      packetType,
+      VIDEO.legacy[id]!,
+    ));
   }
+  return enhancedVideo(body, frameType, b0 & 15);
+}
+
+// Kept apart so that the legacy path above stays small enough to be inlined into a relay's per-message code.
+function enhancedVideo(body: Uint8Array, frameType: number, firstPacketType: number): VideoTagClass {
+  const n = body.length;
   let pos = 1;
-  let packetType = b0 & 15;
+  let packetType = firstPacketType;
   if (packetType === VideoPacketType.ModEx) {
     const at = skipModEx(body, 1);
     if (at < 0) return UNKNOWN_VIDEO;
@@ -294,7 +342,7 @@ export function classifyVideoTag(body: Uint8Array): VideoTagClass {
     return multitrackClass(VIDEO, videoKind(tracks.packetType, frameType), tracks);
   }
   if (packetType > VideoPacketType.MPEG2TSSequenceStart || pos + 4 > n) return UNKNOWN_VIDEO;
-  const codec = fourccAt(body, pos, VIDEO.fourccs);
+  const codec = VIDEO.fourccs.at(body, pos);
   // avc1/hvc1/vvc1 CodedFrames start with a composition time.
   if (packetType === VideoPacketType.CodedFrames && hasCts(codec) && n - pos - 4 < 3) return UNKNOWN_VIDEO;
   return interned(VIDEO, true, videoKind(packetType, frameType), packetType, codec);
@@ -334,13 +382,13 @@ function readTracks<C extends VideoCodec | AudioCodec>(
   let codec = UNKNOWN_CODEC;
   if (multitrackType !== AvMultitrackType.ManyTracksManyCodecs) {
     if (pos + 4 > n) return null;
-    codec = fourccAt(body, pos, m.fourccs);
+    codec = m.fourccs.at(body, pos);
     pos += 4;
   }
   for (;;) {
     if (multitrackType === AvMultitrackType.ManyTracksManyCodecs) {
       if (pos + 4 > n) return null;
-      codec = fourccAt(body, pos, m.fourccs);
+      codec = m.fourccs.at(body, pos);
       pos += 4;
     }
     if (pos >= n) return null;
@@ -402,10 +450,24 @@ export function classifyAudioTag(body: Uint8Array): AudioTagClass {
       packetType = body[1]!;
       if (packetType > AudioPacketType.CodedFrames) return UNKNOWN_AUDIO;
     }
-    return interned(AUDIO, false, audioKind(packetType), packetType, AUDIO.legacy[soundFormat]!);
+    const slot = soundFormat * 2 + packetType;
+    const known = LEGACY_AUDIO[slot];
+    if (known !== undefined) return known;
+    return (LEGACY_AUDIO[slot] = interned(
+      AUDIO,
+      false,
+      audioKind(packetType),
+      packetType,
+      AUDIO.legacy[soundFormat]!,
+    ));
   }
+  return enhancedAudio(body, b0 & 15);
+}
+
+function enhancedAudio(body: Uint8Array, firstPacketType: number): AudioTagClass {
+  const n = body.length;
   let pos = 1;
-  let packetType = b0 & 15;
+  let packetType = firstPacketType;
   if (packetType === AudioPacketType.ModEx) {
     const at = skipModEx(body, 1);
     if (at < 0) return UNKNOWN_AUDIO;
@@ -417,7 +479,7 @@ export function classifyAudioTag(body: Uint8Array): AudioTagClass {
     return tracks === null ? UNKNOWN_AUDIO : multitrackClass(AUDIO, audioKind(tracks.packetType), tracks);
   }
   if (!isAudioPacketType(packetType) || pos + 4 > n) return UNKNOWN_AUDIO;
-  return interned(AUDIO, true, audioKind(packetType), packetType, fourccAt(body, pos, AUDIO.fourccs));
+  return interned(AUDIO, true, audioKind(packetType), packetType, AUDIO.fourccs.at(body, pos));
 }
 
 /**
