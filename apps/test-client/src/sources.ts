@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { type AmfValue, createAmfObject, EcmaArray } from '@rtmp/amf';
 import type { FlvTagInput } from '@rtmp/client';
-import { FlvReader, muxScriptData } from '@rtmp/flv-demux';
+import { classifyTag, FlvReader, muxScriptData } from '@rtmp/flv-demux';
 
 /**
  * A media source: an endless or finite sequence of FLV tags in timestamp order, published by `publishFlv` of
@@ -15,19 +15,13 @@ export interface MediaSource {
 }
 
 /**
- * Whether an audio (8) or video (9) tag body carries no frame: a sequence header (packet type 0: legacy AVC/HEVC
- * and AAC, E-RTMP SequenceStart) or an end of sequence (video packet type 2). Publishers do not count these as
- * frames and players skip them, so sent and delivered frames compare.
+ * Whether an audio (8) or video (9) tag body carries no frame: a codec configuration, an end of sequence or E-RTMP
+ * metadata, as `@rtmp/flv-demux`'s classifier says (the publisher's `publishFlv` counts frames by the same rule, so
+ * sent and delivered frames compare).
  */
 export function isConfigTag(type: number, body: Uint8Array): boolean {
-  const b0 = body[0] ?? 0;
-  if (type === 9) {
-    const exHeader = (b0 & 0x80) !== 0;
-    const codec = b0 & 0x0f;
-    const packetType = exHeader ? codec : (body[1] ?? 1);
-    return (exHeader || codec === 7 || codec === 12) && (packetType === 0 || packetType === 2);
-  }
-  return type === 8 && b0 >> 4 === 10 && body[1] === 0;
+  const kind = classifyTag(type, body)?.kind;
+  return kind === 'config' || kind === 'sequenceEnd' || kind === 'metadata';
 }
 
 /** An FLV file read once into memory; each pass continues the timestamps of the previous one. */

@@ -1,10 +1,10 @@
 import {
   AudioPacketType,
   AvMultitrackType,
+  classifyTag,
   parseAudioTag,
   parseScriptData,
   parseVideoTag,
-  VideoFrameType,
   VideoPacketType,
 } from '@rtmp/flv-demux';
 
@@ -39,61 +39,22 @@ export function isTagType(type: number): type is TagType {
   return type === 8 || type === 9 || type === 18;
 }
 
-/** The {@link TagRole} of a tag body. A body that does not parse is a `frame`: it is sent as it is. */
+/**
+ * The {@link TagRole} of a tag body, from `@rtmp/flv-demux`'s classifier (the one the relay uses). A body that does
+ * not parse is a `frame`: it is sent as it is.
+ */
 export function tagRole(type: number, body: Uint8Array): TagRole {
-  if (type === 9) return videoRole(body);
-  if (type === 8) return audioRole(body);
-  return 'data';
-}
-
-function videoRole(body: Uint8Array): TagRole {
-  const b0 = body[0] ?? 0;
-  const frameType = (b0 >> 4) & 7;
-  const command = frameType === VideoFrameType.Command;
-  const frame: TagRole =
-    frameType === VideoFrameType.Key || frameType === VideoFrameType.GeneratedKey ? 'keyframe' : 'frame';
-  if ((b0 & 0x80) === 0) {
-    if (command) return 'data';
-    // Legacy: only AVC (7) and HEVC (12) carry a packet type byte, as @rtmp/flv-demux reads them.
-    const codec = b0 & 15;
-    if (codec !== 7 && codec !== 12) return frame;
-    return body[1] === 0 ? 'header' : body[1] === 2 ? 'end' : frame;
-  }
-  // The common case without parsing: one track, coded frames.
-  const packetType = b0 & 15;
-  if (packetType === VideoPacketType.CodedFrames || packetType === VideoPacketType.CodedFramesX) {
-    return command ? 'data' : frame;
-  }
-  // The rest (sequence start and end, colorInfo, ModEx, multitrack) through the parser: a command frame whose
-  // packet is colorInfo metadata is not a command.
-  const parsed = parsedOrNull(() => parseVideoTag(body));
-  if (parsed === null) return frame;
-  if (parsed.command !== null) return 'data';
-  switch (parsed.packets[0]?.packetType) {
-    case VideoPacketType.SequenceStart:
-    case VideoPacketType.MPEG2TSSequenceStart:
-    case VideoPacketType.Metadata:
+  if (type !== 8 && type !== 9) return 'data';
+  switch (classifyTag(type, body)?.kind) {
+    case 'keyframe':
+      return 'keyframe';
+    case 'config':
+    case 'metadata':
       return 'header';
-    case VideoPacketType.SequenceEnd:
+    case 'sequenceEnd':
       return 'end';
-    default:
-      return frame;
-  }
-}
-
-function audioRole(body: Uint8Array): TagRole {
-  const b0 = body[0] ?? 0;
-  const soundFormat = b0 >> 4;
-  if (soundFormat === 10) return body[1] === 0 ? 'header' : 'frame';
-  if (soundFormat !== 9) return 'frame';
-  if ((b0 & 15) === AudioPacketType.CodedFrames) return 'frame';
-  const parsed = parsedOrNull(() => parseAudioTag(body));
-  switch (parsed?.packets[0]?.packetType) {
-    case AudioPacketType.SequenceStart:
-    case AudioPacketType.MultichannelConfig:
-      return 'header';
-    case AudioPacketType.SequenceEnd:
-      return 'end';
+    case 'command':
+      return 'data';
     default:
       return 'frame';
   }

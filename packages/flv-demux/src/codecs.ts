@@ -32,7 +32,12 @@ export type AudioCodec =
 /** Codecs whose video payload is a list of length-prefixed NAL units. */
 export type NalVideoCodec = 'avc' | 'hevc' | 'vvc';
 
-/** Legacy FLV video codec id -> codec. 12 is the HEVC id used by some Chinese encoders. */
+/**
+ * Legacy FLV video codec id -> codec. 12 (HEVC) and 13 (AV1) are not Adobe's: they are the ids of the CDN extensions
+ * that predate Enhanced RTMP (Kingsoft/CDN-Union for HEVC, Tencent Cloud for AV1; SRS reads both) and carry a packet
+ * type and composition time as AVC does. Other forks use 13 or 14 for VP9 or AV1 with their own layouts; those, and
+ * every other id, are unknown here.
+ */
 export const LEGACY_VIDEO_CODECS: Readonly<Record<number, VideoCodec>> = {
   2: 'h263',
   3: 'screen',
@@ -41,6 +46,7 @@ export const LEGACY_VIDEO_CODECS: Readonly<Record<number, VideoCodec>> = {
   6: 'screen2',
   7: 'avc',
   12: 'hevc',
+  13: 'av1',
 };
 
 /** Legacy FLV sound format -> codec (9 is the Enhanced RTMP ExHeader marker, not a codec). */

@@ -332,7 +332,7 @@ export class StreamDemuxer {
         const info = mpeg2ts
           ? { codecString: LEGACY_VIDEO_STRINGS[codec] ?? codec }
           : videoConfigInfo(codec, p.data);
-        // AVC's legacy header is its canonical form, so only the HEVC id 12 variant is worth reporting.
+        // AVC's legacy header is its canonical form, so only the HEVC 12 and AV1 13 variants are worth reporting.
         if (p.legacyCodecId !== null && p.legacyCodecId !== 7) info.legacyId = p.legacyCodecId;
         const initData = p.data.slice();
         this.video.set(p.track, { codec, initData, nalLengthSize: info.nalLengthSize ?? 4, legacyKey });

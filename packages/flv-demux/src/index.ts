@@ -1,6 +1,16 @@
 export { type AudioTag, type AudioTagPacket, parseAudioTag } from './audio.js';
 export { concatBytes } from './bytes.js';
 export {
+  type AudioTagClass,
+  classifyAudioTag,
+  classifyTag,
+  classifyVideoTag,
+  type TagClass,
+  type TagKind,
+  type TagTrack,
+  type VideoTagClass,
+} from './classify.js';
+export {
   AUDIO_CODEC_FOURCC,
   AUDIO_FOURCCS,
   type AudioCodec,
@@ -69,7 +79,13 @@ export {
   type FlvReaderOptions,
   type FlvTag,
 } from './reader.js';
-export { type AmfValue, parseScriptData, type ScriptData } from './script.js';
+export {
+  type AmfValue,
+  parseScriptData,
+  type ScriptData,
+  stripSetDataFrame,
+  wrapSetDataFrame,
+} from './script.js';
 export { TimestampUnwrapper } from './timestamps.js';
 export { parseVideoTag, type VideoTag, type VideoTagPacket } from './video.js';
 export { FlvWriter, type FlvWriterOptions } from './writer.js';

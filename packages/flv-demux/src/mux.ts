@@ -13,7 +13,7 @@ import type { CodecInfo } from './config/info.js';
 import type { DemuxEvent } from './demuxer.js';
 import { FlvError } from './errors.js';
 import { prefixNalUnits } from './nal.js';
-import type { AmfValue } from './script.js';
+import { type AmfValue, wrapSetDataFrame } from './script.js';
 
 /** A tag body built by the muxer, as pieces (payload views are never copied). */
 export interface MuxedTag {
@@ -29,7 +29,10 @@ export interface VideoMuxTrack {
   track: number;
   /** NAL length prefix size for AVC/HEVC/VVC (from the config record); default 4. */
   nalLengthSize?: number;
-  /** Write the legacy header with this codec id (7 AVC, 12 HEVC, 2-6 old codecs). Default: 7 for AVC on track 0. */
+  /**
+   * Write the legacy header with this codec id (7 AVC, 12 HEVC, 13 AV1, 2-6 old codecs). Default: 7 for AVC on
+   * track 0; HEVC and AV1 use Enhanced RTMP unless 12 / 13 is asked for.
+   */
   legacyId?: number;
 }
 
@@ -70,6 +73,7 @@ function legacyVideoId(t: VideoMuxTrack, nano: number): number | null {
   if (t.track !== 0 || nano !== 0) return null;
   if (t.codec === 'avc') return 7;
   if (t.codec === 'hevc' && t.legacyId === 12) return 12;
+  if (t.codec === 'av1' && t.legacyId === 13) return 13;
   return null;
 }
 
@@ -139,7 +143,7 @@ function audioFourcc(codec: AudioCodec): string {
 
 /**
  * Builds a video tag body for a packet without frames: sequence start (config record), sequence end.
- * Legacy form for AVC (and HEVC with legacyId 12) on track 0, Enhanced RTMP otherwise.
+ * Legacy form for AVC (and HEVC with legacyId 12, AV1 with legacyId 13) on track 0, Enhanced RTMP otherwise.
  */
 export function muxVideoControl(
   t: VideoMuxTrack,
@@ -150,7 +154,7 @@ export function muxVideoControl(
   const payload = data === null ? [] : [data];
   if (legacy !== null) {
     const header =
-      legacy === 7 || legacy === 12
+      legacy === 7 || legacy === 12 || legacy === 13
         ? Uint8Array.of((VideoFrameType.Key << 4) | legacy, packetType, 0, 0, 0)
         : Uint8Array.of((VideoFrameType.Key << 4) | legacy);
     return [header, ...payload];
@@ -197,7 +201,7 @@ export function muxVideoSample(t: VideoMuxTrack, s: VideoSampleInput): Uint8Arra
   }
   const legacy = legacyVideoId(t, nano);
   if (legacy !== null) {
-    if (legacy === 7 || legacy === 12) {
+    if (legacy === 7 || legacy === 12 || legacy === 13) {
       return [Uint8Array.of((frameType << 4) | legacy, 1, ...si24(cts)), ...payload];
     }
     return [Uint8Array.of((frameType << 4) | legacy), ...payload];
@@ -267,7 +271,7 @@ export function muxAudioSample(t: AudioMuxTrack, payload: Uint8Array, timestampO
 
 /** Encodes a data message (e.g. onMetaData). `setDataFrame` adds the wrapper publishers send. */
 export function muxScriptData(name: string, args: readonly AmfValue[], setDataFrame = false): Uint8Array {
-  return encodeAmf0(setDataFrame ? ['@setDataFrame', name, ...args] : [name, ...args]);
+  return setDataFrame ? wrapSetDataFrame(name, args) : encodeAmf0([name, ...args]);
 }
 
 /**

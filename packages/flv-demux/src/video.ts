@@ -119,7 +119,8 @@ function parseLegacy(r: ByteReader, frameType: number, codecId: number): VideoTa
   }
   let packetType: number = VideoPacketType.CodedFrames;
   let compositionTime = 0;
-  if (codec === 'avc' || codec === 'hevc') {
+  // AVC (7), HEVC (12) and AV1 (13) carry a packet type and a composition time (see LEGACY_VIDEO_CODECS).
+  if (codecId === 7 || codecId === 12 || codecId === 13) {
     packetType = r.u8();
     compositionTime = r.si24();
     if (packetType > 2) {

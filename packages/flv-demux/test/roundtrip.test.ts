@@ -23,6 +23,7 @@ const VIDEO: { codec: VideoCodec; init: Uint8Array | null; legacyOnly?: boolean;
   { codec: 'hevc', init: HVCC, legacyId: 12 },
   { codec: 'vvc', init: hex('ff 00') },
   { codec: 'av1', init: hex('81 08 0c 00') },
+  { codec: 'av1', init: hex('81 08 0c 00'), legacyId: 13 },
   { codec: 'vp9', init: hex('01000000 00 1f 80 01 01 01 0000') },
   { codec: 'vp9', init: null },
   { codec: 'vp8', init: null },

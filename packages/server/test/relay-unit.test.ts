@@ -1,9 +1,9 @@
 import { Buffer } from 'node:buffer';
 import { encodeMessage } from '@rtmp/chunk';
 import { ChunkStreams } from '@rtmp/connection';
+import { classifyAudioTag, classifyVideoTag } from '@rtmp/flv-demux';
 import { describe, expect, it } from 'vitest';
 import { type ClientSession, LiveRelay } from '../src/index.js';
-import { classifyAudio, classifyVideo } from '../src/relay/classify.js';
 
 /** A stand-in session: the relay only needs wants(), closed, close/endPlayback and the connection's write side. */
 function fakeSession(writes: (readonly Uint8Array[])[] = [], chunkSize = 4096): ClientSession {
@@ -74,22 +74,56 @@ describe('LiveRelay fan-out', () => {
   });
 });
 
-describe('classify', () => {
+describe('classify (the relay uses @rtmp/flv-demux classifyVideoTag / classifyAudioTag)', () => {
+  const ascii = (s: string) => Array.from(s, (c) => c.charCodeAt(0));
   it('tells sequence headers and keyframes from the first bytes', () => {
-    expect(classifyVideo(Uint8Array.of(0x17, 0))).toEqual({ header: true, keyframe: false });
-    expect(classifyVideo(Uint8Array.of(0x17, 1))).toEqual({ header: false, keyframe: true });
-    expect(classifyVideo(Uint8Array.of(0x27, 1))).toEqual({ header: false, keyframe: false });
-    expect(classifyVideo(Uint8Array.of(0x1c, 0))).toEqual({ header: true, keyframe: false }); // legacy HEVC
+    const kind = (c: { kind: string }) => c.kind;
+    expect(kind(classifyVideoTag(Uint8Array.of(0x17, 0, 0, 0, 0)))).toBe('config');
+    expect(kind(classifyVideoTag(Uint8Array.of(0x17, 1, 0, 0, 0)))).toBe('keyframe');
+    expect(kind(classifyVideoTag(Uint8Array.of(0x27, 1, 0, 0, 0)))).toBe('frame');
+    expect(kind(classifyVideoTag(Uint8Array.of(0x1c, 0, 0, 0, 0)))).toBe('config'); // legacy HEVC
     // Enhanced RTMP: SequenceStart, CodedFrames on a keyframe, Multitrack wrapping a SequenceStart.
-    expect(classifyVideo(Uint8Array.of(0x90))).toEqual({ header: true, keyframe: false });
-    expect(classifyVideo(Uint8Array.of(0x91))).toEqual({ header: false, keyframe: true });
-    expect(classifyVideo(Uint8Array.of(0x96, 0x00))).toEqual({ header: true, keyframe: false });
-    expect(classifyVideo(new Uint8Array(0))).toEqual({ header: false, keyframe: false });
-    expect(classifyAudio(Uint8Array.of(0xaf, 0))).toEqual({ header: true, keyframe: false });
-    expect(classifyAudio(Uint8Array.of(0xaf, 1))).toEqual({ header: false, keyframe: false });
-    expect(classifyAudio(Uint8Array.of(0x90))).toEqual({ header: true, keyframe: false });
-    expect(classifyAudio(Uint8Array.of(0x2f))).toEqual({ header: false, keyframe: false });
+    expect(kind(classifyVideoTag(Uint8Array.of(0x90, ...ascii('av01'))))).toBe('config');
+    expect(kind(classifyVideoTag(Uint8Array.of(0x91, ...ascii('av01'))))).toBe('keyframe');
+    expect(kind(classifyVideoTag(Uint8Array.of(0x96, 0x00, ...ascii('av01'), 1)))).toBe('config');
+    expect(kind(classifyVideoTag(new Uint8Array(0)))).toBe('unknown');
+    expect(kind(classifyAudioTag(Uint8Array.of(0xaf, 0)))).toBe('config');
+    expect(kind(classifyAudioTag(Uint8Array.of(0xaf, 1)))).toBe('frame');
+    expect(kind(classifyAudioTag(Uint8Array.of(0x90, ...ascii('Opus'))))).toBe('config');
+    expect(kind(classifyAudioTag(Uint8Array.of(0x2f)))).toBe('frame');
     // Shared results: nothing allocated per message.
-    expect(classifyVideo(Uint8Array.of(0x27, 1))).toBe(classifyAudio(Uint8Array.of(0x2f)));
+    expect(classifyVideoTag(Uint8Array.of(0x27, 1, 0, 0, 0))).toBe(
+      classifyVideoTag(Uint8Array.of(0x27, 1, 0, 0, 9)),
+    );
+  });
+
+  it('caches every form of sequence header for a late joiner, and forwards frames live only', () => {
+    const configs: [8 | 9, Uint8Array][] = [
+      [9, Uint8Array.of(0x17, 0, 0, 0, 0, 1)],
+      [8, Uint8Array.of(0xaf, 0, 0x12, 0x10)],
+      [9, Uint8Array.of(0x90, ...ascii('hvc1'), 1)], // replaces the AVC header of track 0 (another codec)
+      [9, Uint8Array.of(0x96, 0x00, ...ascii('av01'), 1, 0x81)], // Multitrack OneTrack, track 1
+      [9, Uint8Array.of(0x97, 0x02, 0, 0, 5, 0x06, 0x00, ...ascii('vp09'), 2, 1)], // ModEx + Multitrack, track 2
+      [8, Uint8Array.of(0x95, 0x00, ...ascii('Opus'), 1, 9)], // audio track 1
+    ];
+    const relay = new LiveRelay();
+    const publisher = fakeSession();
+    relay.publish('k', publisher, 1);
+    for (const [type, payload] of configs)
+      relay.push('k', publisher, { type, streamId: 1, timestamp: 0, payload });
+    relay.push('k', publisher, {
+      type: 9,
+      streamId: 1,
+      timestamp: 40,
+      payload: Uint8Array.of(0x27, 1, 0, 0, 0),
+    });
+    const writes: (readonly Uint8Array[])[] = [];
+    relay.play('k', fakeSession(writes), 1);
+    const wire = ([type, payload]: [8 | 9, Uint8Array]) => {
+      const csid = type === 9 ? ChunkStreams.Video : ChunkStreams.Audio;
+      return Buffer.concat(encodeMessage({ type, streamId: 1, timestamp: 0, payload }, csid, 4096));
+    };
+    // Video configs, then audio configs, each in the order sent; the replaced AVC header and the frame are not there.
+    expect(writes.map((w) => Buffer.from(w[0]!))).toEqual([2, 3, 4, 1, 5].map((i) => wire(configs[i]!)));
   });
 });

@@ -1,168 +1,28 @@
-import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
-import { encodeMessage, MessageType, type RtmpMessage } from '@rtmp/chunk';
+import { MessageType, type RtmpMessage } from '@rtmp/chunk';
 import { ChunkStreams, RtmpConnection, RtmpError } from '@rtmp/connection';
-import type { RtmpHandler, RtmpHandlerFactory, StreamContext } from '../server/handler.js';
-import { reject } from '../server/handler.js';
+import { classifyAudioTag, classifyVideoTag } from '@rtmp/flv-demux';
+import type { RtmpHandlerFactory } from '../server/handler.js';
 import type { ClientSession } from '../server/session.js';
-import { classifyAudio, classifyVideo } from './classify.js';
+import { relayHandler } from './handler.js';
+import { encodingFor, type RelayItem, relayItem } from './item.js';
+import { clearMedia, type LiveStream, newPlayer, newStream, type Player, streamStats } from './stream.js';
+import type { LiveRelayEvents, LiveRelayOptions, LiveRelayTotals, LiveStreamStats } from './types.js';
 
-/** Options of {@link LiveRelay}. */
-export interface LiveRelayOptions {
-  /**
-   * A player whose socket holds more than this many unsent bytes falls behind: its media is dropped until
-   * the next keyframe, and it is disconnected (`ERR_RTMP_SLOW_CONSUMER`) if it is still behind then.
-   * Default 4 MiB.
-   */
-  maxPlayerQueue?: number;
-  /** Most bytes kept in the GOP cache; beyond it the cache is emptied until the next keyframe. Default 32 MiB. */
-  maxGopBytes?: number;
-  /**
-   * A publisher that sent nothing for this long (ms) is considered dead: a new publisher on its key replaces it
-   * instead of getting NetStream.Publish.BadName. Default 5 000.
-   */
-  stalePublisherTimeout?: number;
-  /**
-   * How {@link LiveRelay.handler} names the streams it relays, i.e. which publishers and players meet:
-   *
-   * - `'app'` (default): `<app>/<name>`, the connect `app` with trailing slashes removed, then the stream name
-   *   without its `?query`. `rtmp://h/live/abc` is `live/abc` and `rtmp://h/other/abc` is `other/abc`, two
-   *   separate streams, as nginx-rtmp scopes streams by `application`.
-   * - `'global'`: the stream name alone: every app shares one namespace (the only behaviour of 0.1).
-   * - a function `(app, name, session) => key`, for anything else (vhosts from `tcUrl`, case folding...).
-   *   `app` is already normalised; the function runs once per publish or play, never per message.
-   *
-   * The direct API (`publish`, `play`, `push`, `stop`, `unpublish`) takes the key the caller gives; the events,
-   * `isLive`, `liveKeys` and `stats` report whatever key was used.
-   */
-  scope?: 'app' | 'global' | ((app: string, name: string, session: ClientSession) => string);
-}
-
-/** Drop counters of one player, in {@link LiveStreamStats.playerStats}. */
-export interface LivePlayerStats {
-  session: ClientSession;
-  /** Its play stream id. */
-  streamId: number;
-  /** Audio/video messages it should have got but did not: it was over `maxPlayerQueue` or catching up. */
-  droppedMessages: number;
-  /** Payload bytes of those messages. */
-  droppedBytes: number;
-  /** Fell behind and has not reached a keyframe with a short enough queue yet. */
-  behind: boolean;
-}
-
-/** Relay-wide counters since the relay was created, from {@link LiveRelay.totals}. */
-export interface LiveRelayTotals {
-  /** Messages not delivered to players that fell behind (every stream, every player, past and present). */
-  droppedMessages: number;
-  /** Payload bytes of those messages. */
-  droppedBytes: number;
-  /** Players disconnected with `ERR_RTMP_SLOW_CONSUMER`. */
-  slowPlayers: number;
-}
-
-/** One message as the relay keeps it: its single encoding per (stream id, chunk size) is shared by every player. */
-export interface RelayItem {
-  message: RtmpMessage;
-  csid: number;
-  keyframe: boolean;
-  bytes: number;
-  // The encoding for the first (stream id, chunk size) seen: in practice every player shares it, so the common
-  // path looks it up with two comparisons and no per-player key.
-  streamId: number;
-  chunkSize: number;
-  /** The chunk-encoded wire bytes (headers and payload) as one Buffer, in a one-element list for writeEncoded. */
-  wire: readonly Buffer[] | undefined;
-  /** Encodings for other (stream id, chunk size) pairs, keyed by `streamId * 2^32 + chunkSize`; built lazily. */
-  others: Map<number, readonly Buffer[]> | undefined;
-}
-
-interface Player {
-  session: ClientSession;
-  streamId: number;
-  /** Dropping media until the next keyframe (a fresh player with no cached GOP, or one that fell behind). */
-  waitKeyframe: boolean;
-  /** Fell behind at least once and has not caught up: disconnect if still behind at the next keyframe. */
-  behind: boolean;
-  /** Video was skipped (paused, receiveVideo false): resume video at a keyframe only, audio goes on. */
-  videoGap: boolean;
-  droppedMessages: number;
-  droppedBytes: number;
-  /** The part of the drop counters already announced by a `drop` event. */
-  reportedMessages: number;
-  reportedBytes: number;
-}
-
-interface LiveStream {
-  key: string;
-  publisher: { session: ClientSession; streamId: number } | undefined;
-  lastMessageAt: number;
-  metadata: RelayItem | undefined;
-  videoHeaders: RelayItem[];
-  audioHeaders: RelayItem[];
-  gop: RelayItem[];
-  gopBytes: number;
-  hasVideo: boolean;
-  players: Set<Player>;
-  droppedMessages: number;
-  droppedBytes: number;
-}
-
-/** Events of {@link LiveRelay}, for logging and metrics. */
-export interface LiveRelayEvents {
-  publish: [key: string, session: ClientSession];
-  unpublish: [key: string, session: ClientSession];
-  play: [key: string, session: ClientSession];
-  stop: [key: string, session: ClientSession];
-  /** A player fell behind and was disconnected. */
-  slowPlayer: [key: string, session: ClientSession];
-  /**
-   * A player lost `messages` audio/video messages (`bytes` of payload) because it fell behind: emitted once per
-   * episode, when it gets media again (at a keyframe) or leaves (disconnected as slow, stopped, stream ended).
-   */
-  drop: [key: string, session: ClientSession, messages: number, bytes: number];
-}
-
-/** What {@link LiveRelay.stats} reports for one key. */
-export interface LiveStreamStats {
-  key: string;
-  publishing: boolean;
-  players: number;
-  gopMessages: number;
-  gopBytes: number;
-  /**
-   * Audio/video messages not delivered to players that fell behind (over `maxPlayerQueue`, then waiting for a
-   * keyframe), summed over the players this key has had since its entry was created. Media a player opted out
-   * of (pause, receiveAudio/receiveVideo false) and the wait of a new player for its first keyframe are not
-   * counted. The entry, and these counters, go when the key has neither publisher nor players.
-   */
-  droppedMessages: number;
-  /** Payload bytes of {@link LiveStreamStats.droppedMessages}. */
-  droppedBytes: number;
-  /** The players attached now, with their own drop counters. */
-  playerStats: LivePlayerStats[];
-}
-
-const MAX_HEADERS = 16;
-
-function item(message: RtmpMessage, csid: number, keyframe: boolean): RelayItem {
-  return {
-    message,
-    csid,
-    keyframe,
-    bytes: message.payload.byteLength,
-    streamId: 0,
-    chunkSize: 0,
-    wire: undefined,
-    others: undefined,
-  };
-}
+export type {
+  LivePlayerStats,
+  LiveRelayEvents,
+  LiveRelayOptions,
+  LiveRelayTotals,
+  LiveStreamStats,
+} from './types.js';
 
 /**
- * The live relay: publishers register a stream key, players of that key get metadata, sequence headers and
- * the current GOP at once, then live media. Each message is chunk-encoded once per (stream id, chunk size)
- * and the same slices are written to every player. A player that falls behind loses media until the next
- * keyframe and is then disconnected if still behind; the publisher and other players are never slowed.
+ * The live relay: publishers register a stream key, players of that key get metadata, the current configuration
+ * of every track (sequence headers, colorInfo, channel configs) and the current GOP at once, then live media. Each
+ * message is chunk-encoded once per (stream id, chunk size) and the same slices are written to every player. A
+ * player that falls behind loses media until the next keyframe and is then disconnected if still behind; the
+ * publisher and other players are never slowed.
  *
  * Plug it into a server with {@link LiveRelay.handler}, which keys streams by app: `rtmp://h/live/abc` is the key
  * `live/abc` (see {@link LiveRelayOptions.scope}). Dropped media is counted per player, per key
@@ -269,20 +129,7 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
 
   /** A new, empty entry for `key` (a publisher or a player may come first). */
   #entry(key: string): LiveStream {
-    const stream: LiveStream = {
-      key,
-      publisher: undefined,
-      lastMessageAt: Date.now(),
-      metadata: undefined,
-      videoHeaders: [],
-      audioHeaders: [],
-      gop: [],
-      gopBytes: 0,
-      hasVideo: false,
-      players: new Set(),
-      droppedMessages: 0,
-      droppedBytes: 0,
-    };
+    const stream = newStream(key);
     this.#streams.set(key, stream);
     return stream;
   }
@@ -295,12 +142,7 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
     const stream = this.#streams.get(key);
     if (!stream || stream.publisher?.session !== session) return;
     stream.publisher = undefined;
-    stream.metadata = undefined;
-    stream.videoHeaders = [];
-    stream.audioHeaders = [];
-    stream.gop = [];
-    stream.gopBytes = 0;
-    stream.hasVideo = false;
+    clearMedia(stream);
     if (options.notifyPlayers !== false) {
       const players = [...stream.players];
       stream.players.clear();
@@ -315,30 +157,19 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
 
   /**
    * Adds a player of `key` on its play stream `streamId` (after NetStream.Play.Start was sent). When the key
-   * is live it receives metadata, sequence headers and the cached GOP at once; otherwise it waits for a publisher.
+   * is live it receives metadata, the current configuration of every track and the cached GOP at once; otherwise
+   * it waits for a publisher.
    */
   play(key: string, session: ClientSession, streamId: number): void {
     const stream = this.#streams.get(key) ?? this.#entry(key);
-    const player: Player = {
-      session,
-      streamId,
-      waitKeyframe: true,
-      behind: false,
-      videoGap: false,
-      droppedMessages: 0,
-      droppedBytes: 0,
-      reportedMessages: 0,
-      reportedBytes: 0,
-    };
+    const player = newPlayer(session, streamId);
     stream.players.add(player);
     this.emit('play', key, session);
-    const live = stream;
     // The cached GOP goes out in one writev rather than one per message.
     RtmpConnection.batch(() => {
-      if (live.metadata) this.#write(player, live.metadata);
-      for (const header of live.videoHeaders) this.#write(player, header);
-      for (const header of live.audioHeaders) this.#write(player, header);
-      for (const cached of live.gop) this.#deliver(live, player, cached);
+      if (stream.metadata) this.#write(player, stream.metadata);
+      stream.tracks.replay((config) => this.#write(player, config));
+      for (const cached of stream.gop) this.#deliver(stream, player, cached);
     });
   }
 
@@ -363,25 +194,31 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
       return;
     stream.lastMessageAt = Date.now();
     if (message.type === MessageType.DataAmf0) {
-      const metadata = item({ ...message, timestamp: 0 }, ChunkStreams.Data, false);
+      const metadata = relayItem({ ...message, timestamp: 0 }, ChunkStreams.Data, false);
       stream.metadata = metadata;
       for (const player of stream.players) this.#write(player, metadata);
       return;
     }
     if (message.type !== MessageType.Video && message.type !== MessageType.Audio) return;
     const video = message.type === MessageType.Video;
-    const kind = video ? classifyVideo(message.payload) : classifyAudio(message.payload);
-    const entry = item(message, video ? ChunkStreams.Video : ChunkStreams.Audio, kind.keyframe);
-    if (kind.header) {
-      const list = video ? stream.videoHeaders : stream.audioHeaders;
-      // A new single-track header replaces the old one; multitrack headers accumulate (bounded).
-      if (list.length >= MAX_HEADERS || !(message.payload[0]! & 0x80)) list.length = 0;
-      list.push(entry);
+    const c = video ? classifyVideoTag(message.payload) : classifyAudioTag(message.payload);
+    const kind = c.kind;
+    if (kind === 'config' || kind === 'metadata' || kind === 'sequenceEnd') {
+      // Configuration: every player gets it now (whatever it waits for), late joiners from the track cache.
+      const entry = relayItem(message, video ? ChunkStreams.Video : ChunkStreams.Audio, false);
+      if (stream.tracks.update(c, entry)) {
+        // A video track's configuration changed: the cached frames no longer decode with the new one.
+        stream.gop = [];
+        stream.gopBytes = 0;
+      }
       for (const player of stream.players) this.#write(player, entry);
       return;
     }
+    // Frames, command frames and what the classifier could not read are forwarded as media.
+    const keyframe = kind === 'keyframe';
+    const entry = relayItem(message, video ? ChunkStreams.Video : ChunkStreams.Audio, keyframe);
     if (video) stream.hasVideo = true;
-    if (kind.keyframe) {
+    if (keyframe) {
       stream.gop = [entry];
       stream.gopBytes = entry.bytes;
     } else if (stream.gop.length > 0) {
@@ -410,49 +247,7 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
    * (auth, logging): its callbacks run first, and a refusal from it stands.
    */
   handler<O>(inner?: RtmpHandlerFactory<O>): RtmpHandlerFactory<O> {
-    return (options: O, session: ClientSession): RtmpHandler => {
-      const user = inner?.(options, session) ?? {};
-      // Relay keys by message stream id, computed once per publish/play: media messages then cost a map lookup,
-      // not a string built per message.
-      const published = new Map<number, string>();
-      const playing = new Map<number, string>();
-      session.on('play', (info) => {
-        const key = this.keyFor(session, info.name);
-        playing.set(info.streamId, key);
-        this.play(key, session, info.streamId);
-      });
-      session.on('stop', (context: StreamContext) => {
-        const key = playing.get(context.streamId) ?? this.keyFor(session, context.streamKey);
-        playing.delete(context.streamId);
-        this.stop(key, session, context.streamId);
-      });
-      session.on('unpublish', (context: StreamContext) => {
-        const key = published.get(context.streamId) ?? this.keyFor(session, context.streamKey);
-        published.delete(context.streamId);
-        this.unpublish(key, session);
-      });
-      session.on('close', () => this.removeSession(session));
-      const relay: RtmpHandler = {
-        ...user,
-        handlePublish: async (streamKey, info) => {
-          const decision = await user.handlePublish?.call(user, streamKey, info);
-          if (typeof decision === 'object' && decision !== null) return decision;
-          if (session.closed) return reject('closed');
-          const key = this.keyFor(session, streamKey);
-          if (!this.publish(key, session, info.streamId)) {
-            return reject(`${streamKey} is already being published`, 'NetStream.Publish.BadName');
-          }
-          published.set(info.streamId, key);
-          return decision;
-        },
-        handleMessage: (message, context) => {
-          const key = published.get(context.streamId);
-          if (key !== undefined) this.push(key, session, message);
-          user.handleMessage?.call(user, message, context);
-        },
-      };
-      return relay;
-    };
+    return relayHandler(this, inner);
   }
 
   #deliver(stream: LiveStream, player: Player, entry: RelayItem): void {
@@ -535,62 +330,4 @@ export function normaliseApp(app: string): string {
   let end = app.length;
   while (end > 0 && app.charCodeAt(end - 1) === 0x2f) end--;
   return end === app.length ? app : app.slice(0, end);
-}
-
-function streamStats(s: LiveStream): LiveStreamStats {
-  return {
-    key: s.key,
-    publishing: s.publisher !== undefined,
-    players: s.players.size,
-    gopMessages: s.gop.length,
-    gopBytes: s.gopBytes,
-    droppedMessages: s.droppedMessages,
-    droppedBytes: s.droppedBytes,
-    playerStats: [...s.players].map((p) => ({
-      session: p.session,
-      streamId: p.streamId,
-      droppedMessages: p.droppedMessages,
-      droppedBytes: p.droppedBytes,
-      behind: p.behind,
-    })),
-  };
-}
-
-/**
- * The shared chunk encoding of `entry` for one (stream id, chunk size): encoded once, reused by every player.
- *
- * The header and payload slices are joined into one contiguous Buffer here, once per message: every player then
- * costs one `socket.write` of one Buffer instead of a cork, a write per slice (a 30 KB keyframe at 4 KiB chunks
- * is 16 slices) and a `writev`. One payload copy per message buys that for all players; the profile of 200
- * players showed the per-slice stream bookkeeping as the largest cost of fan-out.
- */
-export function encodingFor(entry: RelayItem, streamId: number, chunkSize: number): readonly Buffer[] {
-  if (entry.wire === undefined) {
-    entry.streamId = streamId;
-    entry.chunkSize = chunkSize;
-    entry.wire = wireBytes(entry, streamId, chunkSize);
-    return entry.wire;
-  }
-  if (entry.streamId === streamId && entry.chunkSize === chunkSize) return entry.wire;
-  const key = streamId * 0x1_0000_0000 + chunkSize;
-  entry.others ??= new Map();
-  let wire = entry.others.get(key);
-  if (!wire) {
-    wire = wireBytes(entry, streamId, chunkSize);
-    entry.others.set(key, wire);
-  }
-  return wire;
-}
-
-function wireBytes(entry: RelayItem, streamId: number, chunkSize: number): readonly Buffer[] {
-  const slices = encodeMessage({ ...entry.message, streamId }, entry.csid, chunkSize);
-  let length = 0;
-  for (const slice of slices) length += slice.byteLength;
-  const wire = Buffer.allocUnsafe(length);
-  let at = 0;
-  for (const slice of slices) {
-    wire.set(slice, at);
-    at += slice.byteLength;
-  }
-  return [wire];
 }
