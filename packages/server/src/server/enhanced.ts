@@ -8,7 +8,7 @@ import { AUDIO_FOURCCS, VIDEO_FOURCCS } from '@rtmp/flv-demux';
  * (`ClientSession.requestReconnect`), Multitrack, ModEx and TimestampNanoOffset (the demuxer reads all three, and
  * `LiveRelay` forwards and caches them per track untouched).
  */
-export const SERVER_CAPABILITIES: EnhancedRtmpCapabilities = Object.freeze({
+export const SERVER_CAPABILITIES: Required<EnhancedRtmpCapabilities> = Object.freeze({
   fourCcList: Object.freeze([...Object.keys(VIDEO_FOURCCS), ...Object.keys(AUDIO_FOURCCS)]),
   videoFourCcInfoMap: Object.freeze({ '*': FourCcInfo.CanForward }),
   audioFourCcInfoMap: Object.freeze({ '*': FourCcInfo.CanForward }),
