@@ -9,12 +9,14 @@ import {
   summarizeCodec,
   UsageError,
 } from './common.js';
+import { enhancedLines, enhancedSummary } from './enhanced.js';
 import { clientOptions, commonHelp, parse } from './options.js';
 
 export const probeHelp = `Usage: rtmp-test-client probe <url> [--wait s] [options]
 
-Connects, plays briefly and prints the server's connect reply, the handshake kind, the stream's metadata, its codecs
-with their RFC 6381 strings, and the resolution. Exit code 4 when no codec was seen within --wait.
+Connects, plays briefly and prints the server's connect reply, the handshake kind, the Enhanced RTMP capabilities the
+server states (capsEx, FourCC info maps, fourCcList) and the capsEx bits both sides announced, the stream's metadata,
+its codecs with their RFC 6381 strings, and the resolution. Exit code 4 when no codec was seen within --wait.
 
 Options:
   --wait <s>    how long to wait for both codecs (default 5)
@@ -73,6 +75,7 @@ export async function probeCommand(argv: string[]): Promise<number> {
       handshake: connected.handshakeKind,
       server: connected.properties,
       connectStatus: connected.status,
+      enhancedRtmp: enhancedSummary(connected.enhancedRtmp),
       connectMs: Math.round(connectMs),
       firstMediaMs: firstMediaMs === undefined ? null : Math.round(firstMediaMs),
       metadata: metadata ?? null,
@@ -91,6 +94,7 @@ export async function probeCommand(argv: string[]): Promise<number> {
       const server = summary.server as Record<string, unknown> | null;
       if (server && typeof server === 'object' && 'fmsVer' in server)
         console.log(`  server: ${String(server.fmsVer)}`);
+      for (const line of enhancedLines(connected.enhancedRtmp)) console.log(line);
       if (metadata) {
         console.log('  metadata:');
         for (const [key, value] of Object.entries(metadata))

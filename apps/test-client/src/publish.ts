@@ -1,4 +1,6 @@
 import {
+  CapsEx,
+  CLIENT_CAPABILITIES,
   newPublishFlvStats,
   type PublishFlvStats,
   publishFlv,
@@ -107,7 +109,8 @@ export async function publishCommand(argv: string[]): Promise<number> {
   const source = await sourceFrom(values.synthetic ? undefined : positionals[0]!, values);
   const follow = values['follow-reconnect'] === true;
   const options = clientOptions(url, values);
-  if (follow) options.capsEx = 1; // Reconnect
+  // Reconnect, on top of what the client announces anyway (multitrack, ModEx, nano offsets).
+  if (follow) options.capsEx = CLIENT_CAPABILITIES.capsEx | CapsEx.Reconnect;
   let client = new RtmpClient(options);
   const interrupt = interruptSignal();
   // Reconnect requests heard and not yet followed (the latest wins), and the URLs moved to.

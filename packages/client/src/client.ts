@@ -2,11 +2,13 @@ import { EventEmitter } from 'node:events';
 import type { AmfValue } from '@rtmp/amf';
 import type { ControlMessage, RtmpMessage } from '@rtmp/chunk';
 import {
+  negotiated,
   type RtmpCallResult,
   type RtmpCommand,
   RtmpConnection,
   type RtmpDataMessage,
   type RtmpStatus,
+  readCapabilities,
   watchDeadline,
 } from '@rtmp/connection';
 import { RtmpClientError, type RtmpClientStep, toClientError } from './errors.js';
@@ -42,7 +44,7 @@ export interface RtmpClientEvents {
   /**
    * The server asks for a reconnect (E-RTMP). Nothing happens by itself: the connection stays as it is. A request
    * whose `tcUrl` is not an `rtmp://` or `rtmps://` URL once resolved is reported by `status` only. Announce that
-   * you follow these with `capsEx: 1` (Reconnect).
+   * you follow these with the `capsEx` bit Reconnect (`capsEx: 15`: Reconnect and the default bits).
    */
   reconnectRequest: [request: RtmpReconnectRequest];
   /** A command from the server that is not a reply (e.g. `onBWDone`, `onFCPublish`). */
@@ -148,13 +150,12 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
           connection.once('close', onClose);
         });
         connection.setChunkSize(chunkSizeOf(this.#options));
+        const commandObject = connectObject(this.#options, this.target);
         let reply: RtmpCallResult;
         try {
-          reply = await connection.call(
-            'connect',
-            [connectObject(this.#options, this.target), ...(this.#options.connectArgs ?? [])],
-            { signal },
-          );
+          reply = await connection.call('connect', [commandObject, ...(this.#options.connectArgs ?? [])], {
+            signal,
+          });
         } catch (error) {
           throw rejection(error, 'connect', 'ERR_RTMP_CONNECT_REJECTED');
         }
@@ -162,6 +163,7 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
           handshakeKind: connection.handshakeKind ?? 'simple',
           properties: reply.commandObject,
           status: statusOf(reply.args[0]),
+          enhancedRtmp: negotiated(readCapabilities(commandObject), readCapabilities(reply.commandObject)),
         };
       });
       this.#connectResult = result;

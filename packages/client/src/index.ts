@@ -2,6 +2,15 @@
  * `@rtmp/client`: an RTMP/RTMPS client that publishes and plays, built on `@rtmp/connection`, the connection core it shares with `@rtmp/server`.
  * @packageDocumentation
  */
+
+// Enhanced RTMP connect negotiation: the capability vocabulary is @rtmp/connection's, shared with @rtmp/server.
+export {
+  CapsEx,
+  type EnhancedRtmpCapabilities,
+  FourCcInfo,
+  fourCcFlags,
+  type NegotiatedEnhancedRtmp,
+} from '@rtmp/connection';
 export {
   type FollowReconnectOptions,
   RtmpClient,
@@ -15,7 +24,12 @@ export {
   type RtmpServerStatus,
 } from './errors.js';
 export type { FlvTagInput, PublishedTag, TagRole, TagType } from './headers.js';
-export type { RtmpClientOptions, RtmpConnectResult, StepOptions } from './options.js';
+export {
+  CLIENT_CAPABILITIES,
+  type RtmpClientOptions,
+  type RtmpConnectResult,
+  type StepOptions,
+} from './options.js';
 export type { PlayItem, RawPlayItem } from './play-queue.js';
 export { type PlayEnd, type PlayOptions, RtmpPlayer, type RtmpPlayerEvents } from './player.js';
 export {

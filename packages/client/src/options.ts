@@ -1,7 +1,16 @@
 import * as net from 'node:net';
 import type * as tls from 'node:tls';
 import { type AmfValue, createAmfObject } from '@rtmp/amf';
-import { CONNECTION_DEFAULTS, type RtmpConnectionOptions } from '@rtmp/connection';
+import {
+  CapsEx,
+  CONNECTION_DEFAULTS,
+  type EnhancedRtmpCapabilities,
+  FourCcInfo,
+  type NegotiatedEnhancedRtmp,
+  type RtmpConnectionOptions,
+  writeCapabilities,
+} from '@rtmp/connection';
+import { AUDIO_FOURCCS, VIDEO_FOURCCS } from '@rtmp/flv-demux';
 import { RtmpClientError, type RtmpServerStatus } from './errors.js';
 import { parseRtmpUrl, type RtmpUrl } from './url.js';
 
@@ -36,13 +45,26 @@ export interface RtmpClientOptions {
   flashVer?: string;
   /** Use the digest (FP9) handshake. Default true; false sends the simple handshake. */
   digest?: boolean;
-  /** E-RTMP: the FourCCs this client can handle, sent as `fourCcList`. */
+  /**
+   * Announce Enhanced RTMP capabilities in `connect` (default true): the four options below, each defaulting to
+   * {@link CLIENT_CAPABILITIES}. `false` sends a legacy `connect` with none of them (what FFmpeg 5.1 sends); giving
+   * one of them then is `ERR_RTMP_INVALID_OPTION`.
+   */
+  enhancedRtmp?: boolean;
+  /** E-RTMP: the FourCCs this client can handle, sent as `fourCcList`. Default: every FourCC of `@rtmp/flv-demux`. */
   fourCcList?: readonly string[];
-  /** E-RTMP: `capsEx` bits (Reconnect 1, Multitrack 2, ModEx 4, TimestampNanoOffset 8). */
+  /**
+   * E-RTMP: `capsEx` bits (`CapsEx`: Reconnect 1, Multitrack 2, ModEx 4, TimestampNanoOffset 8), the whole value
+   * sent. Default Multitrack | ModEx | TimestampNanoOffset (14); add Reconnect (15) when you follow reconnect
+   * requests ({@link RtmpClient.followReconnect}).
+   */
   capsEx?: number;
-  /** E-RTMP: `videoFourCcInfoMap` (FourCC -> CanDecode 1 | CanEncode 2 | CanForward 4). */
+  /**
+   * E-RTMP: `videoFourCcInfoMap` (FourCC or `"*"` -> `FourCcInfo` CanDecode 1 | CanEncode 2 | CanForward 4).
+   * Default `{ "*": CanForward }`: the client carries every codec's tags between the server and the application.
+   */
   videoFourCcInfoMap?: Readonly<Record<string, number>>;
-  /** E-RTMP: `audioFourCcInfoMap`. */
+  /** E-RTMP: `audioFourCcInfoMap`. Default `{ "*": CanForward }`. */
   audioFourCcInfoMap?: Readonly<Record<string, number>>;
   /** More `connect` command-object properties; they override the defaults. */
   properties?: Readonly<Record<string, AmfValue>>;
@@ -69,11 +91,30 @@ export interface RtmpClientOptions {
 export interface RtmpConnectResult {
   /** `simple` or `digest`: the handshake the server answered with. */
   handshakeKind: string;
-  /** The command object of the server's `_result` (fmsVer, capabilities, E-RTMP echoes...). */
+  /** The command object of the server's `_result` (fmsVer, capabilities, E-RTMP capabilities...). */
   properties: AmfValue;
   /** The info object (`NetConnection.Connect.Success`...). */
   status: RtmpServerStatus;
+  /**
+   * Enhanced RTMP as settled by `connect`: what this client announced (`client`), what the server stated in its
+   * `_result` (`server`: undefined for a server that states nothing of E-RTMP, such as nginx-rtmp) and the `capsEx`
+   * bits both stated.
+   */
+  enhancedRtmp: NegotiatedEnhancedRtmp;
 }
+
+/**
+ * What the client announces in `connect` by default: it carries every codec's tags (`"*": CanForward` in both maps,
+ * every FourCC `@rtmp/flv-demux` knows in `fourCcList`), and its player and publisher handle multitrack, ModEx and
+ * nanosecond timestamp offsets (`capsEx` 14). Reconnect is not announced by default: following a request takes
+ * {@link RtmpClient.followReconnect}.
+ */
+export const CLIENT_CAPABILITIES: Required<EnhancedRtmpCapabilities> = Object.freeze({
+  fourCcList: Object.freeze([...Object.keys(VIDEO_FOURCCS), ...Object.keys(AUDIO_FOURCCS)]),
+  videoFourCcInfoMap: Object.freeze({ '*': FourCcInfo.CanForward }),
+  audioFourCcInfoMap: Object.freeze({ '*': FourCcInfo.CanForward }),
+  capsEx: CapsEx.Multitrack | CapsEx.ModEx | CapsEx.TimestampNanoOffset,
+});
 
 const DEFAULT_FLASH_VER = 'FMLE/3.0 (compatible; rtmp-stack)';
 const DEFAULT_CHUNK_SIZE = 4096;
@@ -99,6 +140,19 @@ export function resolveOptions(options: RtmpClientOptions): { target: RtmpUrl; t
   const timeout = checkTimeout('timeout', options.timeout, CONNECTION_DEFAULTS.handshakeTimeout);
   checkTimeout('idleTimeout', options.idleTimeout, CONNECTION_DEFAULTS.idleTimeout);
   checkTimeout('pingInterval', options.pingInterval, CONNECTION_DEFAULTS.pingInterval);
+  if (
+    options.enhancedRtmp === false &&
+    (options.fourCcList !== undefined ||
+      options.capsEx !== undefined ||
+      options.videoFourCcInfoMap !== undefined ||
+      options.audioFourCcInfoMap !== undefined)
+  ) {
+    throw new RtmpClientError(
+      'ERR_RTMP_INVALID_OPTION',
+      'connect',
+      'enhancedRtmp: false announces nothing of E-RTMP: drop fourCcList, capsEx and the FourCC info maps',
+    );
+  }
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > 0x7fffffff) {
     throw new RtmpClientError('ERR_RTMP_INVALID_OPTION', 'connect', 'option chunkSize must be in 1..2^31-1');
@@ -188,16 +242,15 @@ export function connectObject(options: RtmpClientOptions, target: RtmpUrl): Reco
   props.videoCodecs = 0x00ff;
   props.videoFunction = 1;
   props.objectEncoding = 0;
-  if (options.fourCcList) props.fourCcList = [...options.fourCcList];
-  if (options.capsEx !== undefined) props.capsEx = options.capsEx;
-  if (options.videoFourCcInfoMap) props.videoFourCcInfoMap = toAmfObject(options.videoFourCcInfoMap);
-  if (options.audioFourCcInfoMap) props.audioFourCcInfoMap = toAmfObject(options.audioFourCcInfoMap);
+  if (options.enhancedRtmp !== false) {
+    const defaults = CLIENT_CAPABILITIES;
+    writeCapabilities(props, {
+      fourCcList: options.fourCcList ?? defaults.fourCcList,
+      videoFourCcInfoMap: options.videoFourCcInfoMap ?? defaults.videoFourCcInfoMap,
+      audioFourCcInfoMap: options.audioFourCcInfoMap ?? defaults.audioFourCcInfoMap,
+      capsEx: options.capsEx ?? defaults.capsEx,
+    });
+  }
   for (const [key, value] of Object.entries(options.properties ?? {})) props[key] = value;
   return props;
-}
-
-function toAmfObject(record: Readonly<Record<string, number>>): AmfValue {
-  const object = createAmfObject() as Record<string, AmfValue>;
-  for (const [key, value] of Object.entries(record)) object[key] = value;
-  return object;
 }

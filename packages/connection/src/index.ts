@@ -3,6 +3,17 @@
  * @packageDocumentation
  */
 export { type BudgetHolder, BufferBudget } from './budget.js';
+export {
+  CapsEx,
+  type EnhancedRtmpCapabilities,
+  FourCcInfo,
+  fourCcFlags,
+  MAX_FOURCC_ENTRIES,
+  type NegotiatedEnhancedRtmp,
+  negotiated,
+  readCapabilities,
+  writeCapabilities,
+} from './capabilities.js';
 export { RtmpConnection } from './connection.js';
 export { ChunkStreams, defaultChunkStream } from './control.js';
 export { type Deadline, type DeadlineOptions, type DeadlineReason, watchDeadline } from './deadline.js';

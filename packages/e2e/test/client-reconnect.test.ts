@@ -41,7 +41,9 @@ describe('E-RTMP reconnect request', () => {
     const { server, port } = await relayServer();
     const publisherClient = client(`rtmp://127.0.0.1:${port}/live/key?token=a`, { capsEx: 1 });
     const connected = await publisherClient.connect();
-    expect((connected.properties as Record<string, unknown>).capsEx).toBe(1);
+    // The server states its own capsEx (E-RTMP v2), Reconnect among them; the connection shares only Reconnect.
+    expect((connected.properties as Record<string, unknown>).capsEx).toBe(15);
+    expect(connected.enhancedRtmp.capsEx).toBe(1);
     const publisher = await publisherClient.publish();
     const session = onlySession(server);
     expect(session.canReconnect).toBe(true);
@@ -84,7 +86,8 @@ describe('E-RTMP reconnect request', () => {
 
   it('a client that did not announce the capability: canReconnect is false, the request is still heard', async () => {
     const { server, port } = await relayServer();
-    const plain = client(`rtmp://127.0.0.1:${port}/live/key`);
+    // A legacy connect: nothing of E-RTMP announced, so nothing of it answered.
+    const plain = client(`rtmp://127.0.0.1:${port}/live/key`, { enhancedRtmp: false });
     const connected = await plain.connect();
     expect((connected.properties as Record<string, unknown>).capsEx).toBeUndefined();
     const session = onlySession(server);

@@ -5,10 +5,16 @@
  */
 // Re-exported from @rtmp/connection for one minor version, so code written against @rtmp/server 0.1 still compiles;
 // import these from @rtmp/connection instead.
+// Enhanced RTMP connect negotiation: the capability vocabulary is @rtmp/connection's, shared with @rtmp/client.
 export {
   type BudgetHolder,
   BufferBudget,
+  CapsEx,
   ChunkStreams,
+  type EnhancedRtmpCapabilities,
+  FourCcInfo,
+  fourCcFlags,
+  type NegotiatedEnhancedRtmp,
   type RtmpCallResult,
   type RtmpCommand,
   RtmpConnection,
@@ -31,7 +37,11 @@ export {
   type LiveRelayTotals,
   type LiveStreamStats,
 } from './relay/relay.js';
+export { SERVER_CAPABILITIES } from './server/enhanced.js';
 export {
+  acceptConnect,
+  type ConnectAcceptance,
+  type ConnectDecision,
   type ConnectInfo,
   type Decision,
   type MediaEvent,

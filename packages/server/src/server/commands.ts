@@ -1,8 +1,15 @@
 import { type AmfObject, createAmfObject } from '@rtmp/amf';
-import type { RtmpCommand } from '@rtmp/connection';
+import {
+  type EnhancedRtmpCapabilities,
+  negotiated,
+  type RtmpCommand,
+  readCapabilities,
+  writeCapabilities,
+} from '@rtmp/connection';
 import { StreamDemuxer } from '@rtmp/flv-demux';
 import type { SessionCore } from './core.js';
-import type { ConnectInfo, Decision, PlayInfo, PublishInfo, RejectDecision } from './handler.js';
+import { narrowCapabilities } from './enhanced.js';
+import type { ConnectDecision, ConnectInfo, PlayInfo, PublishInfo, RejectDecision } from './handler.js';
 import { type RefusedCommand, statusInfo } from './status.js';
 import type { NetStream } from './streams.js';
 import { parseStreamName, recordFor } from './util.js';
@@ -11,12 +18,11 @@ import { parseStreamName, recordFor } from './util.js';
 type CommandHandler = (core: SessionCore, command: RtmpCommand) => void | Promise<void>;
 
 const FMS_VERSION = 'FMS/3,0,1,123';
-// Reconnect: sessions can send a reconnect request (requestReconnect). Multitrack, ModEx, TimestampNanoOffset:
-// relayed untouched.
-const SUPPORTED_CAPS_EX = 1 | 2 | 4 | 8;
 
-function isReject(decision: Decision): decision is RejectDecision {
-  return typeof decision === 'object' && decision !== null && decision.reject === true;
+function isReject(decision: ConnectDecision): decision is RejectDecision {
+  return (
+    typeof decision === 'object' && decision !== null && 'reject' in decision && decision.reject === true
+  );
 }
 
 /**
@@ -27,7 +33,7 @@ function accepted(
   core: SessionCore,
   command: RtmpCommand,
   refused: RefusedCommand,
-  decision: Decision,
+  decision: ConnectDecision,
 ): boolean {
   if (core.closedOrClosing) return false;
   if (!isReject(decision)) return true;
@@ -45,18 +51,29 @@ function sendNotice(core: SessionCore, name: string, code: string, description: 
   core.connection.sendCommand(name, 0, [null, statusInfo(undefined, code, description)]);
 }
 
-/** The command object of our `_result` to `connect`, with the E-RTMP negotiation. */
-function serverProperties(properties: AmfObject): AmfObject {
+/**
+ * The command object of our `_result` to `connect`: the legacy properties, then what the server states of
+ * Enhanced RTMP, if anything (nothing for a client that announced nothing: its answer is the legacy one, byte for
+ * byte).
+ */
+function serverProperties(stated: EnhancedRtmpCapabilities | undefined): AmfObject {
   const server = createAmfObject();
   server.fmsVer = FMS_VERSION;
   server.capabilities = 31;
   server.mode = 1;
-  // E-RTMP: we relay every codec untouched, so we accept what the client lists.
-  if (Array.isArray(properties.fourCcList)) server.fourCcList = properties.fourCcList;
-  if (properties.videoFourCcInfoMap !== undefined) server.videoFourCcInfoMap = properties.videoFourCcInfoMap;
-  if (properties.audioFourCcInfoMap !== undefined) server.audioFourCcInfoMap = properties.audioFourCcInfoMap;
-  if (typeof properties.capsEx === 'number') server.capsEx = properties.capsEx & SUPPORTED_CAPS_EX;
+  if (stated) writeCapabilities(server, stated);
   return server;
+}
+
+/** What the server states of E-RTMP once the handler decided: its own statement, narrowed by an acceptConnect. */
+function statedCapabilities(
+  offered: EnhancedRtmpCapabilities | undefined,
+  decision: ConnectDecision,
+): EnhancedRtmpCapabilities | undefined {
+  if (offered === undefined || typeof decision !== 'object' || decision === null || !('accept' in decision)) {
+    return offered;
+  }
+  return decision.enhancedRtmp === false ? undefined : narrowCapabilities(offered, decision.enhancedRtmp);
 }
 
 async function connect(core: SessionCore, command: RtmpCommand): Promise<void> {
@@ -66,6 +83,8 @@ async function connect(core: SessionCore, command: RtmpCommand): Promise<void> {
   }
   const properties = recordFor(command.commandObject);
   const objectEncoding = properties.objectEncoding === 3 ? 3 : 0;
+  const enhancedRtmp = readCapabilities(properties);
+  const serverCapabilities = core.options.enhancedRtmp;
   const info: ConnectInfo = {
     transactionId: command.transactionId,
     properties,
@@ -73,16 +92,22 @@ async function connect(core: SessionCore, command: RtmpCommand): Promise<void> {
     app: typeof properties.app === 'string' ? properties.app : '',
     tcUrl: typeof properties.tcUrl === 'string' ? properties.tcUrl : '',
     objectEncoding,
+    enhancedRtmp,
+    // A client that announced nothing of E-RTMP gets the legacy answer: FFmpeg 5.1, OBS 29 and librtmp see no change.
+    serverEnhancedRtmp: enhancedRtmp && serverCapabilities ? serverCapabilities : undefined,
   };
-  if (!accepted(core, command, 'connect', await core.handler.handleConnect?.(info))) return;
+  const decision = await core.handler.handleConnect?.(info);
+  if (!accepted(core, command, 'connect', decision)) return;
+  const stated = statedCapabilities(info.serverEnhancedRtmp, decision);
   core.connected = true;
+  core.enhancedRtmp = negotiated(enhancedRtmp, stated);
   core.session.connectInfo = info;
   const { connection, options } = core;
   connection.setWindowAckSize(options.windowAckSize);
   connection.setPeerBandwidth(options.peerBandwidth, 2);
   connection.setChunkSize(options.chunkSize);
   connection.reply(command, [
-    serverProperties(properties),
+    serverProperties(stated),
     statusInfo('status', 'NetConnection.Connect.Success', 'Connection succeeded.', { objectEncoding }),
   ]);
   core.session.emit('connect', info);

@@ -1,6 +1,8 @@
 import type { AmfObject } from '@rtmp/amf';
 import { MessageType, type RtmpMessage } from '@rtmp/chunk';
 import {
+  type EnhancedRtmpCapabilities,
+  type NegotiatedEnhancedRtmp,
   type RtmpCommand,
   type RtmpConnection,
   type RtmpDataMessage,
@@ -22,6 +24,8 @@ export interface SessionOptions {
   windowAckSize: number;
   peerBandwidth: number;
   maxStreams: number;
+  /** What the server states of E-RTMP to clients that announce it; false: nothing. */
+  enhancedRtmp: EnhancedRtmpCapabilities | false;
 }
 
 /** Hooks the server passes to each session (plain callbacks, so that the session does not know the server). */
@@ -56,6 +60,8 @@ export class SessionCore {
   handler: RtmpHandler = {};
   /** `connect` was accepted. */
   connected = false;
+  /** Both sides' E-RTMP statements, once `connect` was accepted. */
+  enhancedRtmp: NegotiatedEnhancedRtmp | undefined;
   /** `close()` was called; the connection is flushing. */
   closing = false;
   /** The connection is closed. */

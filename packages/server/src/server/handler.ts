@@ -1,6 +1,6 @@
 import type { AmfValue } from '@rtmp/amf';
 import type { RtmpMessage } from '@rtmp/chunk';
-import type { RtmpError } from '@rtmp/connection';
+import type { EnhancedRtmpCapabilities, RtmpError } from '@rtmp/connection';
 import type { DemuxEvent } from '@rtmp/flv-demux';
 import type { ClientSession } from './session.js';
 
@@ -22,6 +22,32 @@ export function reject(reason: string, code?: string): RejectDecision {
   return code === undefined ? { reject: true, reason } : { reject: true, reason, code };
 }
 
+/**
+ * An acceptance of `connect` that narrows what the server states of Enhanced RTMP in its `_result`. Build it with
+ * {@link acceptConnect}.
+ */
+export interface ConnectAcceptance {
+  readonly accept: true;
+  /**
+   * What to state instead of {@link ConnectInfo.serverEnhancedRtmp}, limited to it: a handler withdraws
+   * capabilities, it never adds one (a property left out is withdrawn). `false` states nothing of E-RTMP: the
+   * answer a legacy client gets.
+   */
+  readonly enhancedRtmp: EnhancedRtmpCapabilities | false;
+}
+
+/** What {@link RtmpHandler.handleConnect} returns: a {@link Decision}, or a {@link ConnectAcceptance}. */
+export type ConnectDecision = Decision | ConnectAcceptance;
+
+/**
+ * Accepts `connect` and narrows the Enhanced RTMP capabilities the server states to this client, e.g.
+ * `acceptConnect({ ...info.serverEnhancedRtmp, capsEx: info.serverEnhancedRtmp.capsEx & ~CapsEx.Reconnect })`.
+ * Without E-RTMP in the client's `connect` the answer stays the legacy one whatever this says.
+ */
+export function acceptConnect(enhancedRtmp: EnhancedRtmpCapabilities | false): ConnectAcceptance {
+  return { accept: true, enhancedRtmp };
+}
+
 /** The `connect` command as received. */
 export interface ConnectInfo {
   transactionId: number;
@@ -35,6 +61,17 @@ export interface ConnectInfo {
   tcUrl: string;
   /** 0 (AMF0) or 3 (AMF3) as asked by the client. */
   objectEncoding: number;
+  /**
+   * The Enhanced RTMP capabilities the client announced (`fourCcList`, `videoFourCcInfoMap`, `audioFourCcInfoMap`,
+   * `capsEx`, read leniently); undefined when it sent none of them, as FFmpeg 5.1, OBS 29 and librtmp do.
+   */
+  enhancedRtmp: EnhancedRtmpCapabilities | undefined;
+  /**
+   * What the server will state of Enhanced RTMP in its `_result` (its `enhancedRtmp` option) unless the connect
+   * decision narrows it ({@link acceptConnect}); undefined when it states nothing: the client announced nothing of
+   * E-RTMP (its answer stays the legacy one), or the option is `false`.
+   */
+  serverEnhancedRtmp: EnhancedRtmpCapabilities | undefined;
 }
 
 /** A publish request. */
@@ -95,8 +132,11 @@ export type MediaEvent = DemuxEvent | RawMedia;
 export interface RtmpHandler {
   /** Called once, before any other callback. */
   init?(): void | Promise<void>;
-  /** Accept or refuse `connect`. Refusal: `_error` NetConnection.Connect.Rejected, then the connection closes. */
-  handleConnect?(connect: ConnectInfo): Decision | Promise<Decision>;
+  /**
+   * Accept or refuse `connect`. Refusal: `_error` NetConnection.Connect.Rejected, then the connection closes. An
+   * {@link acceptConnect} decision accepts and narrows the Enhanced RTMP capabilities stated in the `_result`.
+   */
+  handleConnect?(connect: ConnectInfo): ConnectDecision | Promise<ConnectDecision>;
   /** Accept or refuse `publish`. Refusal: onStatus error NetStream.Publish.Rejected (or your code), then close. */
   handlePublish?(streamKey: string, info: PublishInfo): Decision | Promise<Decision>;
   /** Accept or refuse `play`. Refusal: onStatus error NetStream.Play.StreamNotFound (or your code), then close. */

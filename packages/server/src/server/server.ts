@@ -4,10 +4,12 @@ import type * as tls from 'node:tls';
 import {
   BufferBudget,
   CONNECTION_DEFAULTS as defaults,
+  type EnhancedRtmpCapabilities,
   RtmpConnection,
   RtmpError,
   toRtmpError,
 } from '@rtmp/connection';
+import { checkCapabilities } from './enhanced.js';
 import type { PlayInfo, PublishInfo, RtmpHandlerFactory, StreamContext } from './handler.js';
 import { type ClientSession, createSession, failSession, shutdownSession } from './session.js';
 
@@ -64,6 +66,13 @@ export interface RtmpServerOptions<O = unknown> {
   windowAckSize?: number;
   /** Set Peer Bandwidth announced to peers. Default 2 500 000. */
   peerBandwidth?: number;
+  /**
+   * What the server states of Enhanced RTMP in its `_result` to a client whose `connect` announced E-RTMP (a client
+   * that announced nothing gets the legacy answer). Default {@link SERVER_CAPABILITIES}: forwards every codec, every
+   * known FourCC listed, `capsEx` Reconnect | Multitrack | ModEx | TimestampNanoOffset. `false` states nothing. A
+   * handler narrows it per connection with `acceptConnect`.
+   */
+  enhancedRtmp?: EnhancedRtmpCapabilities | false;
 }
 
 /** Events of {@link RtmpServer}, for logging and metrics. */
@@ -140,6 +149,7 @@ export class RtmpServer<O = unknown> extends EventEmitter<RtmpServerEvents> {
     chunkSize: number;
     windowAckSize: number;
     peerBandwidth: number;
+    enhancedRtmp: EnhancedRtmpCapabilities | false;
   };
   readonly #sessions = new Set<ClientSession>();
   readonly #budget: BufferBudget;
@@ -183,6 +193,7 @@ export class RtmpServer<O = unknown> extends EventEmitter<RtmpServerEvents> {
       chunkSize,
       windowAckSize: positive('windowAckSize', options.windowAckSize, 2_500_000),
       peerBandwidth: positive('peerBandwidth', options.peerBandwidth, 2_500_000),
+      enhancedRtmp: checkCapabilities(options.enhancedRtmp),
     };
     this.#budget = new BufferBudget(
       integer('maxTotalBufferedBytes', options.maxTotalBufferedBytes ?? 256 * 1024 * 1024),
@@ -304,6 +315,7 @@ export class RtmpServer<O = unknown> extends EventEmitter<RtmpServerEvents> {
         windowAckSize: s.windowAckSize,
         peerBandwidth: s.peerBandwidth,
         maxStreams: s.maxStreams,
+        enhancedRtmp: s.enhancedRtmp,
       },
       { onError: (failed, error) => this.#sessionError(failed, error) },
     );

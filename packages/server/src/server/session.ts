@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { AmfValue } from '@rtmp/amf';
 import { MessageType } from '@rtmp/chunk';
-import type { RtmpConnection, RtmpError } from '@rtmp/connection';
+import type { NegotiatedEnhancedRtmp, RtmpConnection, RtmpError } from '@rtmp/connection';
 import type { DemuxEvent } from '@rtmp/flv-demux';
 import { SessionCore, type SessionHooks, type SessionOptions } from './core.js';
 import type { ConnectInfo, PlayInfo, PublishInfo, RtmpHandlerFactory, StreamContext } from './handler.js';
@@ -86,6 +86,14 @@ export class ClientSession extends EventEmitter<ClientSessionEvents> {
   static {
     construct = (...args) => new ClientSession(...args);
     coreOf = (session) => session.#core;
+  }
+
+  /**
+   * Enhanced RTMP as settled by `connect`: what the client announced, what the server stated in its `_result` (after
+   * the handler's connect decision), and the `capsEx` bits both stated. Undefined until `connect` was accepted.
+   */
+  get enhancedRtmp(): NegotiatedEnhancedRtmp | undefined {
+    return this.#core.enhancedRtmp;
   }
 
   /** Message stream ids this client currently plays. */

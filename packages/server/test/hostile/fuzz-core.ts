@@ -15,7 +15,7 @@ import {
 import { HandshakeError, HandshakeServer } from '@rtmp/handshake';
 import { allCaptures, fixture } from '@rtmp/testing';
 import fc from 'fast-check';
-import { LiveRelay, RtmpConnection, RtmpError } from '../../src/index.js';
+import { LiveRelay, RtmpConnection, RtmpError, SERVER_CAPABILITIES } from '../../src/index.js';
 import { createSession } from '../../src/server/session.js';
 
 /** One mutation applied to a seed: overwrite, xor, insert, delete or duplicate bytes at a position. */
@@ -311,7 +311,14 @@ export function sessionTarget(seeds: Seeds): (c: Case) => Promise<void> {
       connection,
       factory as never,
       undefined,
-      { demux: true, chunkSize: 4096, windowAckSize: 2_500_000, peerBandwidth: 2_500_000, maxStreams: 16 },
+      {
+        demux: true,
+        chunkSize: 4096,
+        windowAckSize: 2_500_000,
+        peerBandwidth: 2_500_000,
+        maxStreams: 16,
+        enhancedRtmp: SERVER_CAPABILITIES,
+      },
       { onError: (_s, error) => errors.push(error) },
     );
     let closeError: unknown;
