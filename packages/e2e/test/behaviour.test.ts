@@ -46,7 +46,8 @@ async function start(options: RtmpServerOptions): Promise<{ port: number; errors
 function track(player: RtmpPlayer): RtmpMessage[] {
   const got: RtmpMessage[] = [];
   player.on('message', (m) => {
-    if (m.type === 8 || m.type === 9) got.push({ ...m, payload: m.payload.slice(0, 2) });
+    // The tag header only (5 bytes: what classifyVideoTag reads of a legacy AVC tag).
+    if (m.type === 8 || m.type === 9) got.push({ ...m, payload: m.payload.slice(0, 5) });
   });
   return got;
 }
