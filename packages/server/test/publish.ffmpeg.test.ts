@@ -1,5 +1,13 @@
 import { classifyTag, type NalVideoSampleEvent } from '@rtmp/flv-demux';
-import { ffmpegPublish, fixture, hasTool, readOracle, until } from '@rtmp/testing';
+import {
+  ffmpegPublish,
+  fixture,
+  hasTool,
+  oracleVideoRow,
+  readOracle,
+  until,
+  videoSampleRow,
+} from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RawMedia, RtmpServer } from '../src/index.js';
 import { type Recorded, recordingHandler } from './helpers/recorder.js';
@@ -58,14 +66,7 @@ function checkDemuxed(record: Recorded, oracleName: string): void {
   const oAudio = oracle.filter((p) => p.type === 'audio');
   expect(video).toHaveLength(oVideo.length);
   expect(audio).toHaveLength(oAudio.length);
-  expect(
-    video.map((v) => ({
-      dts: v.dts,
-      pts: v.pts,
-      keyframe: v.keyframe,
-      size: v.payload.reduce((n, nal) => n + nal.byteLength + 4, 0),
-    })),
-  ).toEqual(oVideo.map((p) => ({ dts: p.dts, pts: p.pts, keyframe: p.keyframe, size: p.size })));
+  expect(video.map(videoSampleRow)).toEqual(oVideo.map(oracleVideoRow));
   expect(audio.map((a) => (a.kind === 'audio' ? [a.timestamp, a.payload.byteLength] : []))).toEqual(
     oAudio.map((p) => [p.dts, p.size]),
   );

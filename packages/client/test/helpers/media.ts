@@ -9,7 +9,7 @@ import {
   type TagClass,
   wrapSetDataFrame,
 } from '@rtmp/flv-demux';
-import type { OraclePacket } from '@rtmp/testing';
+import { type OraclePacket, oracleVideoRow, videoSampleRow } from '@rtmp/testing';
 import { expect } from 'vitest';
 import type { RtmpPlayer, RtmpPublisher } from '../../src/index.js';
 
@@ -56,14 +56,7 @@ export function checkSamples(events: DemuxEvent[], oracle: OraclePacket[]): void
   const oVideo = oracle.filter((p) => p.type === 'video');
   const oAudio = oracle.filter((p) => p.type === 'audio');
   expect(video.length).toBe(oVideo.length);
-  expect(
-    video.map((v) => ({
-      dts: v.dts,
-      pts: v.pts,
-      keyframe: v.keyframe,
-      size: v.payload.reduce((n, nal) => n + nal.byteLength + 4, 0),
-    })),
-  ).toEqual(oVideo.map((p) => ({ dts: p.dts, pts: p.pts, keyframe: p.keyframe, size: p.size })));
+  expect(video.map(videoSampleRow)).toEqual(oVideo.map(oracleVideoRow));
   // Audio sent before the first keyframe may be skipped by a live relay.
   expect(audio.length).toBeGreaterThan(oAudio.length - 5);
   const tail = oAudio.slice(oAudio.length - audio.length);
