@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import { type AmfValue, decodeAmf0, encodeAmf0 } from '@rtmp/amf';
 import { encodeMessage } from '@rtmp/chunk';
+import { watchDeadline } from '@rtmp/connection';
 import { monotonicMs } from './clock.js';
 import { videoKeyOf } from './video-key.js';
 
@@ -64,14 +65,13 @@ export class LitePlayer {
   start(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let settled = false;
-      const timer = setTimeout(
-        () => fail(new Error(`no NetStream.Play.Start within ${SETUP_TIMEOUT} ms`)),
-        SETUP_TIMEOUT,
+      const deadline = watchDeadline({ timeout: SETUP_TIMEOUT }, () =>
+        fail(new Error(`no NetStream.Play.Start within ${SETUP_TIMEOUT} ms`)),
       );
       const fail = (error: Error): void => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        deadline.clear();
         this.#socket?.destroy();
         reject(error);
       };
@@ -90,7 +90,7 @@ export class LitePlayer {
           const code = info && typeof info === 'object' ? info.code : undefined;
           if (code === 'NetStream.Play.Start' && !settled) {
             settled = true;
-            clearTimeout(timer);
+            deadline.clear();
             resolve();
           } else if (info && typeof info === 'object' && info.level === 'error') {
             fail(new Error(`onStatus ${String(code)}`));

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { encodeAmf0 } from '@rtmp/amf';
 import { RtmpClient, type RtmpPublisher } from '@rtmp/client';
+import { wrapSetDataFrame } from '@rtmp/flv-demux';
 import type { RawFlvTag as FlvTag } from '@rtmp/testing';
 import { monotonicMs } from './clock.js';
 import { videoKey } from './video-key.js';
@@ -14,8 +14,6 @@ import { videoKey } from './video-key.js';
 const CONNECT_TIMEOUT = 15_000;
 
 type MediaTag = FlvTag & { type: 8 | 9 };
-
-const SET_DATA_FRAME = encodeAmf0(['@setDataFrame']);
 
 /** Publishes FLV tags in real time (paced by their timestamps), recording when each video message was written. */
 export class RealtimePublisher {
@@ -56,7 +54,7 @@ export class RealtimePublisher {
     const publisher = await client.publish({ name: this.name });
     this.#publisher = publisher;
     const script = this.tags.find((t) => t.type === 18);
-    if (script) publisher.write(18, 0, [SET_DATA_FRAME, script.body]);
+    if (script) publisher.write(18, 0, wrapSetDataFrame(script.body));
     this.#loop();
   }
 

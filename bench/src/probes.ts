@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { watchDeadline } from '@rtmp/connection';
 import type { FromProbes, ToProbes } from './probe-protocol.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -45,15 +46,17 @@ export class ProbeProcess {
     });
     const probes = new ProbeProcess(child, sentAt);
     const ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('probe process not ready')), READY_TIMEOUT);
+      const deadline = watchDeadline({ timeout: READY_TIMEOUT }, () =>
+        reject(new Error('probe process not ready')),
+      );
       child.on('message', (m: FromProbes) => {
         if (m.type === 'ready') {
-          clearTimeout(timer);
+          deadline.clear();
           resolve();
         }
       });
       child.once('exit', (code) => {
-        clearTimeout(timer);
+        deadline.clear();
         reject(new Error(`probe process exited ${code}`));
       });
     });
@@ -113,9 +116,11 @@ export class ProbeProcess {
   /** Ends the window; resolves once the last samples are matched, with the probes' bytes. */
   stopCounting(): Promise<ProbeReport> {
     return new Promise<ProbeReport>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('probe process did not report')), READY_TIMEOUT);
+      const deadline = watchDeadline({ timeout: READY_TIMEOUT }, () =>
+        reject(new Error('probe process did not report')),
+      );
       this.#report = (report) => {
-        clearTimeout(timer);
+        deadline.clear();
         resolve(report);
       };
       this.#send({ type: 'counting', on: false });
@@ -126,8 +131,8 @@ export class ProbeProcess {
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     this.#send({ type: 'stop' });
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3_000);
+    const lingering = watchDeadline({ timeout: 3_000 }, () => this.child.kill('SIGKILL'));
     await this.#exited;
-    clearTimeout(timer);
+    lingering.clear();
   }
 }

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { clkTck, cpuSeconds, type RawFlvTag as FlvTag, memory } from '@rtmp/testing';
+import { clkTck, cpuSeconds, type RawFlvTag as FlvTag, memory, percentile } from '@rtmp/testing';
 import { LitePlayer } from './lite-player.js';
 import { RealtimePublisher } from './peers.js';
 import { ProbeProcess } from './probes.js';
@@ -177,11 +177,6 @@ export interface FanoutResult {
   harnessCpuPercent: number;
 }
 
-function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-}
-
 interface RtmpdumpPlayer {
   bytes: number;
   counting: boolean;
@@ -307,16 +302,16 @@ export async function fanout(
       peakRss: mem.peak,
       rss: mem.current,
       minDelivered: ratios[0] ?? 0,
-      medianDelivered: quantile(ratios, 0.5),
+      medianDelivered: percentile(ratios, 50),
       playersAt95: ratios.filter((r) => r >= 0.95).length,
-      probeLatencyP50: quantile(probeLatencies, 0.5),
-      probeLatencyP90: quantile(probeLatencies, 0.9),
-      probeLatencyP99: quantile(probeLatencies, 0.99),
+      probeLatencyP50: percentile(probeLatencies, 50),
+      probeLatencyP90: percentile(probeLatencies, 90),
+      probeLatencyP99: percentile(probeLatencies, 99),
       probeLatencySamples: probeLatencies.length,
       probeCpuPercent: report.cpuPercent,
-      latencyP50: quantile(sorted, 0.5),
-      latencyP90: quantile(sorted, 0.9),
-      latencyP99: quantile(sorted, 0.99),
+      latencyP50: percentile(sorted, 50),
+      latencyP90: percentile(sorted, 90),
+      latencyP99: percentile(sorted, 99),
       latencySamples: sorted.length,
       rtmpdump: dumps.map((d) => d.bytes / expected),
       publishMbps: (expected * 8) / 1e6 / ((t1 - t0) / 1000),

@@ -34,7 +34,7 @@ export {
   type OptionValues,
 } from './options.js';
 export { DemuxProbe, type ProbeCodecInfo, type ProbeDemuxer, type ProbeEvent } from './probe.js';
-export { FlvRecorder, type FlvTagType, recordingFileName, stripSetDataFrame } from './recorder.js';
+export { FlvRecorder, type FlvTagType, recordingFileName } from './recorder.js';
 export {
   type AudioInfo,
   type StreamSnapshot,

@@ -1,24 +1,9 @@
 import { closeSync, mkdirSync, openSync, writeSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
-import { FlvWriter } from '@rtmp/flv-demux';
+import { FlvWriter, stripSetDataFrame } from '@rtmp/flv-demux';
 
 /** FLV tag types recorded. */
 export type FlvTagType = 8 | 9 | 18;
-
-// AMF0 string "@setDataFrame": encoders send metadata wrapped in it; files and players want the bare onMetaData.
-const SET_DATA_FRAME = Uint8Array.of(
-  0x02,
-  0x00,
-  0x0d,
-  ...Array.from('@setDataFrame', (c) => c.charCodeAt(0)),
-);
-
-/** Strips a leading AMF0 `"@setDataFrame"` string from a data message, returning a view. */
-export function stripSetDataFrame(payload: Uint8Array): Uint8Array {
-  if (payload.length < SET_DATA_FRAME.length) return payload;
-  for (let i = 0; i < SET_DATA_FRAME.length; i++) if (payload[i] !== SET_DATA_FRAME[i]) return payload;
-  return payload.subarray(SET_DATA_FRAME.length);
-}
 
 /** `name` as a file or folder name safe on every OS: `A-Z a-z 0-9 . _ -` kept, the rest `_`, no leading dot. */
 export function safeFileName(name: string): string {
@@ -89,6 +74,7 @@ export class FlvRecorder {
   /** Appends one tag; `body` is kept by reference until the next flush, so it must not be mutated meanwhile. */
   write(type: FlvTagType, timestamp: number, body: Uint8Array): void {
     if (this.failed !== null || this.fd === null) return;
+    // Encoders send metadata wrapped in @setDataFrame; files and players want the bare onMetaData.
     if (type === 18) body = stripSetDataFrame(body);
     if (body.length > 0xffffff) return;
     this.base ??= timestamp;

@@ -1,8 +1,7 @@
 import {
   type ClientSession,
   type LiveRelay,
-  type PlayInfo,
-  type PublishInfo,
+  normaliseApp,
   type RtmpHandler,
   type RtmpHandlerFactory,
   reject,
@@ -61,40 +60,11 @@ export function createSessionHandler(context: SessionHandlerContext): RtmpHandle
         slog.info({ stream: key, players: players.count(key) }, 'play stopped');
       }
     };
-    // Publish/play acceptance is final only after the relay's own decision (BadName): learn it from the events.
-    const onPublishAccepted = (info: PublishInfo) => {
-      const key = relay.keyFor(session, info.streamKey);
-      const stream = registry.begin(app, info.streamKey, {
-        session: session.id,
-        remote: session.remote,
-        type: info.type,
-      });
-      stream.io = {
-        bytesIn: () => session.connection.bytesIn,
-        bytesOut: () => {
-          let n = 0;
-          for (const player of players.sessions(key)) n += player.connection.bytesOut;
-          return n;
-        },
-        players: () => players.count(key),
-        droppedFrames: () => relay.stats(key)?.droppedMessages ?? 0,
-      };
-      published.set(info.streamId, stream);
-    };
-    const onPlayAccepted = (info: PlayInfo) => {
-      const key = relay.keyFor(session, info.name);
-      playing.set(info.streamId, key);
-      players.add(key, session, info.streamId);
-      metrics.players.inc();
-      slog.info(
-        { app, key: info.name, live: relay.isLive(key), players: players.count(key) },
-        'play started',
-      );
-    };
 
     const handler: RtmpHandler = {
       handleConnect: (info) => {
-        app = info.app.replace(/\/+$/, '');
+        // Keyed as the relay keys its streams.
+        app = normaliseApp(info.app);
         if (!auth.appAllowed(app)) {
           slog.warn({ app }, 'connect refused: unknown app');
           metrics.error('INGEST_APP_REFUSED');
@@ -144,6 +114,36 @@ export function createSessionHandler(context: SessionHandlerContext): RtmpHandle
         }
         return undefined;
       },
+      // Publish/play acceptance is final only after the relay's own decision (BadName): the start hooks say so.
+      handlePublishStart: (info) => {
+        const key = relay.keyFor(session, info.streamKey);
+        const stream = registry.begin(app, info.streamKey, {
+          session: session.id,
+          remote: session.remote,
+          type: info.type,
+        });
+        stream.io = {
+          bytesIn: () => session.connection.bytesIn,
+          bytesOut: () => {
+            let n = 0;
+            for (const player of players.sessions(key)) n += player.connection.bytesOut;
+            return n;
+          },
+          players: () => players.count(key),
+          droppedFrames: () => relay.stats(key)?.droppedMessages ?? 0,
+        };
+        published.set(info.streamId, stream);
+      },
+      handlePlayStart: (info) => {
+        const key = relay.keyFor(session, info.name);
+        playing.set(info.streamId, key);
+        players.add(key, session, info.streamId);
+        metrics.players.inc();
+        slog.info(
+          { app, key: info.name, live: relay.isLive(key), players: players.count(key) },
+          'play started',
+        );
+      },
       handleMessage: (message, context) => {
         const stream = published.get(context.streamId);
         const type = message.type;
@@ -161,10 +161,6 @@ export function createSessionHandler(context: SessionHandlerContext): RtmpHandle
         for (const id of [...playing.keys()]) endPlay(id);
         if (error) slog.warn({ code: error.code, err: error.message }, 'connection ended with an error');
         else slog.debug('disconnected');
-      },
-      init: () => {
-        session.on('publish', onPublishAccepted);
-        session.on('play', onPlayAccepted);
       },
     };
     return handler;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FIXTURES, hasTool, parseFlvTags, probeFrames } from '@rtmp/testing';
 import { describe, expect, it } from 'vitest';
-import { FlvRecorder, recordingFileName, stripSetDataFrame } from '../src/recorder.js';
+import { FlvRecorder, recordingFileName } from '../src/recorder.js';
 
 describe('recordingFileName', () => {
   it('uses key and UTC start time, and is safe on disk', () => {
@@ -15,16 +15,21 @@ describe('recordingFileName', () => {
   });
 });
 
-describe('stripSetDataFrame', () => {
-  it('removes the wrapper and keeps other data untouched', () => {
+describe('FlvRecorder and @setDataFrame', () => {
+  it('records metadata without the wrapper and keeps other data untouched', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ingest-rec-'));
+    const rec = FlvRecorder.create(dir, 'meta');
     const wrapped = Buffer.concat([
       Buffer.from([2, 0, 13]),
       Buffer.from('@setDataFrame'),
       Buffer.from([2, 0, 1, 65]),
     ]);
-    expect(Buffer.from(stripSetDataFrame(wrapped))).toEqual(Buffer.from([2, 0, 1, 65]));
     const bare = Buffer.from([2, 0, 10, 1, 2, 3]);
-    expect(stripSetDataFrame(bare)).toBe(bare);
+    rec.write(18, 0, wrapped);
+    rec.write(18, 0, bare);
+    await rec.close();
+    const back = parseFlvTags(readFileSync(rec.path));
+    expect(back.map((t) => Buffer.from(t.body))).toEqual([Buffer.from([2, 0, 1, 65]), bare]);
   });
 });
 

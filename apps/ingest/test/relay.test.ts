@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RtmpClient } from '@rtmp/client';
 import type { RtmpStatus } from '@rtmp/connection';
+import { classifyVideoTag } from '@rtmp/flv-demux';
 import { until } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
@@ -107,7 +108,8 @@ describe('ingest relay wiring', () => {
     let viewed = 0;
     const played = await viewer.play({ name: 'cam', demux: false });
     played.on('message', (m) => {
-      if (m.type === 9 && m.payload[1] === 1) viewed++;
+      const kind = m.type === 9 ? classifyVideoTag(m.payload).kind : undefined;
+      if (kind === 'keyframe' || kind === 'frame') viewed++;
     });
     const pubClient = await client(s.rtmpPort, 'live');
     // A chunk size change after connect is not in the client's API: its connection core sends it.

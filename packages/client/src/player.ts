@@ -326,29 +326,36 @@ export class RtmpPlayer
     this.#emit('message', message);
     const demuxer = this.demuxer;
     if (!demuxer) {
-      this.#queue.push({
-        kind: 'raw',
-        type: message.type,
-        timestamp: message.timestamp,
-        payload: message.payload,
-      });
+      this.#pushRaw(message);
       return;
     }
     for (const event of demuxer.push(message.type, message.timestamp, message.payload))
       this.#deliverEvent(event);
   }
 
+  /** Queues a message as it came, for a player without a demuxer. */
+  #pushRaw(message: RtmpMessage): void {
+    this.#queue.push({
+      kind: 'raw',
+      type: message.type,
+      timestamp: message.timestamp,
+      payload: message.payload,
+    });
+  }
+
   #deliverData(data: RtmpDataMessage): void {
     if (this.#failed) return;
-    const [name, ...args] = data.values;
-    this.#emit('message', {
+    const message: RtmpMessage = {
       type: data.messageType,
       streamId: data.streamId,
       timestamp: data.timestamp,
       payload: data.payload,
-    });
-    if (name === 'onMetaData' || (name === '@setDataFrame' && args[0] === 'onMetaData')) {
-      const value = name === 'onMetaData' ? args[0] : args[1];
+    };
+    this.#emit('message', message);
+    // Servers strip the wrapper publishers send; one that relays it as is still gets its metadata recognised.
+    const values = data.values[0] === '@setDataFrame' ? data.values.slice(1) : data.values;
+    if (values[0] === 'onMetaData') {
+      const value = values[1];
       this.#emit('metadata', toRecord(value), data.timestamp);
       if (this.demuxer) {
         this.#deliverEvent({
@@ -359,12 +366,7 @@ export class RtmpPlayer
           timestamp: data.timestamp,
         });
       } else {
-        this.#queue.push({
-          kind: 'raw',
-          type: data.messageType,
-          timestamp: data.timestamp,
-          payload: data.payload,
-        });
+        this.#pushRaw(message);
       }
       return;
     }

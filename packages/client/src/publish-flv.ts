@@ -1,6 +1,5 @@
-import { encodeAmf0 } from '@rtmp/amf';
 import { watchDeadline } from '@rtmp/connection';
-import { parseScriptData } from '@rtmp/flv-demux';
+import { parseScriptData, wrapSetDataFrame } from '@rtmp/flv-demux';
 import { RtmpClientError } from './errors.js';
 import { type FlvTagInput, isTagType, type TagRole, tagRole } from './headers.js';
 import type { RtmpPublisher } from './publisher.js';
@@ -67,14 +66,12 @@ export function newPublishFlvStats(): PublishFlvStats {
   return { videoFrames: 0, audioFrames: 0, keyframes: 0, bytes: 0, mediaMs: 0, startedAt: performance.now() };
 }
 
-const SET_DATA_FRAME = encodeAmf0(['@setDataFrame']);
-
 // Publishers send onMetaData wrapped in @setDataFrame (FFmpeg and librtmp do; servers unwrap it): an FLV file's
 // script tag does not carry the wrapper.
-function scriptPayload(body: Uint8Array): Uint8Array | readonly Uint8Array[] {
+function scriptPayload(body: Uint8Array): Uint8Array {
   try {
     const script = parseScriptData(body);
-    return script.name === 'onMetaData' && !script.setDataFrame ? [SET_DATA_FRAME, body] : body;
+    return script.name === 'onMetaData' && !script.setDataFrame ? wrapSetDataFrame(body) : body;
   } catch {
     // Not AMF0 script data we can read: the server may know better, it goes as it is.
     return body;
@@ -183,8 +180,7 @@ export async function publishFlv(
     }
     const payload = type === 18 ? scriptPayload(body) : body;
     const ready = current.write(type, timestamp, payload);
-    stats.bytes +=
-      payload instanceof Uint8Array ? payload.byteLength : SET_DATA_FRAME.byteLength + body.byteLength;
+    stats.bytes += payload.byteLength;
     stats.mediaMs = relative;
     if (type === 9 && frame) {
       stats.videoFrames++;

@@ -1,7 +1,7 @@
 import { type AmfValue, createAmfObject, EcmaArray } from '@rtmp/amf';
 import type { RtmpMessage } from '@rtmp/chunk';
 import type { RtmpConnection, RtmpStatus } from '@rtmp/connection';
-import { concatBytes, type DemuxEvent, muxScriptData, StreamMuxer } from '@rtmp/flv-demux';
+import { concatBytes, type DemuxEvent, StreamMuxer, wrapSetDataFrame } from '@rtmp/flv-demux';
 import { RtmpClientError, type RtmpServerStatus } from './errors.js';
 import { HeaderMemory, type PublishedTag, type TagType } from './headers.js';
 import type { StepOptions } from './options.js';
@@ -130,7 +130,7 @@ export class RtmpPublisher implements AsyncDisposable {
       for (const [key, value] of Object.entries(metadata)) properties[key] = value;
       array = new EcmaArray(properties);
     }
-    return this.sendTag(18, timestamp, muxScriptData('onMetaData', [array], true));
+    return this.sendTag(18, timestamp, wrapSetDataFrame('onMetaData', [array]));
   }
 
   /**
@@ -162,7 +162,7 @@ export class RtmpPublisher implements AsyncDisposable {
     for (const tag of tags) {
       // Metadata events become plain onMetaData data messages; publishers wrap them for the server.
       if (tag.type === 18 && event.kind === 'metadata' && event.mediaType === undefined) {
-        await this.sendTag(18, tag.timestamp, muxScriptData(event.name, event.args, true));
+        await this.sendTag(18, tag.timestamp, wrapSetDataFrame(event.name, event.args));
       } else {
         await this.sendTag(tag.type, tag.timestamp, tag.body);
       }

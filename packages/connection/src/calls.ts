@@ -1,4 +1,5 @@
 import { type AmfValue, amfProperty } from '@rtmp/amf';
+import { watchDeadline } from './deadline.js';
 import { RtmpError } from './errors.js';
 import type { RtmpCallResult } from './types.js';
 
@@ -13,7 +14,6 @@ const MAX_IGNORED = 32;
 interface PendingCall {
   resolve: (result: RtmpCallResult) => void;
   reject: (error: RtmpError) => void;
-  timer: NodeJS.Timeout | undefined;
 }
 
 /** Options of one {@link CallTable.open}. */
@@ -59,43 +59,33 @@ export class CallTable {
     }
     const transactionId = this.#next++;
     return new Promise<RtmpCallResult>((resolve, reject) => {
-      let onAbort: (() => void) | undefined;
-      const settle = () => {
-        clearTimeout(pending.timer);
-        if (onAbort) signal?.removeEventListener('abort', onAbort);
-      };
-      const withdraw = (error: RtmpError) => {
-        if (this.#pending.get(transactionId) !== pending) return;
-        this.#pending.delete(transactionId);
-        this.#ignore(transactionId);
-        settle();
-        reject(error);
-      };
+      // A timeout or an abort withdraws the call: its transaction is forgotten and a late reply dropped. The
+      // signal has not aborted yet, so the deadline cannot fire before the call is registered.
+      const deadline = watchDeadline(
+        // Zero, a negative or a NaN timeout sets no timer, as before.
+        // biome-ignore lint/complexity/useMathMinMax: Math.max(NaN, 0) is NaN, which watchDeadline refuses.
+        { timeout: timeout > 0 ? timeout : 0, signal, ref: false },
+        (reason) => {
+          if (this.#pending.get(transactionId) !== pending) return;
+          this.#pending.delete(transactionId);
+          this.#ignore(transactionId);
+          reject(
+            reason === 'timeout'
+              ? new RtmpError('ERR_RTMP_CALL_TIMEOUT', `no reply to ${name} within ${timeout} ms`)
+              : new RtmpError('ERR_RTMP_ABORTED', `${name} aborted`, { cause: signal?.reason }),
+          );
+        },
+      );
       const pending: PendingCall = {
         resolve: (result) => {
-          settle();
+          deadline.clear();
           resolve(result);
         },
         reject: (error) => {
-          settle();
+          deadline.clear();
           reject(error);
         },
-        timer:
-          timeout > 0
-            ? setTimeout(
-                () =>
-                  withdraw(
-                    new RtmpError('ERR_RTMP_CALL_TIMEOUT', `no reply to ${name} within ${timeout} ms`),
-                  ),
-                timeout,
-              ).unref()
-            : undefined,
       };
-      if (signal) {
-        onAbort = () =>
-          withdraw(new RtmpError('ERR_RTMP_ABORTED', `${name} aborted`, { cause: signal.reason }));
-        signal.addEventListener('abort', onAbort, { once: true });
-      }
       this.#pending.set(transactionId, pending);
       send(transactionId);
     });

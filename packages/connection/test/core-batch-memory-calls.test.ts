@@ -221,6 +221,21 @@ describe('calls: cancellation, fire-and-forget, needDrain', () => {
     await expect.poll(() => surfaced).toEqual(['onBWDone']);
   });
 
+  it('a call timeout setTimeout cannot hold is refused before anything is sent; 0 or less sets none', async () => {
+    const p = await readyPair();
+    const seen: RtmpCommand[] = [];
+    p.server.on('command', (command) => seen.push(command));
+    await expect(p.client.call('tooLong', [null], { timeout: 2 ** 31 })).rejects.toMatchObject({
+      code: 'ERR_RTMP_INVALID_OPTION',
+    });
+    // No timer: answered after longer than the 1 ms an overflowing timer would have become.
+    const untimed = p.client.call('answered', [null], { timeout: -1 });
+    await expect.poll(() => seen.map((c) => c.name)).toEqual(['answered']);
+    await new Promise((r) => setTimeout(r, 20));
+    p.server.reply(seen[0]!, [null, 'ok']);
+    await expect(untimed).resolves.toMatchObject({ args: ['ok'] });
+  });
+
   it('sendCall sends a transaction id, registers nothing and drops any reply', async () => {
     const p = await readyPair();
     const seen: RtmpCommand[] = [];

@@ -1,4 +1,3 @@
-import { decodeAmf0 } from '@rtmp/amf';
 import type { RtmpMessage } from '@rtmp/chunk';
 import {
   type FlvTagInput,
@@ -7,7 +6,7 @@ import {
   type RtmpPublisher,
   type RtmpReconnectRequest,
 } from '@rtmp/client';
-import { parseVideoTag } from '@rtmp/flv-demux';
+import { classifyTag, parseVideoTag, stripSetDataFrame } from '@rtmp/flv-demux';
 import { type ClientSession, RtmpServer } from '@rtmp/server';
 import { fixture, readOracle, until } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -78,7 +77,7 @@ describe('followReconnect replays metadata and sequence headers', () => {
     const firstSecond = tags.filter((t) => t.timestamp < 1000);
     const rest = tags.slice(firstSecond.length);
     await publishFlv(publisher, firstSecond, { realtime: false });
-    const switchAt = rest.findIndex((t) => t.type === 9 && t.body[0] === 0x17 && t.body[1] === 1);
+    const switchAt = rest.findIndex((t) => classifyTag(t.type, t.body)?.kind === 'keyframe');
     const beforeLate = rest.filter((t, i) => i < switchAt || t.timestamp < 2500);
     const moved = await publishMoving(
       client,
@@ -133,7 +132,7 @@ describe('followReconnect replays metadata and sequence headers', () => {
     const publisher = await client.publish();
     // Everything up to the only keyframe (index 7) on the old server: metadata, two AV1 SequenceStarts (an empty
     // one, then the real one), Opus SequenceStart and MultichannelConfig, a first Opus frame, colorInfo.
-    const keyframe = tags.findIndex((t) => t.type === 9 && t.body.byteLength > 100);
+    const keyframe = tags.findIndex((t) => classifyTag(t.type, t.body)?.kind === 'keyframe');
     expect(keyframe).toBe(7);
     await publishFlv(publisher, tags.slice(0, keyframe), { realtime: false });
     const remembered = publisher.headers;
@@ -148,10 +147,9 @@ describe('followReconnect replays metadata and sequence headers', () => {
     await until(() => received.length >= tags.length - keyframe + remembered.length, 5_000, 'every tag');
 
     // The server hands its handler the metadata without the @setDataFrame wrapper; media as received.
-    const unwrap = (message: { type: number; payload: Uint8Array }) =>
-      message.type === 18
-        ? decodeAmf0(message.payload).filter((v) => v !== '@setDataFrame')
-        : [...message.payload];
+    const unwrap = (message: { type: number; payload: Uint8Array }) => [
+      ...(message.type === 18 ? stripSetDataFrame(message.payload) : message.payload),
+    ];
     const before = received.slice(0, remembered.length);
     expect(before.map((m) => [m.type, unwrap(m)])).toEqual(
       remembered.map((t) => [t.type, unwrap({ type: t.type, payload: t.body })]),

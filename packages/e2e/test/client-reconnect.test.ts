@@ -1,8 +1,9 @@
 import { RtmpClient, type RtmpPublisher, type RtmpReconnectRequest, type TagType } from '@rtmp/client';
+import { classifyTag, wrapSetDataFrame } from '@rtmp/flv-demux';
 import type { ClientSession, RtmpServer } from '@rtmp/server';
 import { fixture, readOracle, until } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { collect, readFlvTags } from '../../client/test/helpers/media.js';
+import { collect, isFrame, readFlvTags } from '../../client/test/helpers/media.js';
 import { startRelayServer } from './helpers/relay.js';
 
 // E-RTMP Reconnect Request: the server asks, the client hears it, and the recipe in the README (go on to the next
@@ -33,8 +34,6 @@ function onlySession(server: RtmpServer): ClientSession {
   expect(more).toEqual([]);
   return session!;
 }
-
-const SET_DATA_FRAME = Uint8Array.of(0x02, 0x00, 0x0d, ...new TextEncoder().encode('@setDataFrame'));
 
 describe('E-RTMP reconnect request', () => {
   it('reaches the client as a reconnectRequest event with its tcUrl resolved; the stream goes on', async () => {
@@ -124,11 +123,11 @@ describe('E-RTMP reconnect request', () => {
     const tags = readFlvTags(fixture('small_h264_aac.flv'));
     // What a publisher must send again on a new connection: metadata and sequence headers.
     const resend = tags.filter(
-      (t) => t.type === 18 || ((t.type === 8 || t.type === 9) && t.body[1] === 0 && t.timestamp === 0),
+      (t) => t.type === 18 || (classifyTag(t.type, t.body)?.kind === 'config' && t.timestamp === 0),
     );
     const send = (p: RtmpPublisher, tag: (typeof tags)[number]): Promise<void> =>
       tag.type === 18
-        ? p.sendTag(18, tag.timestamp, [SET_DATA_FRAME, tag.body])
+        ? p.sendTag(18, tag.timestamp, wrapSetDataFrame(tag.body))
         : p.sendTag(tag.type as TagType, tag.timestamp, tag.body);
 
     let switchedAt = -1;
@@ -146,7 +145,7 @@ describe('E-RTMP reconnect request', () => {
         });
         await until(() => request !== undefined, 5_000, 'request heard');
       }
-      const keyframe = tag.type === 9 && tag.body[0]! >> 4 === 1 && tag.body[1] === 1;
+      const keyframe = classifyTag(tag.type, tag.body)?.kind === 'keyframe';
       if (request !== undefined && switchedAt < 0 && keyframe) {
         const moved = await current.followReconnect(request, publisher, {
           prepare: async (p) => {
@@ -173,7 +172,9 @@ describe('E-RTMP reconnect request', () => {
     const switchDts = tags[switchedAt]!.timestamp;
     expect(switchDts).toBe(2000);
     // From the switch on, everything: video from the keyframe, audio sent after it in tag order.
-    const audioFrom = tags.slice(switchedAt).filter((t) => t.type === 8 && t.body[1] === 1).length;
+    const audioFrom = tags
+      .slice(switchedAt)
+      .filter((t) => t.type === 8 && isFrame(classifyTag(8, t.body))).length;
     const video = events.filter((e) => e.kind === 'video');
     const audio = events.filter((e) => e.kind === 'audio');
     const expectedVideo = oracle.filter((p) => p.type === 'video' && p.dts >= switchDts);

@@ -1,7 +1,9 @@
 import type { RtmpClient } from '@rtmp/client';
+import { classifyVideoTag } from '@rtmp/flv-demux';
 import { LiveRelay, RtmpServer } from '@rtmp/server';
 import { until } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isFrame } from '../../client/test/helpers/media.js';
 import { avc, connectedClient } from './helpers/peers.js';
 
 let server: RtmpServer | undefined;
@@ -30,7 +32,7 @@ async function player(port: number, app: string, name: string): Promise<number[]
   const got: number[] = [];
   const played = await c.play({ name, demux: false });
   played.on('message', (m) => {
-    if (m.type === 9 && m.payload[1] === 1) got.push(m.payload[5]!);
+    if (m.type === 9 && isFrame(classifyVideoTag(m.payload))) got.push(m.payload[5]!);
   });
   return got;
 }

@@ -1,5 +1,13 @@
-import type { NalVideoSampleEvent } from '@rtmp/flv-demux';
-import { ffmpegPublish, fixture, hasTool, readOracle, until } from '@rtmp/testing';
+import { classifyTag, type NalVideoSampleEvent } from '@rtmp/flv-demux';
+import {
+  ffmpegPublish,
+  fixture,
+  hasTool,
+  oracleVideoRow,
+  readOracle,
+  until,
+  videoSampleRow,
+} from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RawMedia, RtmpServer } from '../src/index.js';
 import { type Recorded, recordingHandler } from './helpers/recorder.js';
@@ -58,14 +66,7 @@ function checkDemuxed(record: Recorded, oracleName: string): void {
   const oAudio = oracle.filter((p) => p.type === 'audio');
   expect(video).toHaveLength(oVideo.length);
   expect(audio).toHaveLength(oAudio.length);
-  expect(
-    video.map((v) => ({
-      dts: v.dts,
-      pts: v.pts,
-      keyframe: v.keyframe,
-      size: v.payload.reduce((n, nal) => n + nal.byteLength + 4, 0),
-    })),
-  ).toEqual(oVideo.map((p) => ({ dts: p.dts, pts: p.pts, keyframe: p.keyframe, size: p.size })));
+  expect(video.map(videoSampleRow)).toEqual(oVideo.map(oracleVideoRow));
   expect(audio.map((a) => (a.kind === 'audio' ? [a.timestamp, a.payload.byteLength] : []))).toEqual(
     oAudio.map((p) => [p.dts, p.size]),
   );
@@ -117,16 +118,20 @@ describe.skipIf(!haveFfmpeg)('FFmpeg publishes to RtmpServer', () => {
     const oracle = readOracle('small_h264_aac.packets.csv');
     const raw = (events: unknown[]) => events as RawMedia[];
     expect(record.video.every((e) => e.kind === 'raw')).toBe(true);
-    // Coded frames only (AVC packet type 1 / AAC packet type 1): headers and end-of-sequence aside.
-    const frames = raw(record.video).filter((e) => e.body[1] === 1);
-    const audioFrames = raw(record.audio).filter((e) => e.body[1] === 1);
-    expect(frames.map((e) => [e.timestamp, e.body.byteLength, e.body[0]! >> 4 === 1])).toEqual(
+    const kinds = (type: 8 | 9, events: unknown[]) =>
+      raw(events).map((e) => ({ ...e, kind: classifyTag(type, e.body)?.kind }));
+    const video = kinds(9, record.video);
+    const audio = kinds(8, record.audio);
+    // Coded frames only: headers and end-of-sequence aside.
+    const frames = video.filter((e) => e.kind === 'keyframe' || e.kind === 'frame');
+    const audioFrames = audio.filter((e) => e.kind === 'frame');
+    expect(frames.map((e) => [e.timestamp, e.body.byteLength, e.kind === 'keyframe'])).toEqual(
       oracle.filter((p) => p.type === 'video').map((p) => [p.dts, p.size + 5, p.keyframe]),
     );
     expect(audioFrames.map((e) => [e.timestamp, e.body.byteLength])).toEqual(
       oracle.filter((p) => p.type === 'audio').map((p) => [p.dts, p.size + 2]),
     );
-    expect(raw(record.video).filter((e) => e.body[1] === 0)).toHaveLength(1);
-    expect(raw(record.audio).filter((e) => e.body[1] === 0)).toHaveLength(1);
+    expect(video.filter((e) => e.kind === 'config')).toHaveLength(1);
+    expect(audio.filter((e) => e.kind === 'config')).toHaveLength(1);
   });
 });

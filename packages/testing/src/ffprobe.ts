@@ -29,6 +29,34 @@ export function readOracle(name: string): OraclePacket[] {
     }));
 }
 
+/** A video packet as the tests compare demuxed samples with an oracle: timestamps, keyframe flag and size. */
+export interface VideoPacketRow {
+  dts: number;
+  pts: number;
+  keyframe: boolean;
+  size: number;
+}
+
+/** An oracle's video packet as a {@link VideoPacketRow}. */
+export function oracleVideoRow(packet: OraclePacket): VideoPacketRow {
+  return { dts: packet.dts, pts: packet.pts, keyframe: packet.keyframe, size: packet.size };
+}
+
+/**
+ * A demuxed AVC/HEVC sample (its NAL units without length prefixes, as `@rtmp/flv-demux` gives them) as a
+ * {@link VideoPacketRow}, sized as ffprobe counts the packet of an FLV file: every NAL unit with a 4-byte length.
+ */
+export function videoSampleRow(sample: {
+  dts: number;
+  pts: number;
+  keyframe: boolean;
+  payload: readonly Uint8Array[];
+}): VideoPacketRow {
+  let size = 0;
+  for (const nal of sample.payload) size += nal.byteLength + 4;
+  return { dts: sample.dts, pts: sample.pts, keyframe: sample.keyframe, size };
+}
+
 /** A stream as {@link probe} reports it. */
 export interface ProbedStream {
   codec_type: string;

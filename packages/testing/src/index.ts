@@ -16,6 +16,7 @@ export { distBuilds, internalMarkers } from './dist.js';
 export {
   type FrameCount,
   type OraclePacket,
+  oracleVideoRow,
   type ProbedPacket,
   type ProbedStream,
   probe,
@@ -23,6 +24,8 @@ export {
   probeMediaPackets,
   probePackets,
   readOracle,
+  type VideoPacketRow,
+  videoSampleRow,
 } from './ffprobe.js';
 export { FIXTURES, fixture, readCsv, readFixture } from './fixtures.js';
 export { parseFlvTags, type RawFlvTag, readFlvFile } from './flv.js';

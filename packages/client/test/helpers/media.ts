@@ -1,7 +1,15 @@
 // Media helpers of the client's tests, shared with the tests against our server in packages/e2e.
 import { readFileSync } from 'node:fs';
-import { type DemuxEvent, FlvReader, type FlvTag, type NalVideoSampleEvent } from '@rtmp/flv-demux';
-import type { OraclePacket } from '@rtmp/testing';
+import {
+  classifyTag,
+  type DemuxEvent,
+  FlvReader,
+  type FlvTag,
+  type NalVideoSampleEvent,
+  type TagClass,
+  wrapSetDataFrame,
+} from '@rtmp/flv-demux';
+import { type OraclePacket, oracleVideoRow, videoSampleRow } from '@rtmp/testing';
 import { expect } from 'vitest';
 import type { RtmpPlayer, RtmpPublisher } from '../../src/index.js';
 
@@ -13,6 +21,11 @@ export function readFlvTags(file: string): FlvTag[] {
   return tags;
 }
 
+/** True for a coded audio or video frame (not a sequence header, end of sequence, metadata or script tag). */
+export function isFrame(tag: TagClass | null): boolean {
+  return tag?.kind === 'frame' || tag?.kind === 'keyframe';
+}
+
 /** Publishes `tags` in order; `realtime` paces them by timestamp. Script tags get the @setDataFrame wrapper. */
 export async function publishTags(
   publisher: RtmpPublisher,
@@ -21,7 +34,7 @@ export async function publishTags(
 ): Promise<void> {
   const started = Date.now();
   // Pace from the first frame: sequence headers may sit at 0 before media at extended timestamps.
-  const first = tags.find((t) => t.type !== 18 && t.body[1] !== 0)?.timestamp ?? 0;
+  const first = tags.find((t) => isFrame(classifyTag(t.type, t.body)))?.timestamp ?? 0;
   for (const tag of tags) {
     if (options.realtime) {
       const due = started + Math.max(0, tag.timestamp - first);
@@ -29,8 +42,7 @@ export async function publishTags(
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     }
     if (tag.type === 18) {
-      const prefix = Uint8Array.of(0x02, 0x00, 0x0d, ...new TextEncoder().encode('@setDataFrame'));
-      await publisher.sendTag(18, tag.timestamp, [prefix, tag.body]);
+      await publisher.sendTag(18, tag.timestamp, wrapSetDataFrame(tag.body));
     } else {
       await publisher.sendTag(tag.type as 8 | 9, tag.timestamp, tag.body);
     }
@@ -44,14 +56,7 @@ export function checkSamples(events: DemuxEvent[], oracle: OraclePacket[]): void
   const oVideo = oracle.filter((p) => p.type === 'video');
   const oAudio = oracle.filter((p) => p.type === 'audio');
   expect(video.length).toBe(oVideo.length);
-  expect(
-    video.map((v) => ({
-      dts: v.dts,
-      pts: v.pts,
-      keyframe: v.keyframe,
-      size: v.payload.reduce((n, nal) => n + nal.byteLength + 4, 0),
-    })),
-  ).toEqual(oVideo.map((p) => ({ dts: p.dts, pts: p.pts, keyframe: p.keyframe, size: p.size })));
+  expect(video.map(videoSampleRow)).toEqual(oVideo.map(oracleVideoRow));
   // Audio sent before the first keyframe may be skipped by a live relay.
   expect(audio.length).toBeGreaterThan(oAudio.length - 5);
   const tail = oAudio.slice(oAudio.length - audio.length);

@@ -1,9 +1,11 @@
 // A paused player of the relay beside realtime ones; our client plays the publisher and the players, the server runs
 // in the hostile tests' harness.
 import { randomBytes } from 'node:crypto';
+import { classifyTag, classifyVideoTag } from '@rtmp/flv-demux';
 import type { ClientSession } from '@rtmp/server';
 import { sleep } from '@rtmp/testing';
 import { afterEach, expect, it } from 'vitest';
+import { isFrame } from '../../../client/test/helpers/media.js';
 import { flvTags } from '../../../server/test/hostile/lib.js';
 import { type Harness, startHarness } from '../../../server/test/hostile/server-harness.js';
 import { player, publisher, type TestPlayer } from '../helpers/peers.js';
@@ -20,8 +22,9 @@ afterEach(async () => {
   h = undefined;
 });
 
-function isKeyframe(body: Uint8Array): boolean {
-  return body[0]! >> 4 === 1;
+/** A coded video frame (not a sequence header). */
+function isVideoFrame(m: { type: number; payload: Uint8Array }): boolean {
+  return m.type === 9 && isFrame(classifyVideoTag(m.payload));
 }
 
 it('a paused player is bounded by the queue limit, skipped to a keyframe, then disconnected; others stay realtime', async () => {
@@ -30,8 +33,8 @@ it('a paused player is bounded by the queue limit, skipped to a keyframe, then d
   const slow: ClientSession[] = [];
   harness.relay.on('slowPlayer', (_key, session) => slow.push(session));
   const tags = flvTags('small_h264_aac.flv');
-  const avcHeader = tags.find((t) => t.type === 9 && t.body[1] === 0)!;
-  const aacHeader = tags.find((t) => t.type === 8 && t.body[1] === 0)!;
+  const avcHeader = tags.find((t) => t.type === 9 && classifyTag(9, t.body)?.kind === 'config')!;
+  const aacHeader = tags.find((t) => t.type === 8 && classifyTag(8, t.body)?.kind === 'config')!;
   const pub = await publisher(harness.port, 'heavy');
   const good = await player(harness.port, 'heavy');
   const paused = await player(harness.port, 'heavy');
@@ -80,7 +83,7 @@ it('a paused player is bounded by the queue limit, skipped to a keyframe, then d
   expect(maxQueued).toBeLessThanOrEqual(MAX_QUEUE + 2 * (FRAME + 64));
 
   // The good player: every frame, in real time.
-  const goodVideo = good.media.filter((m) => m.type === 9 && m.payload[1] === 1);
+  const goodVideo = good.media.filter(isVideoFrame);
   expect(goodVideo.length).toBe(frames);
   const lags = goodVideo.map((m) => m.at - sentAt.get(m.timestamp)!);
   const maxLag = Math.max(...lags);
@@ -88,11 +91,12 @@ it('a paused player is bounded by the queue limit, skipped to a keyframe, then d
   expect(publishMs).toBeLessThan(SECONDS * 1000 + 1000);
 
   // The briefly paused player: whatever it missed, it resumed on a keyframe and was not dropped.
-  const hv = hiccup.media.filter((m) => m.type === 9 && m.payload[1] === 1);
+  const hv = hiccup.media.filter(isVideoFrame);
   const problems: string[] = [];
   for (let i = 1; i < hv.length; i++) {
     const gap = hv[i]!.timestamp - hv[i - 1]!.timestamp > 1000 / FPS + 1;
-    if (gap && !isKeyframe(hv[i]!.payload)) problems.push(`resumed at ${hv[i]!.timestamp} on a non-keyframe`);
+    if (gap && classifyVideoTag(hv[i]!.payload).kind !== 'keyframe')
+      problems.push(`resumed at ${hv[i]!.timestamp} on a non-keyframe`);
   }
   expect(problems).toEqual([]);
   // 1.6 s of pause fits in the socket buffers plus the queue: nothing lost, still connected.

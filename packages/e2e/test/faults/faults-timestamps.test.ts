@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { TimestampUnwrapper } from '@rtmp/flv-demux';
+import { classifyTag, TimestampUnwrapper } from '@rtmp/flv-demux';
 import type { MediaEvent } from '@rtmp/server';
 import { ffmpegPlay, hasTool, readOracle, run, sleep, until } from '@rtmp/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -130,7 +130,7 @@ async function publishAndPlay(
   for (const tag of tags) {
     if (r.chunkSizes && i % 10 === 0) core.setChunkSize(r.chunkSizes[(i / 10) % r.chunkSizes.length]!);
     let body = tag.body;
-    if (r.bigKeyframes && tag.type === 9 && body[0] === 0x17 && body[1] === 1) {
+    if (r.bigKeyframes && classifyTag(tag.type, body)?.kind === 'keyframe') {
       const big = new Uint8Array(r.bigKeyframes);
       big.set(body.subarray(0, 5));
       new DataView(big.buffer).setUint32(5, big.length - 9);

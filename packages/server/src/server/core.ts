@@ -9,6 +9,7 @@ import {
   RtmpError,
   toRtmpError,
 } from '@rtmp/connection';
+import { stripSetDataFrame } from '@rtmp/flv-demux';
 import { COMMANDS } from './commands.js';
 import type { RtmpHandler, RtmpHandlerFactory } from './handler.js';
 import { HandlerQueue } from './queue.js';
@@ -35,15 +36,6 @@ export interface SessionHooks {
    * once it had ended (nothing is left to end). Must not throw.
    */
   onError(session: ClientSession, error: RtmpError): void;
-}
-
-// '@setDataFrame' as an AMF0 string: a publisher's metadata starts with these 16 bytes.
-const SET_DATA_FRAME = new Uint8Array([0x02, 0x00, 0x0d, ...new TextEncoder().encode('@setDataFrame')]);
-
-function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
-  if (bytes.byteLength < prefix.byteLength) return false;
-  for (let i = 0; i < prefix.byteLength; i++) if (bytes[i] !== prefix[i]) return false;
-  return true;
 }
 
 /**
@@ -215,7 +207,7 @@ export class SessionCore {
     if (values[0] === '@setDataFrame') {
       values = values.slice(1);
       // Players expect a bare onMetaData: strip the wrapper without re-encoding what follows.
-      payload = startsWith(payload, SET_DATA_FRAME) ? payload.subarray(SET_DATA_FRAME.byteLength) : payload;
+      payload = stripSetDataFrame(payload);
     } else if (values[0] === '@clearDataFrame') {
       return;
     }
