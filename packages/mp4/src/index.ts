@@ -1,0 +1,6 @@
+/**
+ * `@rtmp/mp4`: MP4 and CMAF for RTMP streams. The CMAF writer lives in `src/cmaf/`, reading MP4/MOV files into FLV
+ * tags in `src/file/`.
+ * @packageDocumentation
+ */
+export {};
