@@ -3,4 +3,5 @@
  * tags in `src/file/`.
  * @packageDocumentation
  */
-export {};
+export * from './cmaf/index.js';
+export { MP4_ERROR_CODES, Mp4Error, type Mp4ErrorCode, type Mp4ErrorOptions } from './errors.js';
