@@ -50,7 +50,7 @@ export function muxEvents(
   let partStart: number | null = null;
   let index = 0;
   for (const e of events) {
-    writer.push(e);
+    if (writer.push(e) === 'reconfigure') throw new Error('a configuration change after the first fragment');
     if (e.kind !== 'video' && e.kind !== 'audio') continue;
     const dts = e.kind === 'video' ? e.dts : e.timestamp;
     let cut = false;

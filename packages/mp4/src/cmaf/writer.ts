@@ -209,8 +209,9 @@ export class CmafWriter {
   }
 
   /**
-   * The init segment (`ftyp` + `moov`) of the configured tracks. From this call (or the first
-   * {@link CmafWriter.flush}) on, the track set is fixed until a `'reconfigure'` is applied.
+   * The init segment (`ftyp` + `moov`) of the configured tracks. From this call (or the first fragment
+   * {@link CmafWriter.flush} makes) on, the track set is fixed until a `'reconfigure'` is applied: so make the
+   * first fragment once every expected track is configured (e.g. at the first video keyframe).
    * @throws {Mp4Error} `ERR_MP4_INVALID_STATE` when no track is configured.
    */
   initSegment(): Uint8Array {
@@ -230,7 +231,6 @@ export class CmafWriter {
       if (this.bufferedSamples === 0) return null;
       throw new Mp4Error('ERR_MP4_INVALID_STATE', 'no track is configured yet');
     }
-    this.frozen = true;
     const before = options.before ?? Number.POSITIVE_INFINITY;
     const runs: CmafRun[] = [];
     const tracks: CmafFragmentTrack[] = [];
@@ -258,6 +258,8 @@ export class CmafWriter {
       });
     }
     if (runs.length === 0) return null;
+    // The first fragment fixes the track set: later fragments must match the init segment it goes with.
+    this.frozen = true;
     const encoded = encodeFragment(this.sequence++, runs);
     this.stats.fragments++;
     const main = tracks.find((t) => t.kind === 'video') ?? tracks[0]!;
