@@ -64,8 +64,8 @@ interface Input {
 function prepare(bytes: Uint8Array): Input {
   const events = demux(bytes);
   const samples: Sample[] = [];
-  let avcC = new Uint8Array(0);
-  let asc = new Uint8Array(0);
+  let avcC: Uint8Array = new Uint8Array(0);
+  let asc: Uint8Array = new Uint8Array(0);
   let width = 0;
   let height = 0;
   let sampleRate = 0;

@@ -1,5 +1,11 @@
 import { readFileSync } from 'node:fs';
-import type { AudioCodecEvent, DemuxEvent, VideoCodecEvent, VideoSampleEvent } from '@rtmp/flv-demux';
+import type {
+  AudioCodecEvent,
+  DemuxEvent,
+  NalVideoSampleEvent,
+  VideoCodecEvent,
+  VideoSampleEvent,
+} from '@rtmp/flv-demux';
 import { readFixture } from '@rtmp/testing';
 import { describe, expect, it } from 'vitest';
 import { aacFrameLength, opusPacketDuration, parseVp9Keyframe } from '../src/cmaf/codecs.js';
@@ -22,7 +28,9 @@ const h264 = demuxFlv(readFixture('small_h264_aac.flv'));
 const av1 = demuxFlv(readFixture('enhanced/av1_opus_testsrc.flv'));
 const videoConfig = h264.find((e): e is VideoCodecEvent => e.kind === 'codec' && e.mediaType === 'video')!;
 const audioConfig = h264.find((e): e is AudioCodecEvent => e.kind === 'codec' && e.mediaType === 'audio')!;
-const firstVideo = h264.find((e): e is VideoSampleEvent => e.kind === 'video')!;
+const firstVideo = h264.find(
+  (e): e is NalVideoSampleEvent => e.kind === 'video' && Array.isArray(e.payload),
+)!;
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -146,7 +154,7 @@ describe('samples', () => {
     expect(f.chunks).toHaveLength(2);
     const data = f.chunks[1]!;
     expect(data.buffer).toBe(firstVideo.payload[0]!.buffer);
-    expect(data.byteOffset).toBe((firstVideo.payload[0] as Uint8Array).byteOffset - 4);
+    expect(data.byteOffset).toBe(firstVideo.payload[0]!.byteOffset - 4);
   });
 
   it('NAL units from elsewhere get length prefixes of the configured size without copying them', () => {
