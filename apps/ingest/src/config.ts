@@ -20,6 +20,7 @@ import {
   type OptionSpec,
   type OptionValues,
 } from './options.js';
+import { RECORD_FORMATS, type RecordFormat } from './recorder-mp4.js';
 
 /** Limits enforced by the app on top of the server's own protocol limits. */
 export interface IngestLimits {
@@ -58,6 +59,10 @@ export interface IngestConfig {
   readonly record: boolean;
   /** Absolute directory where recordings are written. */
   readonly recordDir: string;
+  /** `--record-format`: FLV, or fragmented MP4. */
+  readonly recordFormat: RecordFormat;
+  /** `--record-segment`: seconds per recording file, each starting at a keyframe (0: one file per publish). */
+  readonly recordSegmentSec: number;
   readonly tls: IngestTlsConfig | null;
   readonly limits: IngestLimits;
   readonly logLevel: LogLevel;
@@ -268,6 +273,9 @@ function checkTogether(
       if (port === other) errors.push(`${a} and ${b} are both ${port}`);
     }
   }
+  if (values.recordFormat !== undefined && !RECORD_FORMATS.some((f) => f === values.recordFormat)) {
+    errors.push(`--record-format: "${values.recordFormat}" is not one of ${RECORD_FORMATS.join(', ')}`);
+  }
   if (reconnectUrl !== undefined && !isReconnectTarget(reconnectUrl)) {
     errors.push(`--reconnect-url: "${reconnectUrl}" is neither an rtmp(s):// URL nor a path starting with /`);
   }
@@ -324,6 +332,8 @@ export function loadConfig(
       keysUrl: values.keysUrl ?? null,
       record: values.record ?? given('recordDir'),
       recordDir: resolve(cwd, value('recordDir')),
+      recordFormat: RECORD_FORMATS.find((f) => f === value('recordFormat')) ?? 'flv',
+      recordSegmentSec: value('recordSegment'),
       tls:
         tlsCert === undefined || tlsKey === undefined
           ? null

@@ -3,7 +3,8 @@ import type { IngestConfig } from './config.js';
 import type { StreamApiEntry } from './http.js';
 import type { Logger } from './logger.js';
 import type { IngestMetrics } from './metrics.js';
-import { FlvRecorder, type FlvTagType, safeFileName } from './recorder.js';
+import { type FlvTagType, safeFileName } from './recorder.js';
+import { createRecorder, type Recorder } from './recorder-mp4.js';
 import { StreamStats } from './stats.js';
 
 /** Turns tag bodies into facts for {@link StreamStats}; implemented over `@rtmp/flv-demux`'s StreamDemuxer. */
@@ -36,7 +37,7 @@ export class LiveStream {
   readonly log: Logger;
   players = 0;
   bytesOut = 0;
-  recorder: FlvRecorder | null = null;
+  recorder: Recorder | null = null;
   private readonly probe: MediaProbe;
   ended = false;
 
@@ -127,14 +128,17 @@ export class StreamRegistry {
     this.metrics.publishers.inc();
     log.info('publish started');
     if (this.config.record) {
-      let rec: FlvRecorder | null = null;
+      let rec: Recorder | null = null;
       try {
         // Streams are per app: with several apps, each gets its own folder so `live/a` and `show/a` stay apart.
         const dir =
           this.config.apps.length > 1
             ? join(this.config.recordDir, safeFileName(app))
             : this.config.recordDir;
-        rec = FlvRecorder.create(dir, key);
+        rec = createRecorder(dir, key, {
+          format: this.config.recordFormat,
+          segmentSec: this.config.recordSegmentSec,
+        });
         log.info({ file: rec.path }, 'recording');
       } catch (e) {
         this.metrics.error('ERR_INGEST_RECORD_OPEN');
