@@ -57,6 +57,48 @@ export const MEDIA_FILES = {
       ...['-svtav1-params', 'verbose=0', '-c:a', 'libopus', '-ac', '2', '-b:a', '64k'],
     ],
   },
+  /** 100 MB of H.264 (noise at a low QP, 10 s 640x360) + AAC: for memory bounds while reading. */
+  'big-h264-aac.mp4': {
+    encoders: ['libx264', 'aac'],
+    args: [
+      ...['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30,noise=alls=60:allf=t'],
+      ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'],
+      ...[
+        '-t',
+        '10',
+        '-pix_fmt',
+        'yuv420p',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        '-qp',
+        '10',
+        '-g',
+        '30',
+      ],
+      ...['-c:a', 'aac'],
+    ],
+  },
+  /** AAC alone, 2 s. */
+  'aac-only.mp4': {
+    encoders: ['aac'],
+    args: [...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100'], ...['-t', '2', '-c:a', 'aac']],
+  },
+  /** H.264 + MP3 (an audio codec the reader does not send), 1 s. */
+  'h264-mp3.mp4': {
+    encoders: ['libx264', 'libmp3lame'],
+    args: [
+      ...['-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25'],
+      ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100'],
+      ...['-t', '1', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-c:a', 'libmp3lame'],
+    ],
+  },
+  /** MPEG-4 Part 2 video alone (no codec the reader sends), 1 s. */
+  'mpeg4-only.mp4': {
+    encoders: ['mpeg4'],
+    args: [...['-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25'], ...['-t', '1', '-c:v', 'mpeg4']],
+  },
 } as const satisfies Record<string, { encoders: readonly string[]; args: readonly string[] }>;
 
 /** A file name of {@link MEDIA_FILES}. */

@@ -230,8 +230,9 @@ export class Mp4File implements AsyncDisposable {
       if (isPlan(plan)) audio = plan;
       else skipped.push(plan);
     }
+    const primary = [videoTrack, audioTrack].filter((t) => t !== null);
+    skipped.push(...(await otherTracks(await input.getTracks(), primary)));
     const used = [video?.track, audio?.track].filter((t) => t !== undefined);
-    skipped.push(...(await otherTracks(await input.getTracks(), used)));
     if (video === null && audio === null) {
       const found = skipped.map((t) => `${t.kind} ${t.codec ?? 'unknown'}`).join(', ') || 'none';
       throw new Mp4Error(

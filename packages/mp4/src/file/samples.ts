@@ -35,9 +35,16 @@ export function readFailure(error: unknown, what: string): Mp4Error {
   return new Mp4Error('ERR_MP4_INVALID_FILE', `${what}${detail}`, { cause: error });
 }
 
+/** A sample located in the file: its metadata (time, size, key flag), its bytes read on demand. */
+export interface SampleRef {
+  readonly meta: EncodedPacket;
+  /** Reads the sample's bytes (now, not before: a sample waiting in the reorder window pins no file data). */
+  load(): Promise<EncodedPacket>;
+}
+
 /**
- * Reads one track's packets in decode order. Each packet's size is read first (mediabunny's metadata-only
- * retrieval, from the sample table) and checked against `maxSampleSize` before its bytes are read, so a sample
+ * Walks one track's samples in decode order through mediabunny's metadata-only retrieval (the sample table, no
+ * media read). Each sample's size is checked against `maxSampleSize` before its bytes can be read, so a sample
  * table that lies cannot make the reader allocate more than that.
  */
 export class PacketReader {
@@ -51,39 +58,49 @@ export class PacketReader {
     this.#maxSampleSize = maxSampleSize;
   }
 
-  /** The packet `locate` finds, its size checked before its bytes are read. */
-  async #fetch(locate: Locate): Promise<EncodedPacket | null> {
-    try {
-      const meta = await locate({ metadataOnly: true });
-      if (meta === null) return null;
-      if (meta.byteLength > this.#maxSampleSize) {
-        throw new Mp4Error(
-          'ERR_MP4_SAMPLE_TOO_LARGE',
-          `a sample of ${meta.byteLength} bytes is above maxSampleSize (${this.#maxSampleSize})`,
-        );
-      }
-      return await locate({});
-    } catch (error) {
-      throw readFailure(error, 'reading a sample');
-    }
-  }
-
-  /** The next packet in decode order, from `start` (a locate function) on the first call; null at the end. */
-  async next(start?: Locate): Promise<EncodedPacket | null> {
+  /** The next sample in decode order, from `start` (a locate function) on the first call; null at the end. */
+  async next(start?: Locate): Promise<SampleRef | null> {
     const sink = this.#sink;
     const previous = this.#previous;
-    let packet: EncodedPacket | null;
+    let locate: Locate;
     if (!this.#started) {
       this.#started = true;
-      packet = await this.#fetch(start ?? ((o) => sink.getFirstPacket(o)));
+      locate = start ?? ((o) => sink.getFirstPacket(o));
     } else if (previous === null) {
       return null;
     } else {
-      packet = await this.#fetch((o) => sink.getNextPacket(previous, o));
+      locate = (o) => sink.getNextPacket(previous, o);
     }
-    this.#previous = packet;
-    return packet;
+    let meta: EncodedPacket | null;
+    try {
+      meta = await locate({ metadataOnly: true });
+    } catch (error) {
+      throw readFailure(error, 'reading the sample table');
+    }
+    this.#previous = meta;
+    if (meta === null) return null;
+    if (meta.byteLength > this.#maxSampleSize) {
+      throw new Mp4Error(
+        'ERR_MP4_SAMPLE_TOO_LARGE',
+        `a sample of ${meta.byteLength} bytes is above maxSampleSize (${this.#maxSampleSize})`,
+      );
+    }
+    return { meta, load: () => loadSample(locate) };
   }
+}
+
+async function loadSample(locate: Locate): Promise<EncodedPacket> {
+  let packet: EncodedPacket | null;
+  try {
+    packet = await locate({});
+  } catch (error) {
+    throw readFailure(error, 'reading a sample');
+  }
+  // The sample table has it, the file does not: cut short (mediabunny gives null for bytes past the end).
+  if (packet === null) {
+    throw new Mp4Error('ERR_MP4_INVALID_FILE', 'a sample lies past the end of the file (truncated?)');
+  }
+  return packet;
 }
 
 function invalidSample(error: unknown, what: string): Mp4Error {
@@ -93,7 +110,7 @@ function invalidSample(error: unknown, what: string): Mp4Error {
 
 interface PendingVideo {
   readonly pts: number;
-  readonly packet: EncodedPacket;
+  readonly sample: SampleRef;
 }
 
 /** Video samples as FLV tags in decode order, with decode times rebuilt by a {@link DecodeTimeline}. */
@@ -126,30 +143,30 @@ export class VideoTags {
       if (!this.#ended) {
         const start = this.#start;
         this.#start = undefined;
-        const packet = await this.#reader.next(start);
-        if (packet === null) {
+        const sample = await this.#reader.next(start);
+        if (sample === null) {
           this.#ended = true;
           continue;
         }
-        out = this.#timeline.push({ pts: Math.round(packet.timestamp * timescale), packet });
+        out = this.#timeline.push({ pts: Math.round(sample.meta.timestamp * timescale), sample });
       } else {
         out = this.#timeline.end();
         if (out === undefined) return null;
       }
-      if (out !== undefined) return this.#tag(out.sample, out.dts);
+      if (out !== undefined) return this.#tag(out.sample, out.dts, await out.sample.sample.load());
     }
   }
 
-  #tag(sample: PendingVideo, dtsTicks: number): Mp4Tag {
+  #tag(sample: PendingVideo, dtsTicks: number, packet: EncodedPacket): Mp4Tag {
     const plan = this.#plan;
     const dts = ticksToMs(dtsTicks, plan.timescale) + this.#offsetMs;
-    const keyframe = sample.packet.type === 'key';
+    const keyframe = packet.type === 'key';
     // AV1 carries no composition time: its samples are in presentation order.
     const pts = isNalCodec(plan.codec) ? ticksToMs(sample.pts, plan.timescale) + this.#offsetMs : dts;
     try {
       const payload = isNalCodec(plan.codec)
-        ? splitNalUnits(sample.packet.data, plan.mux.nalLengthSize ?? 4)
-        : sample.packet.data;
+        ? splitNalUnits(packet.data, plan.mux.nalLengthSize ?? 4)
+        : packet.data;
       const body = concatBytes(muxVideoSample(plan.mux, { dts, pts, keyframe, payload }));
       return { type: 9, timestamp: dts, body, keyframe };
     } catch (error) {
@@ -177,8 +194,9 @@ export class AudioTags {
   async next(): Promise<Mp4Tag | null> {
     const start = this.#start;
     this.#start = undefined;
-    const packet = await this.#reader.next(start);
-    if (packet === null) return null;
+    const sample = await this.#reader.next(start);
+    if (sample === null) return null;
+    const packet = await sample.load();
     const plan = this.#plan;
     const ticks = Math.round(packet.timestamp * plan.timescale);
     // Audio samples are stored in presentation order; a file that steps back is sent without the step.

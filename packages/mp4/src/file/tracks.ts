@@ -80,6 +80,14 @@ function description(config: { description?: unknown } | null): Uint8Array | und
   return undefined;
 }
 
+/** mediabunny's codec name, or the sample entry type (`mp4v`...) of a codec it does not know. */
+async function codecName(track: InputVideoTrack | InputAudioTrack): Promise<string | null> {
+  const codec = await track.getCodec();
+  if (codec !== null) return codec;
+  const internal = await track.getInternalCodecId();
+  return typeof internal === 'string' ? internal : null;
+}
+
 /**
  * The plan for the file's primary video track, or a skip reason. AV1's av1C is rebuilt from the first key sample,
  * read through `sink`.
@@ -108,14 +116,16 @@ export async function planVideo(
     const info = configInfo(av1Info, config, 'av1C');
     return { kind: 'video', track, codec, mux: { codec, track: 0 }, config, info, timescale, width, height };
   }
-  return { kind: 'video', codec, reason: `video codec ${codec ?? 'unknown'} is not supported` };
+  const name = await codecName(track);
+  return { kind: 'video', codec: name, reason: `video codec ${name ?? 'unknown'} is not supported` };
 }
 
 /** The plan for the file's primary audio track, or a skip reason. */
 export async function planAudio(track: InputAudioTrack): Promise<AudioPlan | SkippedTrack> {
   const codec = await track.getCodec();
   if (codec !== 'aac' && codec !== 'opus') {
-    return { kind: 'audio', codec, reason: `audio codec ${codec ?? 'unknown'} is not supported` };
+    const name = await codecName(track);
+    return { kind: 'audio', codec: name, reason: `audio codec ${name ?? 'unknown'} is not supported` };
   }
   const config = description(await track.getDecoderConfig());
   if (config === undefined) {
@@ -149,7 +159,7 @@ export async function otherTracks(
   for (const track of tracks) {
     if (used.includes(track)) continue;
     const kind = track.isVideoTrack() ? 'video' : track.isAudioTrack() ? 'audio' : 'other';
-    const codec = track.isVideoTrack() || track.isAudioTrack() ? await track.getCodec() : null;
+    const codec = track.isVideoTrack() || track.isAudioTrack() ? await codecName(track) : null;
     skipped.push({ kind, codec, reason: 'only the primary video and audio tracks are sent' });
   }
   return skipped;
