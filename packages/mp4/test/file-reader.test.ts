@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { amfProperties } from '@rtmp/amf';
-import { av1Info, classifyTag, parseScriptData } from '@rtmp/flv-demux';
+import { av1Info, classifyTag, concatBytes, FlvWriter, parseScriptData } from '@rtmp/flv-demux';
 import {
   hasFfmpegEncoder,
   hasTool,
@@ -41,8 +43,8 @@ describe.each(CASES)('%s', (name, expected) => {
   it.skipIf(!usable(name))(
     'gives every sample of the file: ffprobe dts, pts, size and keyframe flag',
     async () => {
-      const path = await makeMediaFile(name);
-      const file = await Mp4File.open(path);
+      const media = await makeMediaFile(name);
+      const file = await Mp4File.open(media);
       try {
         expect(file.info.format).toBe(expected.format);
         expect(file.info.video?.codec).toBe(expected.video);
@@ -72,7 +74,7 @@ describe.each(CASES)('%s', (name, expected) => {
 
         const { packets, events } = packetsOf(tags);
         expect(events.filter((e) => e.kind === 'error' || e.kind === 'unsupported')).toEqual([]);
-        const source = await probeTimedPackets(path);
+        const source = await probeTimedPackets(media);
         for (const type of ['video', 'audio'] as const) {
           const want = relativePackets(source, type);
           const got = relativePackets(packets, type);
@@ -92,8 +94,8 @@ describe.each(CASES)('%s', (name, expected) => {
   it.skipIf(!usable(name))(
     'seeks: from the keyframe at or before the start, every sample after it',
     async () => {
-      const path = await makeMediaFile(name);
-      await using file = await Mp4File.open(path);
+      const media = await makeMediaFile(name);
+      await using file = await Mp4File.open(media);
       const all = packetsOf(await collect(file.tags())).packets;
       const video = all.filter((p) => p.type === 'video');
       const keyframes = video.filter((p) => p.keyframe);
@@ -122,11 +124,11 @@ describe('av1C', () => {
   it.skipIf(!usable('av1-opus.mp4'))(
     'is rebuilt from the key sample with the fields FFmpeg wrote in the file',
     async () => {
-      const path = await makeMediaFile('av1-opus.mp4');
-      const bytes = readFileSync(path);
+      const media = await makeMediaFile('av1-opus.mp4');
+      const bytes = readFileSync(media);
       const at = bytes.indexOf('av1C');
       const written = bytes.subarray(at + 4, at - 4 + bytes.readUInt32BE(at - 4));
-      const tags = await collect(readMp4Tags(path));
+      const tags = await collect(readMp4Tags(media));
       // E-RTMP SequenceStart: 1 header byte + FourCC, then the record.
       const rebuilt = tags[1]!.body.subarray(5);
       // SVT-AV1's global header (FFmpeg's av1C) and its in-band sequence header differ in tool flags; the record's
@@ -134,6 +136,31 @@ describe('av1C', () => {
       expect(Buffer.from(rebuilt.subarray(0, 4))).toEqual(Buffer.from(written.subarray(0, 4)));
       expect(av1Info(rebuilt)).toEqual(av1Info(written));
       expect(av1Info(rebuilt)).toMatchObject({ codecString: 'av01.0.00M.08', width: 320, height: 240 });
+    },
+  );
+});
+
+describe('as an FLV file', () => {
+  it.each(['h264-aac.mp4', 'h264-aac.mov', 'h264-aac-frag.mp4'] as const)(
+    '%s: FFmpeg reads the remux with every packet of the source',
+    async (name) => {
+      if (!usable(name)) return;
+      const source = await makeMediaFile(name);
+      const out = path.join(mkdtempSync(path.join(tmpdir(), 'mp4-flv-')), 'out.flv');
+      try {
+        const writer = new FlvWriter({ audio: true, video: true });
+        const pieces: Uint8Array[] = [writer.header()];
+        for await (const tag of readMp4Tags(source))
+          pieces.push(...writer.tag(tag.type, tag.timestamp, tag.body));
+        writeFileSync(out, concatBytes(pieces));
+        const want = await probeTimedPackets(source);
+        const got = await probeTimedPackets(out);
+        for (const type of ['video', 'audio'] as const) {
+          expect(relativePackets(got, type), type).toEqual(relativePackets(want, type));
+        }
+      } finally {
+        rmSync(path.dirname(out), { recursive: true, force: true });
+      }
     },
   );
 });
