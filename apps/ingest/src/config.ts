@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import {
@@ -59,6 +59,8 @@ export interface IngestConfig {
   /** Absolute directory where recordings are written. */
   readonly recordDir: string;
   readonly tls: IngestTlsConfig | null;
+  /** Absolute folder served as `rtmp://host/vod/<file>`, or null (no video on demand). */
+  readonly vodDir: string | null;
   readonly limits: IngestLimits;
   readonly logLevel: LogLevel;
   /** Seconds between the periodic per-stream statistics log lines. */
@@ -271,6 +273,18 @@ function checkTogether(
   if (reconnectUrl !== undefined && !isReconnectTarget(reconnectUrl)) {
     errors.push(`--reconnect-url: "${reconnectUrl}" is neither an rtmp(s):// URL nor a path starting with /`);
   }
+  if (values.vodDir !== undefined) {
+    const dir = resolve(cwd, values.vodDir);
+    let isDir = false;
+    try {
+      isDir = statSync(dir).isDirectory();
+    } catch {
+      // Reported below.
+    }
+    if (!isDir) errors.push(`--vod-dir: ${dir} is not a folder`);
+    if (values.apps?.includes('vod'))
+      errors.push('--apps must not include "vod" with --vod-dir (it serves that app)');
+  }
   if (reconnectUrl !== undefined && values.reconnectGrace === 0) {
     errors.push('--reconnect-url needs --reconnect-grace (seconds, > 0)');
   }
@@ -328,6 +342,7 @@ export function loadConfig(
         tlsCert === undefined || tlsKey === undefined
           ? null
           : { certFile: resolve(cwd, tlsCert), keyFile: resolve(cwd, tlsKey), port: value('rtmpsPort') },
+      vodDir: values.vodDir === undefined ? null : resolve(cwd, values.vodDir),
       limits: {
         maxConnections: value('maxConnections'),
         maxPublishers: value('maxPublishers'),
