@@ -169,6 +169,16 @@ describe.skipIf(!tools)('video on demand: --vod-dir', () => {
     expect(from).toBeGreaterThan(0);
     // rtmpdump adds the start position to what it writes: compare from the first frame.
     expect(videoFrom(await probeTimedPackets(file))).toEqual(videoFrom(oracle, from));
+    // An FLV file: its keyframes are at 0 and 2 s (decode time; 2.08 s presentation); from 2.5 s, the second.
+    const flv = join(out, 'rtmpdump-start-flv.flv');
+    const f = await run('rtmpdump', ['-r', url('sub/clip.flv'), '-A', '2.5', '-o', flv], 30_000).done;
+    expect([0, 2], f.stderr).toContain(f.code);
+    const clip = await probeTimedPackets(fixture('small_h264_aac.flv'));
+    const clipKey = clip.filter((p) => p.type === 'video' && p.keyframe && p.pts <= 2500).at(-1)!;
+    expect(clipKey.dts).toBe(2000);
+    expect(videoFrom(await probeTimedPackets(flv))).toEqual(
+      videoFrom(clip, clip.filter((p) => p.type === 'video').indexOf(clipKey)),
+    );
   });
 
   it('our client: seek moves to the keyframe at or before the position, with Seek.Notify and the headers again', async () => {

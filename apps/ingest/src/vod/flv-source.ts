@@ -1,13 +1,25 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { type AmfValue, amfProperties, createAmfObject, EcmaArray } from '@rtmp/amf';
-import { classifyTag, FlvReader, muxScriptData, parseScriptData } from '@rtmp/flv-demux';
+import { classifyTag, FlvReader, muxScriptData, parseScriptData, parseVideoTag } from '@rtmp/flv-demux';
 import type { VodSource, VodTag } from './source.js';
 
 /** A seek point: a video keyframe (or, in a file without video, an audio tag about every second). */
 interface SeekPoint {
+  /** The tag's timestamp (its decode time). */
   timestamp: number;
+  /** Its presentation time (timestamp + composition time): what a position is compared with, as for MP4. */
+  pts: number;
   offset: number;
+}
+
+/** A keyframe's presentation time: its timestamp plus the composition time of its first packet. */
+function presentationTime(timestamp: number, body: Uint8Array): number {
+  try {
+    return timestamp + (parseVideoTag(body).packets[0]?.compositionTime ?? 0);
+  } catch {
+    return timestamp;
+  }
 }
 
 /** A tag a player needs before frames (sequence header, colorInfo, multichannel config, end of sequence). */
@@ -90,13 +102,15 @@ export class FlvVodSource implements VodSource {
         if (tag.type !== 8 && tag.type !== 9) continue;
         const c = classifyTag(tag.type, tag.body);
         if (c === null) continue;
-        if (c.kind === 'keyframe') keyframes.push({ timestamp: tag.timestamp, offset: tag.offset });
-        else if (
+        if (c.kind === 'keyframe') {
+          const pts = presentationTime(tag.timestamp, tag.body);
+          keyframes.push({ timestamp: tag.timestamp, pts, offset: tag.offset });
+        } else if (
           tag.type === 8 &&
           c.kind === 'frame' &&
           (audio.at(-1)?.timestamp ?? -1e9) + 1000 <= tag.timestamp
         ) {
-          audio.push({ timestamp: tag.timestamp, offset: tag.offset });
+          audio.push({ timestamp: tag.timestamp, pts: tag.timestamp, offset: tag.offset });
         } else if (c.kind === 'config' || c.kind === 'metadata' || c.kind === 'sequenceEnd') {
           const key = `${tag.type}:${c.tracks.map((t) => t.track).join(',')}`;
           headers.push({
@@ -127,10 +141,10 @@ export class FlvVodSource implements VodSource {
 
   /** The tags from the seek point at or before `start` (ms), onMetaData and the headers in force there first. */
   async *tags(start: number): AsyncGenerator<VodTag, void, undefined> {
-    let point: SeekPoint = { timestamp: 0, offset: this.#firstTagOffset };
+    let point: SeekPoint = { timestamp: 0, pts: 0, offset: this.#firstTagOffset };
     if (start > 0) {
       for (const p of this.#points) {
-        if (p.timestamp > start) break;
+        if (p.pts > start) break;
         point = p;
       }
     }
