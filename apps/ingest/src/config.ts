@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import {
@@ -64,6 +64,8 @@ export interface IngestConfig {
   /** `--record-segment`: seconds per recording file, each starting at a keyframe (0: one file per publish). */
   readonly recordSegmentSec: number;
   readonly tls: IngestTlsConfig | null;
+  /** Absolute folder served as `rtmp://host/vod/<file>`, or null (no video on demand). */
+  readonly vodDir: string | null;
   readonly limits: IngestLimits;
   readonly logLevel: LogLevel;
   /** Seconds between the periodic per-stream statistics log lines. */
@@ -279,6 +281,18 @@ function checkTogether(
   if (reconnectUrl !== undefined && !isReconnectTarget(reconnectUrl)) {
     errors.push(`--reconnect-url: "${reconnectUrl}" is neither an rtmp(s):// URL nor a path starting with /`);
   }
+  if (values.vodDir !== undefined) {
+    const dir = resolve(cwd, values.vodDir);
+    let isDir = false;
+    try {
+      isDir = statSync(dir).isDirectory();
+    } catch {
+      // Reported below.
+    }
+    if (!isDir) errors.push(`--vod-dir: ${dir} is not a folder`);
+    if (values.apps?.includes('vod'))
+      errors.push('--apps must not include "vod" with --vod-dir (it serves that app)');
+  }
   if (reconnectUrl !== undefined && values.reconnectGrace === 0) {
     errors.push('--reconnect-url needs --reconnect-grace (seconds, > 0)');
   }
@@ -338,6 +352,7 @@ export function loadConfig(
         tlsCert === undefined || tlsKey === undefined
           ? null
           : { certFile: resolve(cwd, tlsCert), keyFile: resolve(cwd, tlsKey), port: value('rtmpsPort') },
+      vodDir: values.vodDir === undefined ? null : resolve(cwd, values.vodDir),
       limits: {
         maxConnections: value('maxConnections'),
         maxPublishers: value('maxPublishers'),

@@ -12,6 +12,8 @@ import { DemuxProbe } from './probe.js';
 import { createSessionHandler } from './session-handler.js';
 import { exitOnSignals, shutDown } from './shutdown.js';
 import { StreamRegistry } from './streams.js';
+import { realRoot, VOD_APP } from './vod/paths.js';
+import { VodService } from './vod/service.js';
 
 /** A started ingest server; {@link IngestServer.close} stops it gracefully. */
 export interface IngestServer {
@@ -55,8 +57,12 @@ export async function startIngest(
   const players = new PlayerTable();
   const metering = new ServerMetering(metrics, relay, log);
 
+  const sessions = relay.handler(
+    createSessionHandler({ config, log, auth, registry, metrics, relay, players }),
+  );
+  const vod = await vodService(config, log);
   const common = {
-    handler: relay.handler(createSessionHandler({ config, log, auth, registry, metrics, relay, players })),
+    handler: vod === null ? sessions : vod.handler(sessions),
     host: config.host,
     // The app demuxes in its own probe (from handleMessage); the session need not demux a second time.
     demux: false,
@@ -93,10 +99,29 @@ export async function startIngest(
 
   const servers = rtmps === null ? [rtmp] : [rtmp, rtmps];
   const close = (): Promise<void> => {
-    closing ??= shutDown({ servers, registry, http, reconnect: config.reconnect, log });
+    closing ??= shutDown({ servers, registry, http, reconnect: config.reconnect, log }).then(() =>
+      vod?.close(),
+    );
     return closing;
   };
   return { rtmpPort, rtmpsPort, httpPort, registry, metrics, log, close };
+}
+
+/** Video on demand from `--vod-dir`: plays are decided by `--keys-url` like live ones (the key is the file's path). */
+async function vodService(config: IngestConfig, log: Logger): Promise<VodService | null> {
+  if (config.vodDir === null) return null;
+  const auth = new Authorizer({
+    apps: [VOD_APP],
+    keys: null,
+    keysUrl: config.keysUrl,
+    keysUrlTimeoutMs: config.limits.keysUrlTimeoutMs,
+  });
+  return new VodService({
+    root: await realRoot(config.vodDir),
+    log: log.child({ app: VOD_APP }),
+    authorize: (request) => auth.authorize(request),
+    maxPlayersPerFile: config.limits.maxPlayersPerStream,
+  });
 }
 
 /** The start-up log line: where to publish, play and scrape, and what is accepted. */
@@ -120,6 +145,7 @@ function logListening(
             : 'keys-url'
           : `${config.keys.length} configured`,
       recording: config.record ? config.recordDir : false,
+      vod: config.vodDir ?? undefined,
     },
     'rtmp-ingest listening',
   );

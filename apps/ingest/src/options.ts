@@ -95,6 +95,12 @@ export const OPTIONS = [
     min: 0,
     max: 86_400,
   },
+  {
+    key: 'vodDir',
+    flag: 'vod-dir',
+    kind: 'string',
+    help: 'Serve the FLV and MP4/MOV files under this folder as rtmp://host/vod/<file> (video on demand)',
+  },
   { key: 'tlsCert', flag: 'tls-cert', kind: 'string', help: 'PEM certificate file; enables RTMPS' },
   { key: 'tlsKey', flag: 'tls-key', kind: 'string', help: 'PEM private key file for RTMPS' },
   { key: 'rtmpsPort', flag: 'rtmps-port', kind: 'port', help: 'RTMPS listen port', def: '443' },

@@ -32,7 +32,7 @@ Options:
   --publishers <N>      default 1
   --players <M>         default 1
   --duration <s>        seconds of publishing (default 10)
-  --file <file.flv>     publish this file in a loop instead of synthetic media
+  --file <file>         publish this FLV, MP4 or MOV file in a loop instead of synthetic media
   --ramp <ms>           delay between connection starts (default 0)
   --settle <ms>         time after the last frame for deliveries to arrive (default 1000)
   --synthetic options of publish (--width, --height, --fps, --video-bitrate, --audio-bitrate, --gop) apply.
@@ -260,5 +260,6 @@ export async function loadCommand(argv: string[]): Promise<number> {
   } finally {
     interrupt.dispose();
     await Promise.all(clients.map((c) => c.close({ timeout: 2_000 }).catch(() => {})));
+    source.close?.();
   }
 }

@@ -20,9 +20,11 @@ import {
 import { clientOptions, commonHelp, parse } from './options.js';
 import { fileSource, type MediaSource, syntheticSource } from './sources.js';
 
-export const publishHelp = `Usage: rtmp-test-client publish <file.flv | --synthetic> <url> [options]
+export const publishHelp = `Usage: rtmp-test-client publish <file | --synthetic> <url> [options]
 
-Publishes an FLV file (or generated media) to an RTMP server.
+Publishes an FLV, MP4 or MOV file (told apart by content, not extension) or generated media to an RTMP server.
+MP4/MOV: H.264/HEVC/AV1 video and AAC/Opus audio; H.264 and AAC go as legacy FLV, HEVC, AV1 and Opus as Enhanced
+RTMP; other tracks are left out (the summary says which).
 
 Options:
   --synthetic             generate media instead of reading a file (see below)
@@ -67,7 +69,10 @@ export function syntheticFrom(values: Record<string, unknown>): MediaSource {
   });
 }
 
-/** The media to publish: the FLV `file` (unreadable: a usage error), or the synthetic source from its flags. */
+/**
+ * The media to publish: the FLV/MP4/MOV `file` (unreadable, or a format it is not: a usage error), or the synthetic
+ * source from its flags.
+ */
 export async function sourceFrom(
   file: string | undefined,
   values: Record<string, unknown>,
@@ -95,7 +100,7 @@ export async function publishCommand(argv: string[]): Promise<number> {
   }
   const expected = values.synthetic ? 1 : 2;
   if (positionals.length !== expected) {
-    throw new UsageError(values.synthetic ? 'expected <url> after --synthetic' : 'expected <file.flv> <url>');
+    throw new UsageError(values.synthetic ? 'expected <url> after --synthetic' : 'expected <file> <url>');
   }
   if (values.fast && values.realtime) throw new UsageError('--fast and --realtime exclude each other');
   const url = positionals[expected - 1]!;
@@ -140,6 +145,7 @@ export async function publishCommand(argv: string[]): Promise<number> {
     }
   };
   const progress = new Progress(!values.json);
+  for (const note of source.notes ?? []) progress.note(note);
   const stats: PublishFlvStats = newPublishFlvStats();
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -193,5 +199,6 @@ export async function publishCommand(argv: string[]): Promise<number> {
     progress.done();
     interrupt.dispose();
     client.destroy();
+    source.close?.();
   }
 }

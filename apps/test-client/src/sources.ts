@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { type AmfValue, createAmfObject, EcmaArray } from '@rtmp/amf';
 import type { FlvTagInput } from '@rtmp/client';
 import { classifyTag, FlvReader, muxScriptData } from '@rtmp/flv-demux';
+import { Mp4File, sniffFile } from '@rtmp/mp4';
 
 /**
  * A media source: an endless or finite sequence of FLV tags in timestamp order, published by `publishFlv` of
@@ -11,7 +12,11 @@ export interface MediaSource {
   /** Human-readable description for the summary. */
   readonly description: string;
   /** Tags of one pass; `loop` repeats passes with timestamps continuing. */
-  tags(loop: boolean): Iterable<FlvTagInput>;
+  tags(loop: boolean): Iterable<FlvTagInput> | AsyncIterable<FlvTagInput>;
+  /** Something the user should know about the source (e.g. tracks of the file that are not sent). */
+  readonly notes?: readonly string[];
+  /** Releases what the source holds open (an MP4 file). */
+  close?(): void;
 }
 
 /**
@@ -24,8 +29,44 @@ export function isConfigTag(type: number, body: Uint8Array): boolean {
   return kind === 'config' || kind === 'sequenceEnd' || kind === 'metadata';
 }
 
-/** An FLV file read once into memory; each pass continues the timestamps of the previous one. */
+/**
+ * A media file, FLV or MP4/MOV as its content says (not its extension): {@link flvSource} or {@link mp4Source}.
+ */
 export async function fileSource(path: string): Promise<MediaSource> {
+  return (await sniffFile(path)) === 'mp4' ? mp4Source(path) : flvSource(path);
+}
+
+/**
+ * An MP4 or MOV file read as FLV tags by `@rtmp/mp4` (H.264/HEVC/AV1 + AAC/Opus; HEVC, AV1 and Opus as Enhanced
+ * RTMP), streamed from disk; each pass continues the timestamps of the previous one.
+ */
+export async function mp4Source(path: string): Promise<MediaSource> {
+  const file = await Mp4File.open(path);
+  const { info } = file;
+  const codecs = [info.video?.codecString, info.audio?.codecString].filter((c) => c !== undefined);
+  // The gap between passes: one video frame (or one AAC frame for audio only), so a loop neither stalls nor overlaps.
+  const step = info.video !== null ? Math.max(1, Math.round(1000 / (info.video.frameRate || 25))) : 23;
+  return {
+    description: `${info.format} file ${path} (${codecs.join(' + ')})`,
+    notes: info.skipped.map((t) => `${path}: ${t.kind} track ${t.codec ?? ''} not sent: ${t.reason}`),
+    // Each call reads on its own (the load command runs one per publisher).
+    async *tags(loop: boolean) {
+      let offset = 0;
+      do {
+        let last = 0;
+        for await (const tag of file.tags()) {
+          last = Math.max(last, tag.timestamp);
+          yield offset === 0 ? tag : { ...tag, timestamp: tag.timestamp + offset };
+        }
+        offset += last + step;
+      } while (loop);
+    },
+    close: () => file.close(),
+  };
+}
+
+/** An FLV file read once into memory; each pass continues the timestamps of the previous one. */
+export async function flvSource(path: string): Promise<MediaSource> {
   const reader = new FlvReader();
   const tags = reader.push(await readFile(path));
   reader.end();

@@ -12,6 +12,13 @@ export const MP4_ERROR_CODES = [
   'ERR_MP4_NAL_LENGTH',
   'ERR_MP4_BUFFER_LIMIT',
   'ERR_MP4_TIMESTAMP_RANGE',
+  // The MP4/MOV file reader (src/file).
+  'ERR_MP4_READER_UNAVAILABLE',
+  'ERR_MP4_UNRECOGNIZED',
+  'ERR_MP4_INVALID_FILE',
+  'ERR_MP4_NO_TRACKS',
+  'ERR_MP4_INVALID_SAMPLE',
+  'ERR_MP4_CLOSED',
 ] as const;
 
 /** A stable error code of {@link Mp4Error}. */
@@ -23,7 +30,10 @@ const brand = Symbol.for('@rtmp/mp4.Mp4Error');
 export interface Mp4ErrorOptions {
   /** Byte offset in the input being read where the problem was found, when known. */
   offset?: number | undefined;
-  /** The underlying error (an `FlvError` of a configuration record, an unexpected failure). */
+  /**
+   * The underlying error (an `FlvError` of a configuration record, mediabunny's, a file system error, an unexpected
+   * failure).
+   */
   cause?: unknown;
 }
 

@@ -52,6 +52,7 @@ export {
   type RtmpHandler,
   type RtmpHandlerFactory,
   reject,
+  type SeekInfo,
   type StreamContext,
 } from './server/handler.js';
 export { RtmpServer, type RtmpServerEvents, type RtmpServerOptions } from './server/server.js';

@@ -30,6 +30,14 @@ export {
 export { FIXTURES, fixture, readCsv, readFixture } from './fixtures.js';
 export { parseFlvTags, type RawFlvTag, readFlvFile } from './flv.js';
 export {
+  MEDIA_FILES,
+  type MediaFileName,
+  makeMediaFile,
+  probeTimedPackets,
+  relativePackets,
+  type TimedPacket,
+} from './media-files.js';
+export {
   CuttableProxy,
   freePort,
   freezableProxy,

@@ -91,7 +91,7 @@ export function readmeErrorRows(packageDir: string): ReadmeErrorRow[] {
   const lines = readFileSync(path.join(packageDir, 'README.md'), 'utf8').split('\n');
   const rows: ReadmeErrorRow[] = [];
   lines.forEach((text, i) => {
-    const match = /^\|\s*`(ERR_[A-Z0-9_]+)`\s*\|\s*`([A-Za-z]+)`\s*\|(.*)\|\s*$/.exec(text);
+    const match = /^\|\s*`(ERR_[A-Z0-9_]+)`\s*\|\s*`([A-Za-z][A-Za-z0-9]*)`\s*\|(.*)\|\s*$/.exec(text);
     if (match) rows.push({ code: match[1]!, className: match[2]!, meaning: match[3]!.trim(), line: i + 1 });
   });
   return rows;

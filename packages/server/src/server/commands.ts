@@ -9,7 +9,14 @@ import {
 import { StreamDemuxer } from '@rtmp/flv-demux';
 import type { SessionCore } from './core.js';
 import { narrowCapabilities } from './enhanced.js';
-import type { ConnectDecision, ConnectInfo, PlayInfo, PublishInfo, RejectDecision } from './handler.js';
+import type {
+  ConnectDecision,
+  ConnectInfo,
+  PlayInfo,
+  PublishInfo,
+  RejectDecision,
+  SeekInfo,
+} from './handler.js';
 import { type RefusedCommand, statusInfo } from './status.js';
 import type { NetStream } from './streams.js';
 import { parseStreamName, recordFor } from './util.js';
@@ -223,6 +230,38 @@ function pause(core: SessionCore, command: RtmpCommand): void {
   core.session.emit('pause', stream.context, paused);
 }
 
+/**
+ * `seek(ms)` on a play stream. Only an application that can seek (`handleSeek`) answers it; without one it is refused
+ * like any unknown command, as before the callback existed.
+ */
+async function seek(core: SessionCore, command: RtmpCommand): Promise<void> {
+  const stream = core.streams.get(command.streamId);
+  const handleSeek = core.handler.handleSeek;
+  if (handleSeek === undefined) {
+    if (command.transactionId > 0) core.callFailed(command, `Method not found (${command.name})`);
+    return;
+  }
+  const position = command.args[0];
+  if (stream?.mode !== 'playing' || typeof position !== 'number' || !(position >= 0)) {
+    if (command.transactionId > 0) core.callFailed(command, 'not playing, or not a position');
+    return;
+  }
+  const info: SeekInfo = { streamId: stream.id, streamKey: stream.key, position };
+  const done = await handleSeek.call(core.handler, info);
+  if (core.closedOrClosing || stream.mode !== 'playing') return;
+  if (done === false) {
+    core.sendStatus(stream.id, statusInfo('error', 'NetStream.Seek.Failed', `Cannot seek ${stream.key}.`));
+    return;
+  }
+  core.sendStatus(
+    stream.id,
+    statusInfo('status', 'NetStream.Seek.Notify', `Seeking ${position} (stream ID: ${stream.id}).`, {
+      details: stream.key,
+    }),
+  );
+  core.session.emit('seek', stream.context, position);
+}
+
 function receive(core: SessionCore, command: RtmpCommand): void {
   const stream = core.streams.get(command.streamId);
   if (!stream) return;
@@ -280,6 +319,7 @@ export const COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, Com
   ],
   ['getStreamLength', (core, command) => void core.connection.reply(command, [null, 0])],
   ['pause', pause],
+  ['seek', seek],
   ['receiveAudio', receive],
   ['receiveVideo', receive],
   ['_result', ignore],

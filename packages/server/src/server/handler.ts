@@ -104,6 +104,15 @@ export interface PlayInfo {
   reset: boolean;
 }
 
+/** A `seek` of a play stream. */
+export interface SeekInfo {
+  streamId: number;
+  /** Stream key (name without its query string) being played. */
+  streamKey: string;
+  /** Where to go, in ms (a non-negative number). */
+  position: number;
+}
+
 /** Which stream a media/metadata callback is about. */
 export interface StreamContext {
   streamId: number;
@@ -153,6 +162,13 @@ export interface RtmpHandler {
    * `info.streamId`. Final, like {@link handlePublishStart}; called once per accepted play, not awaited.
    */
   handlePlayStart?(info: PlayInfo): void | Promise<void>;
+  /**
+   * `seek` on a play stream (what a player sends to move in a recorded stream). Return false when the stream cannot
+   * seek: the client gets onStatus error NetStream.Seek.Failed. Otherwise NetStream.Seek.Notify is sent once it
+   * returns (before media it sends afterwards, if it sends them asynchronously) and the session emits `seek`.
+   * Without this callback a seek is refused like any unknown command (`_error` NetConnection.Call.Failed).
+   */
+  handleSeek?(seek: SeekInfo): boolean | undefined | Promise<boolean | undefined>;
   /** A publish ended (FCUnpublish/deleteStream/closeStream/disconnect). Called once per accepted publish. */
   handleUnpublish?(context: StreamContext): void | Promise<void>;
   /** A play ended (closeStream/deleteStream/disconnect). Called once per accepted play. */

@@ -22,6 +22,8 @@ export interface ClientSessionEvents {
   stop: [context: StreamContext];
   /** A play stream was paused or resumed. */
   pause: [context: StreamContext, paused: boolean];
+  /** A play stream moved to `position` ms (a `seek` the handler's `handleSeek` accepted). */
+  seek: [context: StreamContext, position: number];
   /** The session is closed; `error` is undefined for a clean close. */
   close: [error: RtmpError | undefined];
 }
