@@ -24,12 +24,19 @@ export {
   toRtmpError,
 } from '@rtmp/connection';
 export {
+  isRtmpPlayer,
   type LivePlayerStats,
   LiveRelay,
   type LiveRelayEvents,
   type LiveRelayOptions,
   type LiveRelayTotals,
   type LiveStreamStats,
+  type RelayItem,
+  type RelayItemKind,
+  type RelayPublisher,
+  type RelaySubscriber,
+  type RtmpPlayerSubscriber,
+  type SubscribeOptions,
 } from './relay/relay.js';
 export {
   type ConnectInfo,

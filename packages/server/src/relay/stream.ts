@@ -1,30 +1,44 @@
-import type { ClientSession } from '../server/session.js';
-import type { RelayItem } from './item.js';
+import type { SharedItem } from './item.js';
+import { isRtmpPlayer } from './rtmp-player.js';
 import { TrackCache } from './track-cache.js';
-import type { LiveStreamStats } from './types.js';
+import type {
+  LivePlayerStats,
+  LiveRelayTotals,
+  LiveStreamStats,
+  RelayPublisher,
+  RelaySubscriber,
+} from './types.js';
 
-/** One player of a relayed stream. */
-export interface Player {
-  session: ClientSession;
-  streamId: number;
-  /** Dropping media until the next keyframe (a fresh player with no cached GOP, or one that fell behind). */
+/** The relay's state for one subscriber of a key (an RTMP player or any other): the slow-consumer policy's. */
+export interface Subscription {
+  readonly subscriber: RelaySubscriber;
+  /** Its queue limit (the relay's `maxPlayerQueue` unless it subscribed with its own). */
+  readonly maxQueue: number;
+  /** The counters of its protocol, relay-wide (drops are added there too, without a lookup). */
+  readonly totals: LiveRelayTotals;
+  /** Dropping media until the next keyframe (a fresh subscriber with no cached GOP, or one that fell behind). */
   waitKeyframe: boolean;
-  /** Fell behind at least once and has not caught up: disconnect if still behind at the next keyframe. */
+  /** Fell behind at least once and has not caught up: close it if still behind at the next keyframe. */
   behind: boolean;
   /** Video was skipped (paused, receiveVideo false): resume video at a keyframe only, audio goes on. */
   videoGap: boolean;
   droppedMessages: number;
   droppedBytes: number;
-  /** The part of the drop counters already announced by a `drop` event. */
+  /** The part of the drop counters already announced by a drop event. */
   reportedMessages: number;
   reportedBytes: number;
 }
 
-/** A new player, waiting for its first keyframe. */
-export function newPlayer(session: ClientSession, streamId: number): Player {
+/** A new subscription, waiting for its first keyframe. */
+export function newSubscription(
+  subscriber: RelaySubscriber,
+  maxQueue: number,
+  totals: LiveRelayTotals,
+): Subscription {
   return {
-    session,
-    streamId,
+    subscriber,
+    maxQueue,
+    totals,
     waitKeyframe: true,
     behind: false,
     videoGap: false,
@@ -35,20 +49,22 @@ export function newPlayer(session: ClientSession, streamId: number): Player {
   };
 }
 
-/** The relay's state for one key: its publisher, caches and players. */
+/** The relay's state for one key: its publisher, caches and subscribers. */
 export interface LiveStream {
   key: string;
-  publisher: { session: ClientSession; streamId: number } | undefined;
+  /** The publisher and, for a session, the message stream id its media comes on (undefined: any). */
+  publisher: { source: RelayPublisher; streamId: number | undefined } | undefined;
   lastMessageAt: number;
   /** The last data message (onMetaData), timestamp 0. */
-  metadata: RelayItem | undefined;
+  metadata: SharedItem | undefined;
   /** Sequence headers, colorInfo and channel configs of every live track. */
   tracks: TrackCache;
   /** From the last keyframe on. */
-  gop: RelayItem[];
+  gop: SharedItem[];
   gopBytes: number;
   hasVideo: boolean;
-  players: Set<Player>;
+  /** Every subscriber, RTMP players included, in the order they came. */
+  subscribers: Map<RelaySubscriber, Subscription>;
   droppedMessages: number;
   droppedBytes: number;
 }
@@ -64,7 +80,7 @@ export function newStream(key: string): LiveStream {
     gop: [],
     gopBytes: 0,
     hasVideo: false,
-    players: new Set(),
+    subscribers: new Map(),
     droppedMessages: 0,
     droppedBytes: 0,
   };
@@ -81,20 +97,33 @@ export function clearMedia(stream: LiveStream): void {
 
 /** What {@link LiveRelay.stats} reports of `s`. */
 export function streamStats(s: LiveStream): LiveStreamStats {
+  // Protocol labels come from applications: no prototype for a label to collide with.
+  const playersByProtocol: Record<string, number> = Object.create(null);
+  const playerStats: LivePlayerStats[] = [];
+  for (const sub of s.subscribers.values()) {
+    const subscriber = sub.subscriber;
+    const protocol = subscriber.protocol;
+    playersByProtocol[protocol] = (playersByProtocol[protocol] ?? 0) + 1;
+    const rtmp = isRtmpPlayer(subscriber);
+    playerStats.push({
+      protocol,
+      subscriber,
+      session: rtmp ? subscriber.session : undefined,
+      streamId: rtmp ? subscriber.streamId : undefined,
+      droppedMessages: sub.droppedMessages,
+      droppedBytes: sub.droppedBytes,
+      behind: sub.behind,
+    });
+  }
   return {
     key: s.key,
     publishing: s.publisher !== undefined,
-    players: s.players.size,
+    players: s.subscribers.size,
+    playersByProtocol,
     gopMessages: s.gop.length,
     gopBytes: s.gopBytes,
     droppedMessages: s.droppedMessages,
     droppedBytes: s.droppedBytes,
-    playerStats: [...s.players].map((p) => ({
-      session: p.session,
-      streamId: p.streamId,
-      droppedMessages: p.droppedMessages,
-      droppedBytes: p.droppedBytes,
-      behind: p.behind,
-    })),
+    playerStats,
   };
 }
