@@ -376,13 +376,13 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
       if (!entry.keyframe) return;
       sub.videoGap = false;
     }
-    // Without video (none published, or the subscriber turned it off), every audio frame is a valid starting point.
-    const startPoint =
-      entry.keyframe ||
-      (type === MessageType.Audio &&
-        (!stream.hasVideo || (subscriber.wants !== undefined && !subscriber.wants(MessageType.Video))));
     const queued = subscriber.queuedBytes === undefined ? 0 : subscriber.queuedBytes();
     if (sub.waitKeyframe) {
+      // Without video (none published, or the subscriber turned it off), every audio frame is a valid start.
+      const startPoint =
+        entry.keyframe ||
+        (type === MessageType.Audio &&
+          (!stream.hasVideo || (subscriber.wants !== undefined && !subscriber.wants(MessageType.Video))));
       if (!startPoint) {
         // A new subscriber waiting for its first keyframe lost nothing; one catching up did.
         if (sub.behind) this.#drop(stream, sub, entry);

@@ -1,4 +1,4 @@
-import type { RtmpError } from '@rtmp/connection';
+import type { RtmpConnection, RtmpError } from '@rtmp/connection';
 import type { ClientSession } from '../server/session.js';
 import type { RelayItem, RelaySubscriber, RtmpPlayerSubscriber } from './types.js';
 
@@ -10,19 +10,22 @@ export class RtmpPlayer implements RtmpPlayerSubscriber {
   readonly protocol = 'rtmp';
   readonly session: ClientSession;
   readonly streamId: number;
+  // The session's connection never changes: held here, the per-message calls skip a hop.
+  readonly #connection: RtmpConnection;
 
   constructor(session: ClientSession, streamId: number) {
     this.session = session;
     this.streamId = streamId;
+    this.#connection = session.connection;
   }
 
   send(item: RelayItem): void {
-    const connection = this.session.connection;
+    const connection = this.#connection;
     connection.writeEncoded(item.rtmpChunks(this.streamId, connection.outChunkSize), item.chunkStreamId);
   }
 
   queuedBytes(): number {
-    return this.session.connection.writableLength;
+    return this.#connection.writableLength;
   }
 
   wants(type: 8 | 9): boolean {
