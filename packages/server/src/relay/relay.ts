@@ -1,21 +1,15 @@
 import { EventEmitter } from 'node:events';
 import { MessageType, type RtmpMessage } from '@rtmp/chunk';
-import { ChunkStreams, RtmpConnection, RtmpError } from '@rtmp/connection';
+import { ChunkStreams, RtmpError } from '@rtmp/connection';
 import { classifyAudioTag, classifyVideoTag } from '@rtmp/flv-demux';
 import type { RtmpHandlerFactory } from '../server/handler.js';
 import type { ClientSession } from '../server/session.js';
 import { normaliseApp } from '../server/util.js';
+import { Fanout, safely } from './fanout.js';
 import { relayHandler } from './handler.js';
 import { SharedItem } from './item.js';
 import { isRtmpPlayer, RtmpPlayer } from './rtmp-player.js';
-import {
-  clearMedia,
-  type LiveStream,
-  newStream,
-  newSubscription,
-  type Subscription,
-  streamStats,
-} from './stream.js';
+import { clearMedia, type LiveStream, newStream, streamStats } from './stream.js';
 import type {
   LiveRelayEvents,
   LiveRelayOptions,
@@ -66,8 +60,7 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
   readonly #maxGop: number;
   readonly #staleAfter: number;
   readonly #scope: (app: string, name: string, session: ClientSession) => string;
-  readonly #totals: LiveRelayTotals = { droppedMessages: 0, droppedBytes: 0, slowPlayers: 0 };
-  readonly #protocolTotals = new Map<string, LiveRelayTotals>();
+  readonly #fanout = new Fanout(this, this.#streams);
 
   constructor(options: LiveRelayOptions = {}) {
     super();
@@ -116,7 +109,7 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
    * every subscriber, or of the subscribers of one `protocol` (`'rtmp'` for RTMP players).
    */
   totals(protocol?: string): LiveRelayTotals {
-    const totals = protocol === undefined ? this.#totals : this.#protocolTotals.get(protocol);
+    const totals = protocol === undefined ? this.#fanout.totals : this.#fanout.totalsFor(protocol);
     return { droppedMessages: 0, droppedBytes: 0, slowPlayers: 0, ...totals };
   }
 
@@ -166,15 +159,8 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
     clearMedia(stream);
     let ended = 0;
     if (options.notifyPlayers !== false) {
-      const subs = [...stream.subscribers.values()];
-      stream.subscribers.clear();
       this.#streams.delete(key);
-      for (const sub of subs) {
-        this.#reportDrops(key, sub);
-        safely('end', () => sub.subscriber.end(`${key} is now unpublished.`));
-        this.emit('unsubscribe', key, sub.subscriber);
-      }
-      ended = subs.length;
+      ended = this.#fanout.endAll(stream, `${key} is now unpublished.`);
     }
     this.emit('unpublish', key, publisher);
     if (ended > 0) this.emit('idle', key);
@@ -186,7 +172,11 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
    * it waits for a publisher.
    */
   play(key: string, session: ClientSession, streamId: number): void {
-    this.#attach(key, new RtmpPlayer(session, streamId), this.#maxQueue);
+    this.#fanout.attach(
+      this.#streams.get(key) ?? this.#entry(key),
+      new RtmpPlayer(session, streamId),
+      this.#maxQueue,
+    );
   }
 
   /**
@@ -209,7 +199,7 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
     if (this.#streams.get(key)?.subscribers.has(subscriber)) {
       throw new RtmpError('ERR_RTMP_INVALID_STATE', `already subscribed to ${key}`);
     }
-    this.#attach(key, subscriber, maxQueue);
+    this.#fanout.attach(this.#streams.get(key) ?? this.#entry(key), subscriber, maxQueue);
   }
 
   /** Detaches `subscriber` from `key` (nothing when it is not attached). */
@@ -217,8 +207,8 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
     const stream = this.#streams.get(key);
     if (!stream) return;
     const sub = stream.subscribers.get(subscriber);
-    if (sub !== undefined) this.#detach(stream, sub);
-    this.#settle(stream, sub !== undefined);
+    if (sub !== undefined) this.#fanout.detach(stream, sub);
+    this.#fanout.settle(stream, sub !== undefined);
   }
 
   /** Removes an RTMP player (its play ended or it disconnected); without `streamId`, every play of `session`. */
@@ -229,11 +219,11 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
     for (const sub of stream.subscribers.values()) {
       const s = sub.subscriber;
       if (isRtmpPlayer(s) && s.session === session && (streamId === undefined || s.streamId === streamId)) {
-        this.#detach(stream, sub);
+        this.#fanout.detach(stream, sub);
         removed = true;
       }
     }
-    this.#settle(stream, removed);
+    this.#fanout.settle(stream, removed);
   }
 
   /**
@@ -254,7 +244,7 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
     if (message.type === MessageType.DataAmf0) {
       const metadata = new SharedItem({ ...message, timestamp: 0 }, ChunkStreams.Data, undefined);
       stream.metadata = metadata;
-      this.#sendAll(stream, metadata);
+      this.#fanout.sendAll(stream, metadata);
       return;
     }
     if (message.type !== MessageType.Video && message.type !== MessageType.Audio) return;
@@ -269,7 +259,7 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
         stream.gop = [];
         stream.gopBytes = 0;
       }
-      this.#sendAll(stream, entry);
+      this.#fanout.sendAll(stream, entry);
       return;
     }
     // Frames, command frames and what the classifier could not read are forwarded as media.
@@ -286,13 +276,7 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
         stream.gopBytes += entry.bytes;
       }
     }
-    for (const sub of stream.subscribers.values()) {
-      try {
-        this.#deliver(stream, sub, entry);
-      } catch (error) {
-        this.#failed(stream, sub, error);
-      }
-    }
+    this.#fanout.deliverAll(stream, entry);
   }
 
   /** Drops every registration of `session` (called when it disconnects). */
@@ -311,161 +295,6 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
   handler<O>(inner?: RtmpHandlerFactory<O>): RtmpHandlerFactory<O> {
     return relayHandler(this, inner);
   }
-
-  #attach(key: string, subscriber: RelaySubscriber, maxQueue: number): void {
-    const stream = this.#streams.get(key) ?? this.#entry(key);
-    const demand = stream.subscribers.size === 0 && stream.publisher === undefined;
-    const sub = newSubscription(subscriber, maxQueue, this.#totalsOf(subscriber.protocol));
-    stream.subscribers.set(subscriber, sub);
-    if (isRtmpPlayer(subscriber)) this.emit('play', key, subscriber.session);
-    this.emit('subscribe', key, subscriber);
-    // The cached GOP goes out in one writev rather than one per message (RTMP players).
-    RtmpConnection.batch(() => {
-      try {
-        if (stream.metadata) subscriber.send(stream.metadata);
-        stream.tracks.replay((config) => subscriber.send(config));
-        for (const cached of stream.gop) {
-          if (stream.subscribers.get(subscriber) !== sub) break;
-          this.#deliver(stream, sub, cached);
-        }
-      } catch (error) {
-        this.#failed(stream, sub, error);
-      }
-    });
-    if (demand) this.emit('demand', key);
-  }
-
-  /** Takes `sub` off `stream`: reports its drops and emits `stop` (RTMP players) and `unsubscribe`. */
-  #detach(stream: LiveStream, sub: Subscription): void {
-    const subscriber = sub.subscriber;
-    stream.subscribers.delete(subscriber);
-    this.#reportDrops(stream.key, sub);
-    if (isRtmpPlayer(subscriber)) this.emit('stop', stream.key, subscriber.session);
-    this.emit('unsubscribe', stream.key, subscriber);
-  }
-
-  /** After subscribers left: forgets an entry with neither publisher nor subscribers; `idle` if the last left. */
-  #settle(stream: LiveStream, removed: boolean): void {
-    if (stream.subscribers.size > 0) return;
-    if (!stream.publisher && this.#streams.get(stream.key) === stream) this.#streams.delete(stream.key);
-    if (removed) this.emit('idle', stream.key);
-  }
-
-  /** Sends configuration or metadata to every subscriber: never dropped, whatever it waits for. */
-  #sendAll(stream: LiveStream, entry: SharedItem): void {
-    for (const sub of stream.subscribers.values()) {
-      try {
-        sub.subscriber.send(entry);
-      } catch (error) {
-        this.#failed(stream, sub, error);
-      }
-    }
-  }
-
-  /** Delivers media under the slow-consumer policy. */
-  #deliver(stream: LiveStream, sub: Subscription, entry: SharedItem): void {
-    const subscriber = sub.subscriber;
-    const type = entry.message.type as 8 | 9;
-    // Media the subscriber opted out of (pause, receiveVideo/receiveAudio false) is not a drop.
-    if (subscriber.wants !== undefined && !subscriber.wants(type)) {
-      if (type === MessageType.Video) sub.videoGap = true;
-      return;
-    }
-    if (sub.videoGap && type === MessageType.Video) {
-      // Inter frames after a gap reference frames the subscriber never got.
-      if (!entry.keyframe) return;
-      sub.videoGap = false;
-    }
-    const queued = subscriber.queuedBytes === undefined ? 0 : subscriber.queuedBytes();
-    if (sub.waitKeyframe) {
-      // Without video (none published, or the subscriber turned it off), every audio frame is a valid start.
-      const startPoint =
-        entry.keyframe ||
-        (type === MessageType.Audio &&
-          (!stream.hasVideo || (subscriber.wants !== undefined && !subscriber.wants(MessageType.Video))));
-      if (!startPoint) {
-        // A new subscriber waiting for its first keyframe lost nothing; one catching up did.
-        if (sub.behind) this.#drop(stream, sub, entry);
-        return;
-      }
-      if (queued > sub.maxQueue) {
-        this.#drop(stream, sub, entry);
-        if (sub.behind) this.#tooSlow(stream, sub, queued);
-        return;
-      }
-      sub.waitKeyframe = false;
-      sub.behind = false;
-      if (sub.droppedMessages !== sub.reportedMessages) this.#reportDrops(stream.key, sub);
-    } else if (queued > sub.maxQueue) {
-      sub.waitKeyframe = true;
-      sub.behind = true;
-      this.#drop(stream, sub, entry);
-      return;
-    }
-    subscriber.send(entry);
-  }
-
-  // Off the delivery path: only messages that are dropped get here, so counting costs nothing when all is well.
-  #drop(stream: LiveStream, sub: Subscription, entry: SharedItem): void {
-    sub.droppedMessages++;
-    sub.droppedBytes += entry.bytes;
-    stream.droppedMessages++;
-    stream.droppedBytes += entry.bytes;
-    this.#totals.droppedMessages++;
-    this.#totals.droppedBytes += entry.bytes;
-    sub.totals.droppedMessages++;
-    sub.totals.droppedBytes += entry.bytes;
-  }
-
-  /** Still behind at a keyframe: detached and closed with `ERR_RTMP_SLOW_CONSUMER`. */
-  #tooSlow(stream: LiveStream, sub: Subscription, queued: number): void {
-    const { key } = stream;
-    const subscriber = sub.subscriber;
-    stream.subscribers.delete(subscriber);
-    this.#totals.slowPlayers++;
-    sub.totals.slowPlayers++;
-    this.#reportDrops(key, sub);
-    if (isRtmpPlayer(subscriber)) this.emit('slowPlayer', key, subscriber.session);
-    this.emit('slowSubscriber', key, subscriber);
-    const error = new RtmpError('ERR_RTMP_SLOW_CONSUMER', `player of ${key} stayed ${queued} bytes behind`);
-    safely('close', () => subscriber.close(error));
-    this.emit('unsubscribe', key, subscriber);
-    this.#settle(stream, true);
-  }
-
-  /** A subscriber threw: detached and closed with `ERR_RTMP_HANDLER_FAILED`; the others go on. */
-  #failed(stream: LiveStream, sub: Subscription, exception: unknown): void {
-    if (stream.subscribers.get(sub.subscriber) !== sub) return;
-    this.#detach(stream, sub);
-    const detail = exception instanceof Error ? exception.message : String(exception);
-    const error = new RtmpError('ERR_RTMP_HANDLER_FAILED', `subscriber of ${stream.key} threw: ${detail}`, {
-      cause: exception,
-    });
-    safely('close', () => sub.subscriber.close(error));
-    this.#settle(stream, true);
-  }
-
-  /** Emits the drop events for what `sub` lost since the last report (nothing when it lost nothing). */
-  #reportDrops(key: string, sub: Subscription): void {
-    const messages = sub.droppedMessages - sub.reportedMessages;
-    if (messages === 0) return;
-    const bytes = sub.droppedBytes - sub.reportedBytes;
-    sub.reportedMessages = sub.droppedMessages;
-    sub.reportedBytes = sub.droppedBytes;
-    const subscriber = sub.subscriber;
-    if (isRtmpPlayer(subscriber)) this.emit('drop', key, subscriber.session, messages, bytes);
-    this.emit('subscriberDrop', key, subscriber, messages, bytes);
-  }
-
-  /** The relay-wide counters of `protocol`, made on its first subscriber. */
-  #totalsOf(protocol: string): LiveRelayTotals {
-    let totals = this.#protocolTotals.get(protocol);
-    if (totals === undefined) {
-      totals = { droppedMessages: 0, droppedBytes: 0, slowPlayers: 0 };
-      this.#protocolTotals.set(protocol, totals);
-    }
-    return totals;
-  }
 }
 
 function checkLimit(name: string, value: number): number {
@@ -473,26 +302,4 @@ function checkLimit(name: string, value: number): number {
     throw new RtmpError('ERR_RTMP_INVALID_OPTION', `option ${name} must be a non-negative number`);
   }
   return value;
-}
-
-/**
- * Calls back into a subscriber or a replaced publisher on the relay's own path (`end`, `close`): an exception there
- * must not reach the publisher whose message is being relayed, and is never dropped either: it becomes a process
- * warning, as a throwing close listener of a connection does.
- */
-function safely(what: string, run: () => void): void {
-  try {
-    run();
-  } catch (exception) {
-    const detail = exception instanceof Error ? exception.message : String(exception);
-    process.emitWarning(
-      new RtmpError(
-        'ERR_RTMP_HANDLER_FAILED',
-        `${what}() of a relay subscriber or publisher threw: ${detail}`,
-        {
-          cause: exception,
-        },
-      ),
-    );
-  }
 }
