@@ -3,6 +3,7 @@
 // tsx, so the same transpiler and the same @rtmp/chunk / @rtmp/flv-demux / @rtmp/connection builds serve both.
 //
 // Run (in bench/, after a build): node --import tsx server/relay-ab.ts [--base=<git ref>] [--rounds=15]
+//   [--players=1,10,100] [--samples] (prints every round's figure)
 //   = pnpm --filter @rtmp/bench relay-ab -- --base=main
 //
 // The base commit's packages/server/src is extracted with `git archive` into bench/.cache/relay-ab/<sha>/ (ignored
@@ -134,6 +135,10 @@ for (const n of PLAYERS) {
       a.push(measure(base.LiveRelay, n, messages));
     }
   }
+  if (args.has('samples'))
+    console.log(
+      `   base ${a.map((x) => x.toFixed(1)).join(' ')}\n   head ${b.map((x) => x.toFixed(1)).join(' ')}`,
+    );
   const ma = median(a);
   const mb = median(b);
   console.log(
