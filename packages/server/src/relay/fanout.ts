@@ -3,8 +3,9 @@ import { MessageType } from '@rtmp/chunk';
 import { RtmpConnection, RtmpError } from '@rtmp/connection';
 import type { SharedItem } from './item.js';
 import { isRtmpPlayer } from './rtmp-player.js';
-import { type LiveStream, newSubscription, type Subscription } from './stream.js';
-import type { LiveRelayEvents, LiveRelayTotals, RelaySubscriber } from './types.js';
+import type { LiveStream } from './stream.js';
+import type { Subscription } from './subscription.js';
+import type { LiveRelayEvents, LiveRelayTotals } from './types.js';
 
 /**
  * The relay's fan-out: attaching and detaching subscribers (RTMP players among them), delivering every item to
@@ -58,18 +59,18 @@ export class Fanout {
    * Attaches `subscriber` to `stream`: `play` (RTMP players) and `subscribe`, the replay of the caches, then
    * `demand` when it is the first subscriber of a key that is not live.
    */
-  attach(stream: LiveStream, subscriber: RelaySubscriber, maxQueue: number): void {
+  attach(stream: LiveStream, sub: Subscription): void {
     const key = stream.key;
+    const subscriber = sub.subscriber;
     const demand = stream.subscribers.size === 0 && stream.publisher === undefined;
-    const sub = newSubscription(subscriber, maxQueue, this.#totalsOf(subscriber.protocol));
     stream.subscribers.set(subscriber, sub);
     if (isRtmpPlayer(subscriber)) this.#events.emit('play', key, subscriber.session);
     this.#events.emit('subscribe', key, subscriber);
     // The cached GOP goes out in one writev rather than one per message (RTMP players).
     RtmpConnection.batch(() => {
       try {
-        if (stream.metadata) subscriber.send(stream.metadata);
-        stream.tracks.replay((config) => subscriber.send(config));
+        if (stream.metadata) sub.send(stream.metadata);
+        stream.tracks.replay((config) => sub.send(config));
         for (const cached of stream.gop) {
           if (stream.subscribers.get(subscriber) !== sub) break;
           this.#deliver(stream, sub, cached);
@@ -101,7 +102,7 @@ export class Fanout {
   sendAll(stream: LiveStream, entry: SharedItem): void {
     for (const sub of stream.subscribers.values()) {
       try {
-        sub.subscriber.send(entry);
+        sub.send(entry);
       } catch (error) {
         this.#failed(stream, sub, error);
       }
@@ -110,10 +111,9 @@ export class Fanout {
 
   /** Delivers media under the slow-consumer policy. */
   #deliver(stream: LiveStream, sub: Subscription, entry: SharedItem): void {
-    const subscriber = sub.subscriber;
     const type = entry.message.type as 8 | 9;
     // Media the subscriber opted out of (pause, receiveVideo/receiveAudio false) is not a drop.
-    if (subscriber.wants !== undefined && !subscriber.wants(type)) {
+    if (!sub.wants(type)) {
       if (type === MessageType.Video) sub.videoGap = true;
       return;
     }
@@ -122,13 +122,11 @@ export class Fanout {
       if (!entry.keyframe) return;
       sub.videoGap = false;
     }
-    const queued = subscriber.queuedBytes === undefined ? 0 : subscriber.queuedBytes();
+    const queued = sub.queuedBytes();
     if (sub.waitKeyframe) {
       // Without video (none published, or the subscriber turned it off), every audio frame is a valid start.
       const startPoint =
-        entry.keyframe ||
-        (type === MessageType.Audio &&
-          (!stream.hasVideo || (subscriber.wants !== undefined && !subscriber.wants(MessageType.Video))));
+        entry.keyframe || (type === MessageType.Audio && (!stream.hasVideo || !sub.wants(MessageType.Video)));
       if (!startPoint) {
         // A new subscriber waiting for its first keyframe lost nothing; one catching up did.
         if (sub.behind) this.#drop(stream, sub, entry);
@@ -148,7 +146,7 @@ export class Fanout {
       this.#drop(stream, sub, entry);
       return;
     }
-    subscriber.send(entry);
+    sub.send(entry);
   }
 
   // Off the delivery path: only messages that are dropped get here, so counting costs nothing when all is well.
@@ -204,7 +202,7 @@ export class Fanout {
   }
 
   /** The relay-wide counters of `protocol`, made on its first subscriber. */
-  #totalsOf(protocol: string): LiveRelayTotals {
+  totalsOf(protocol: string): LiveRelayTotals {
     let totals = this.#protocolTotals.get(protocol);
     if (totals === undefined) {
       totals = { droppedMessages: 0, droppedBytes: 0, slowPlayers: 0 };

@@ -10,6 +10,7 @@ import { relayHandler } from './handler.js';
 import { SharedItem } from './item.js';
 import { isRtmpPlayer, RtmpPlayer } from './rtmp-player.js';
 import { clearMedia, type LiveStream, newStream, streamStats } from './stream.js';
+import { ExternalSubscription } from './subscription.js';
 import type {
   LiveRelayEvents,
   LiveRelayOptions,
@@ -172,11 +173,8 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
    * it waits for a publisher.
    */
   play(key: string, session: ClientSession, streamId: number): void {
-    this.#fanout.attach(
-      this.#streams.get(key) ?? this.#entry(key),
-      new RtmpPlayer(session, streamId),
-      this.#maxQueue,
-    );
+    const player = new RtmpPlayer(session, streamId, this.#maxQueue, this.#fanout.totalsOf('rtmp'));
+    this.#fanout.attach(this.#streams.get(key) ?? this.#entry(key), player);
   }
 
   /**
@@ -199,7 +197,8 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
     if (this.#streams.get(key)?.subscribers.has(subscriber)) {
       throw new RtmpError('ERR_RTMP_INVALID_STATE', `already subscribed to ${key}`);
     }
-    this.#fanout.attach(this.#streams.get(key) ?? this.#entry(key), subscriber, maxQueue);
+    const sub = new ExternalSubscription(subscriber, maxQueue, this.#fanout.totalsOf(subscriber.protocol));
+    this.#fanout.attach(this.#streams.get(key) ?? this.#entry(key), sub);
   }
 
   /** Detaches `subscriber` from `key` (nothing when it is not attached). */

@@ -1,22 +1,32 @@
 import type { RtmpConnection, RtmpError } from '@rtmp/connection';
 import type { ClientSession } from '../server/session.js';
-import type { RelayItem, RelaySubscriber, RtmpPlayerSubscriber } from './types.js';
+import { Subscription } from './subscription.js';
+import type { LiveRelayTotals, RelayItem, RelaySubscriber, RtmpPlayerSubscriber } from './types.js';
 
 /**
- * An RTMP player as one kind of subscriber: the relay delivers to it exactly as to any other, and it writes the
- * shared chunk encoding of each item to its session's connection on its own play stream id.
+ * An RTMP player as one kind of subscriber: the fan-out delivers to it exactly as to any other, and it writes the
+ * shared chunk encoding of each item to its session's connection on its own play stream id. It is its own
+ * subscription record (no second object per player on the delivery path).
  */
-export class RtmpPlayer implements RtmpPlayerSubscriber {
-  readonly protocol = 'rtmp';
+export class RtmpPlayer extends Subscription implements RtmpPlayerSubscriber {
   readonly session: ClientSession;
   readonly streamId: number;
   // The session's connection never changes: held here, the per-message calls skip a hop.
   readonly #connection: RtmpConnection;
 
-  constructor(session: ClientSession, streamId: number) {
+  constructor(session: ClientSession, streamId: number, maxQueue: number, totals: LiveRelayTotals) {
+    super(maxQueue, totals);
     this.session = session;
     this.streamId = streamId;
     this.#connection = session.connection;
+  }
+
+  get protocol(): 'rtmp' {
+    return 'rtmp';
+  }
+
+  get subscriber(): RelaySubscriber {
+    return this;
   }
 
   send(item: RelayItem): void {

@@ -1,53 +1,8 @@
 import type { SharedItem } from './item.js';
 import { isRtmpPlayer } from './rtmp-player.js';
+import type { Subscription } from './subscription.js';
 import { TrackCache } from './track-cache.js';
-import type {
-  LivePlayerStats,
-  LiveRelayTotals,
-  LiveStreamStats,
-  RelayPublisher,
-  RelaySubscriber,
-} from './types.js';
-
-/** The relay's state for one subscriber of a key (an RTMP player or any other): the slow-consumer policy's. */
-export interface Subscription {
-  readonly subscriber: RelaySubscriber;
-  /** Its queue limit (the relay's `maxPlayerQueue` unless it subscribed with its own). */
-  readonly maxQueue: number;
-  /** The counters of its protocol, relay-wide (drops are added there too, without a lookup). */
-  readonly totals: LiveRelayTotals;
-  /** Dropping media until the next keyframe (a fresh subscriber with no cached GOP, or one that fell behind). */
-  waitKeyframe: boolean;
-  /** Fell behind at least once and has not caught up: close it if still behind at the next keyframe. */
-  behind: boolean;
-  /** Video was skipped (paused, receiveVideo false): resume video at a keyframe only, audio goes on. */
-  videoGap: boolean;
-  droppedMessages: number;
-  droppedBytes: number;
-  /** The part of the drop counters already announced by a drop event. */
-  reportedMessages: number;
-  reportedBytes: number;
-}
-
-/** A new subscription, waiting for its first keyframe. */
-export function newSubscription(
-  subscriber: RelaySubscriber,
-  maxQueue: number,
-  totals: LiveRelayTotals,
-): Subscription {
-  return {
-    subscriber,
-    maxQueue,
-    totals,
-    waitKeyframe: true,
-    behind: false,
-    videoGap: false,
-    droppedMessages: 0,
-    droppedBytes: 0,
-    reportedMessages: 0,
-    reportedBytes: 0,
-  };
-}
+import type { LivePlayerStats, LiveStreamStats, RelayPublisher, RelaySubscriber } from './types.js';
 
 /** The relay's state for one key: its publisher, caches and subscribers. */
 export interface LiveStream {
