@@ -119,21 +119,24 @@ console.log(
 console.log(' players | base CPU ns/msg/player | head CPU ns/msg/player | head/base | base min | head min');
 for (const n of PLAYERS) {
   const messages = Math.max(5_000, Math.round(400_000 / n));
-  // Warm-up of both, then interleaved rounds; the order alternates so neither always runs first.
+  // Warm-up of both, then interleaved rounds in ABBA order (each round's figure is the mean of its two runs), so
+  // that neither always runs first or last: in a run of identical code against itself a plain ABAB order still
+  // showed a few per cent in favour of one side.
   for (let i = 0; i < 3; i++) {
     measure(base.LiveRelay, n, messages);
     measure(head.LiveRelay, n, messages);
+    measure(head.LiveRelay, n, messages);
+    measure(base.LiveRelay, n, messages);
   }
   const a: number[] = [];
   const b: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    if (r % 2 === 0) {
-      a.push(measure(base.LiveRelay, n, messages));
-      b.push(measure(head.LiveRelay, n, messages));
-    } else {
-      b.push(measure(head.LiveRelay, n, messages));
-      a.push(measure(base.LiveRelay, n, messages));
-    }
+    const a1 = measure(base.LiveRelay, n, messages);
+    const b1 = measure(head.LiveRelay, n, messages);
+    const b2 = measure(head.LiveRelay, n, messages);
+    const a2 = measure(base.LiveRelay, n, messages);
+    a.push((a1 + a2) / 2);
+    b.push((b1 + b2) / 2);
   }
   if (args.has('samples'))
     console.log(

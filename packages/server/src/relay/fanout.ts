@@ -3,7 +3,7 @@ import { MessageType } from '@rtmp/chunk';
 import { RtmpConnection, RtmpError } from '@rtmp/connection';
 import type { SharedItem } from './item.js';
 import { isRtmpPlayer } from './rtmp-player.js';
-import type { LiveStream } from './stream.js';
+import { addSubscription, type LiveStream, removeSubscription, removeSubscriptions } from './stream.js';
 import type { Subscription } from './subscription.js';
 import type { LiveRelayEvents, LiveRelayTotals } from './types.js';
 
@@ -31,7 +31,10 @@ export class Fanout {
 
   /** Delivers a media item to every subscriber of `stream`; one that throws is detached, the others go on. */
   deliverAll(stream: LiveStream, entry: SharedItem): void {
-    for (const sub of stream.subscribers.values()) {
+    const subs = stream.delivery;
+    for (let i = 0; i < subs.length; i++) {
+      const sub = subs[i]!;
+      if (!sub.attached) continue;
       try {
         this.#deliver(stream, sub, entry);
       } catch (error) {
@@ -45,8 +48,7 @@ export class Fanout {
    * NetStream.Play.Stop). Returns how many there were.
    */
   endAll(stream: LiveStream, reason: string): number {
-    const subs = [...stream.subscribers.values()];
-    stream.subscribers.clear();
+    const subs = removeSubscriptions(stream);
     for (const sub of subs) {
       this.#reportDrops(stream.key, sub);
       safely('end', () => sub.subscriber.end(reason));
@@ -63,7 +65,7 @@ export class Fanout {
     const key = stream.key;
     const subscriber = sub.subscriber;
     const demand = stream.subscribers.size === 0 && stream.publisher === undefined;
-    stream.subscribers.set(subscriber, sub);
+    addSubscription(stream, sub);
     if (isRtmpPlayer(subscriber)) this.#events.emit('play', key, subscriber.session);
     this.#events.emit('subscribe', key, subscriber);
     // The cached GOP goes out in one writev rather than one per message (RTMP players).
@@ -72,7 +74,7 @@ export class Fanout {
         if (stream.metadata) sub.send(stream.metadata);
         stream.tracks.replay((config) => sub.send(config));
         for (const cached of stream.gop) {
-          if (stream.subscribers.get(subscriber) !== sub) break;
+          if (!sub.attached) break;
           this.#deliver(stream, sub, cached);
         }
       } catch (error) {
@@ -82,13 +84,17 @@ export class Fanout {
     if (demand) this.#events.emit('demand', key);
   }
 
-  /** Takes `sub` off `stream`: reports its drops and emits `stop` (RTMP players) and `unsubscribe`. */
-  detach(stream: LiveStream, sub: Subscription): void {
+  /**
+   * Takes `sub` off `stream`: reports its drops and emits `stop` (RTMP players) and `unsubscribe`. False when it
+   * was not attached any more.
+   */
+  detach(stream: LiveStream, sub: Subscription): boolean {
     const subscriber = sub.subscriber;
-    stream.subscribers.delete(subscriber);
+    if (!removeSubscription(stream, sub)) return false;
     this.#reportDrops(stream.key, sub);
     if (isRtmpPlayer(subscriber)) this.#events.emit('stop', stream.key, subscriber.session);
     this.#events.emit('unsubscribe', stream.key, subscriber);
+    return true;
   }
 
   /** After subscribers left: forgets an entry with neither publisher nor subscribers; `idle` if the last left. */
@@ -100,7 +106,10 @@ export class Fanout {
 
   /** Sends configuration or metadata to every subscriber: never dropped, whatever it waits for. */
   sendAll(stream: LiveStream, entry: SharedItem): void {
-    for (const sub of stream.subscribers.values()) {
+    const subs = stream.delivery;
+    for (let i = 0; i < subs.length; i++) {
+      const sub = subs[i]!;
+      if (!sub.attached) continue;
       try {
         sub.send(entry);
       } catch (error) {
@@ -165,7 +174,7 @@ export class Fanout {
   #tooSlow(stream: LiveStream, sub: Subscription, queued: number): void {
     const { key } = stream;
     const subscriber = sub.subscriber;
-    stream.subscribers.delete(subscriber);
+    removeSubscription(stream, sub);
     this.totals.slowPlayers++;
     sub.totals.slowPlayers++;
     this.#reportDrops(key, sub);
@@ -179,8 +188,7 @@ export class Fanout {
 
   /** A subscriber threw: detached and closed with `ERR_RTMP_HANDLER_FAILED`; the others go on. */
   #failed(stream: LiveStream, sub: Subscription, exception: unknown): void {
-    if (stream.subscribers.get(sub.subscriber) !== sub) return;
-    this.detach(stream, sub);
+    if (!this.detach(stream, sub)) return;
     const detail = exception instanceof Error ? exception.message : String(exception);
     const error = new RtmpError('ERR_RTMP_HANDLER_FAILED', `subscriber of ${stream.key} threw: ${detail}`, {
       cause: exception,

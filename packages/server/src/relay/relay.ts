@@ -136,7 +136,7 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
     stream ??= this.#entry(key);
     stream.publisher = { source: publisher, streamId };
     stream.lastMessageAt = Date.now();
-    for (const sub of stream.subscribers.values()) sub.waitKeyframe = true;
+    for (const sub of stream.delivery) sub.waitKeyframe = true;
     this.emit('publish', key, publisher);
     return true;
   }
@@ -206,8 +206,7 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
     const stream = this.#streams.get(key);
     if (!stream) return;
     const sub = stream.subscribers.get(subscriber);
-    if (sub !== undefined) this.#fanout.detach(stream, sub);
-    this.#fanout.settle(stream, sub !== undefined);
+    this.#fanout.settle(stream, sub !== undefined && this.#fanout.detach(stream, sub));
   }
 
   /** Removes an RTMP player (its play ended or it disconnected); without `streamId`, every play of `session`. */
@@ -215,11 +214,10 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
     const stream = this.#streams.get(key);
     if (!stream) return;
     let removed = false;
-    for (const sub of stream.subscribers.values()) {
+    for (const sub of stream.delivery) {
       const s = sub.subscriber;
       if (isRtmpPlayer(s) && s.session === session && (streamId === undefined || s.streamId === streamId)) {
-        this.#fanout.detach(stream, sub);
-        removed = true;
+        if (this.#fanout.detach(stream, sub)) removed = true;
       }
     }
     this.#fanout.settle(stream, removed);

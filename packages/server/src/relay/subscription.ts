@@ -13,6 +13,8 @@ export abstract class Subscription {
   readonly maxQueue: number;
   /** The counters of its protocol, relay-wide (drops are added there too, without a lookup). */
   readonly totals: LiveRelayTotals;
+  /** Cleared when it leaves its stream: a walk over an older delivery list skips it. */
+  attached = true;
   /** Dropping media until the next keyframe (a fresh subscriber with no cached GOP, or one that fell behind). */
   waitKeyframe = true;
   /** Fell behind at least once and has not caught up: close it if still behind at the next keyframe. */
