@@ -31,12 +31,14 @@ export class Fanout {
 
   /** Delivers a media item to every subscriber of `stream`; one that throws is detached, the others go on. */
   deliverAll(stream: LiveStream, entry: SharedItem): void {
+    // Only audio and video get here (the relay sends data and configuration with sendAll).
+    const type = entry.message.type as 8 | 9;
     const subs = stream.delivery;
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i]!;
       if (!sub.attached) continue;
       try {
-        this.#deliver(stream, sub, entry);
+        this.#deliver(stream, sub, entry, type);
       } catch (error) {
         this.#failed(stream, sub, error);
       }
@@ -75,7 +77,7 @@ export class Fanout {
         stream.tracks.replay((config) => sub.send(config));
         for (const cached of stream.gop) {
           if (!sub.attached) break;
-          this.#deliver(stream, sub, cached);
+          this.#deliver(stream, sub, cached, cached.message.type as 8 | 9);
         }
       } catch (error) {
         this.#failed(stream, sub, error);
@@ -119,8 +121,7 @@ export class Fanout {
   }
 
   /** Delivers media under the slow-consumer policy. */
-  #deliver(stream: LiveStream, sub: Subscription, entry: SharedItem): void {
-    const type = entry.message.type as 8 | 9;
+  #deliver(stream: LiveStream, sub: Subscription, entry: SharedItem, type: 8 | 9): void {
     // Media the subscriber opted out of (pause, receiveVideo/receiveAudio false) is not a drop.
     if (!sub.wants(type)) {
       if (type === MessageType.Video) sub.videoGap = true;
