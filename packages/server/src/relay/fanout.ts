@@ -60,7 +60,7 @@ export class Fanout {
   }
 
   /**
-   * Attaches `subscriber` to `stream`: `play` (RTMP players) and `subscribe`, the replay of the caches, then
+   * Attaches `sub` to `stream`: `play` (RTMP players) and `subscribe`, the replay of the caches, then
    * `demand` when it is the first subscriber of a key that is not live.
    */
   attach(stream: LiveStream, sub: Subscription): void {
