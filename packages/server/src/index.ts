@@ -30,12 +30,19 @@ export {
   toRtmpError,
 } from '@rtmp/connection';
 export {
+  isRtmpPlayer,
   type LivePlayerStats,
   LiveRelay,
   type LiveRelayEvents,
   type LiveRelayOptions,
   type LiveRelayTotals,
   type LiveStreamStats,
+  type RelayItem,
+  type RelayItemKind,
+  type RelayPublisher,
+  type RelaySubscriber,
+  type RtmpPlayerSubscriber,
+  type SubscribeOptions,
 } from './relay/relay.js';
 export { SERVER_CAPABILITIES } from './server/enhanced.js';
 export {

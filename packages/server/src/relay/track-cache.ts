@@ -1,5 +1,5 @@
 import type { AudioCodec, TagClass, VideoCodec } from '@rtmp/flv-demux';
-import type { RelayItem } from './item.js';
+import type { SharedItem } from './item.js';
 
 /**
  * Most (track, codec) entries cached per media type. Track ids go up to 255; real multitrack streams have a few, so
@@ -10,7 +10,7 @@ export const MAX_CACHED_TRACKS = 16;
 
 /** A cached message and when it arrived (replay keeps the publisher's order within each group). */
 interface Cached {
-  item: RelayItem;
+  item: SharedItem;
   seq: number;
 }
 
@@ -46,7 +46,7 @@ export class TrackCache {
    * it changes the configuration a video track already had (a sequence header with other bytes or another codec,
    * an end of sequence): frames cached so far no longer decode with what a late joiner would be given.
    */
-  update(c: TagClass, item: RelayItem): boolean {
+  update(c: TagClass, item: SharedItem): boolean {
     const entries = c.media === 'video' ? this.#video : this.#audio;
     let changed = false;
     if (c.kind === 'sequenceEnd') {
@@ -96,8 +96,8 @@ export class TrackCache {
    * video Metadata (colorInfo), audio sequence headers, audio MultichannelConfigs; within each group in the order the
    * publisher sent them (so a header that replaced part of an earlier multitrack one still comes after it).
    */
-  replay(visit: (item: RelayItem) => void): void {
-    const seen = new Set<RelayItem>();
+  replay(visit: (item: SharedItem) => void): void {
+    const seen = new Set<SharedItem>();
     const group = (entries: TrackEntry[], pick: (e: TrackEntry) => Cached | undefined) => {
       const list: Cached[] = [];
       for (const entry of entries) {
