@@ -1,3 +1,6 @@
+/// <reference types="node" />
+// A visible choice of a Node API in a pure package: TextDecoder/TextEncoder, the WHATWG globals Node (and every
+// browser) provides; nothing else of Node is used.
 // ignoreBOM keeps a leading U+FEFF in the string, so a decoded string re-encodes to the same bytes.
 const textDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 const textEncoder = new TextEncoder();

@@ -1,3 +1,6 @@
+/// <reference types="node" />
+// A visible choice of a Node API in a pure package: Buffer.allocUnsafeSlow for the reassembly slabs (uninitialised
+// memory, filled before it is handed out), which no web API offers.
 import { Buffer } from 'node:buffer';
 import { ChunkError } from './errors.js';
 import { DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MAX_MESSAGE_LENGTH, type RtmpMessage } from './message.js';

@@ -1,3 +1,5 @@
+/// <reference types="node" />
+// A visible choice of a Node API in a pure package: node:crypto's randomBytes for the handshake's random data.
 import { randomBytes } from 'node:crypto';
 import { HandshakeError, HandshakeErrorCode } from './errors.js';
 

@@ -1,3 +1,5 @@
+/// <reference types="node" />
+// A visible choice of a Node API in a pure package: node:crypto's HMAC-SHA256 for the digest handshake.
 import { createHmac } from 'node:crypto';
 
 /** Size of C1, S1, C2 and S2 in bytes. */
