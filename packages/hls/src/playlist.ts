@@ -72,11 +72,13 @@ export function renderMediaPlaylist(
   if (source.discontinuitySequence > 0)
     lines.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${source.discontinuitySequence}`);
 
-  // Parts are listed for the segments that end within three target durations of the live edge.
+  // Parts are listed for the segments that end within three target durations of the live edge, and for no more
+  // than the last three segments, counting the one in progress (or the preload hint that starts the next one), as
+  // hls-parser's reading of RFC 8216bis wants.
   const withParts = new Set<HlsSegment>();
   if (lowLatency) {
     let fromEdge = current?.duration ?? 0;
-    for (let i = listed.length - 1; i >= 0 && fromEdge < 3 * target; i--) {
+    for (let i = listed.length - 1; i >= 0 && fromEdge < 3 * target && withParts.size < 2; i--) {
       const segment = listed[i];
       if (segment === undefined) break;
       withParts.add(segment);

@@ -141,6 +141,8 @@ export class HlsSegmenter {
   private readonly listener: HlsSegmenterListener;
   private readonly inits = new Map<number, Uint8Array>();
   private initVersion = -1;
+  /** The current writer's `initVersion` of the newest init segment, -1 for a writer that made none yet. */
+  private writerVersion = -1;
   /** Codec events applied, by `media:track`, to configure a new writer after a timeline jump. */
   private readonly configs = new Map<string, DemuxEvent>();
   private readonly skipped = new Set<string>();
@@ -317,6 +319,7 @@ export class HlsSegmenter {
   private newTimeline(): void {
     this.cut({ final: true, segment: true, atMs: null });
     this.writer = new CmafWriter();
+    this.writerVersion = -1;
     for (const config of this.configs.values()) this.writer.push(config);
     this.discontinuityPending = true;
     this.reference = null;
@@ -365,13 +368,17 @@ export class HlsSegmenter {
       if (!(e instanceof Mp4Error)) throw e;
       throw new HlsError('ERR_HLS_MUX_FAILED', `CMAF fragment failed: ${e.message}`, { cause: e });
     }
-    if (fragment !== null) this.addPart(segment, fragment);
+    const part = fragment === null ? null : this.addPart(segment, fragment);
+    // The segment is complete before anyone hears of its last part: a playlist made then lists it with EXTINF.
     if (options.segment) this.completeSegment(segment);
+    if (part !== null) this.listener.part?.(part, segment);
   }
 
-  private addPart(segment: HlsSegment, fragment: CmafFragment): void {
-    if (fragment.initVersion !== this.initVersion) {
-      this.initVersion = fragment.initVersion;
+  private addPart(segment: HlsSegment, fragment: CmafFragment): HlsPart {
+    if (fragment.initVersion !== this.writerVersion) {
+      // The writer's own version counts its reconfigurations; ours also counts new writers (new timelines).
+      this.writerVersion = fragment.initVersion;
+      this.initVersion++;
       const bytes = this.writer.initSegment();
       this.inits.set(this.initVersion, bytes);
       this.listener.init?.(this.initVersion, bytes);
@@ -391,7 +398,7 @@ export class HlsSegmenter {
     segment.duration += part.duration;
     segment.byteLength += part.bytes.byteLength;
     this.stats.parts++;
-    this.listener.part?.(part, segment);
+    return part;
   }
 
   private completeSegment(segment: HlsSegment): void {
