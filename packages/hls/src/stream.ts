@@ -28,7 +28,7 @@ const MEDIA_TYPE = 'video/mp4';
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const NAME = /^([a-z0-9]{1,32})-(init|s|p)(\d{1,15})\.(mp4|m4s)$/;
 /** Complete segments whose bytes stay in memory when they are also on disk: the ones whose parts may be listed. */
-const KEPT_IN_MEMORY = 4;
+const KEPT_IN_MEMORY = 3;
 const EMPTY = new Uint8Array(0);
 
 let instances = 0;
@@ -143,6 +143,11 @@ export class HlsStream implements RelaySubscriber {
       this.failure ??= e instanceof Error ? e : new Error(String(e));
     }
     this.wake();
+  }
+
+  /** Resolves when the files queued for the folder (`directory`) are written; at once without one. */
+  async flushed(): Promise<void> {
+    await this.directory?.flushed();
   }
 
   /** Deletes the stream's files (with `--hls-dir`) and releases every waiter. */
