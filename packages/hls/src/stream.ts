@@ -30,6 +30,8 @@ const NAME = /^([a-z0-9]{1,32})-(init|s|p)(\d{1,15})\.(mp4|m4s)$/;
 /** Complete segments whose bytes stay in memory when they are also on disk: the ones whose parts may be listed. */
 const KEPT_IN_MEMORY = 3;
 const EMPTY = new Uint8Array(0);
+/** The playlist's name in the folder, as on the HTTP side. */
+const PLAYLIST_FILE = 'index.m3u8';
 
 let instances = 0;
 
@@ -137,11 +139,17 @@ export class HlsStream implements RelaySubscriber {
 
   /** Ends the stream as the relay would (the muxer is being stopped): `#EXT-X-ENDLIST`, waiters released. */
   finish(): void {
+    if (this.segmenter.ended) return;
     try {
       this.segmenter.end();
     } catch (e) {
       this.failure ??= e instanceof Error ? e : new Error(String(e));
     }
+    // The folder's playlist ends too, so that players of the files stop reloading it.
+    this.directory?.replace(
+      PLAYLIST_FILE,
+      renderMediaPlaylist(this.segmenter, this.names, { lowLatency: false }),
+    );
     this.wake();
   }
 
@@ -259,7 +267,7 @@ export class HlsStream implements RelaySubscriber {
         }
       },
     );
-    directory.replace('index.m3u8', renderMediaPlaylist(segmenter, names, { lowLatency: false }));
+    directory.replace(PLAYLIST_FILE, renderMediaPlaylist(segmenter, names, { lowLatency: false }));
   }
 
   /** Resolves true as soon as `check()` holds (now, or at a later part), else false after `timeoutMs`. */

@@ -180,6 +180,7 @@ describe('HlsStream: resources', () => {
       const plain = parseMediaPlaylist(readFileSync(join(dir, 'live', 'a', 'index.m3u8'), 'utf8'));
       expect(plain.partTargetDuration).toBeUndefined();
       expect(plain.segments.length).toBeGreaterThan(0);
+      expect(plain.endlist).toBe(true);
       expect(stream.directoryError).toBeNull();
       // The oldest retained segment's bytes left memory: it is served from its file.
       const oldest = stream.segmenter.segments[0]!;
