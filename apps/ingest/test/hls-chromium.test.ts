@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ffmpegTestPatternArgs, hasTool, run, sleep } from '@rtmp/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { launchChromium, startPlayerServer } from './hls-browser.js';
 import { APP_DIR, type RunningApp, startApp } from './helpers.js';
+import { launchChromium, startPlayerServer } from './hls-browser.js';
 
 /** Screenshots of the tests, kept as artifacts (the folder's own .gitignore keeps them out of git). */
 const OUTPUT = join(APP_DIR, 'test-output');
@@ -36,23 +36,19 @@ describe.skipIf(!ready)('hls.js plays the ingest app HLS in Debian Chromium (pla
         const page = await browser.newPage();
         const src = `http://127.0.0.1:${app.httpPort}/live/cam/index.m3u8`;
         await page.goto(`${page$.base}/?src=${encodeURIComponent(src)}&lowLatency=${lowLatency ? 1 : 0}`);
+        // Evaluated in the page (a string: this package's TypeScript has no DOM types).
         const state = (): Promise<PlaybackState> =>
-          page.evaluate(() => {
-            const video = document.querySelector('video')!;
-            const w = window as unknown as {
-              hlsFatal: string | null;
-              hlsErrors: string[];
-              hls: { latency: number; lowLatencyMode: boolean };
-            };
+          page.evaluate<PlaybackState>(`(() => {
+            const video = document.querySelector('video');
             return {
               currentTime: video.currentTime,
               frames: video.getVideoPlaybackQuality().totalVideoFrames,
-              fatal: w.hlsFatal,
-              errors: w.hlsErrors,
-              latency: Number.isFinite(w.hls.latency) ? w.hls.latency : null,
-              lowLatency: w.hls.lowLatencyMode,
+              fatal: window.hlsFatal,
+              errors: window.hlsErrors,
+              latency: Number.isFinite(window.hls.latency) ? window.hls.latency : null,
+              lowLatency: window.hls.lowLatencyMode,
             };
-          });
+          })()`);
         let first = await state();
         for (let i = 0; i < 100 && first.currentTime === 0 && first.fatal === null; i++) {
           await sleep(100);
@@ -68,7 +64,9 @@ describe.skipIf(!ready)('hls.js plays the ingest app HLS in Debian Chromium (pla
         expect(second.lowLatency).toBe(lowLatency);
         mkdirSync(OUTPUT, { recursive: true });
         await page.screenshot({ path: join(OUTPUT, `hls-chromium${lowLatency ? '-ll' : ''}.png`) });
-        console.log(`hls.js ${lowLatency ? 'LL-HLS' : 'HLS'}: latency ${second.latency?.toFixed(2)} s, errors ${JSON.stringify(second.errors)}`);
+        console.log(
+          `hls.js ${lowLatency ? 'LL-HLS' : 'HLS'}: latency ${second.latency?.toFixed(2)} s, errors ${JSON.stringify(second.errors)}`,
+        );
       } finally {
         await close();
         await page$.close();
