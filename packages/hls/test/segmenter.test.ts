@@ -169,7 +169,7 @@ describe('HlsSegmenter', () => {
         expect.objectContaining({ code: 'ERR_HLS_INVALID_OPTION' }),
       );
     }
-    expect(new HlsError('ERR_HLS_TIMEOUT', 'x')).toBeInstanceOf(HlsError);
+    expect(new HlsError('ERR_HLS_MUX_FAILED', 'x')).toBeInstanceOf(HlsError);
   });
 
   it.each(HLS_ERROR_CODES)('%s is documented in the README', (code) => {
