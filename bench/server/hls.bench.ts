@@ -297,39 +297,49 @@ async function latency(target: Target, source: string): Promise<LatencyResult> {
 
 interface CostResult {
   label: string;
+  /** Median over the rounds of CPU seconds per GB ingested. */
   cpuPerGb: number;
+  /** Every round's figure, in order. */
+  rounds: number[];
   gb: number;
 }
 
-/** CPU seconds per GB of the server process while FFmpeg publishes `copies` x the source without pacing, `runs` times. */
-async function cost(label: string, pid: number, rtmp: string, file: string): Promise<CostResult> {
-  const bytes = statSync(file).size;
-  const publish = async (name: string) => {
-    const result = await run(
-      'ffmpeg',
-      [
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-nostdin',
-        '-i',
-        file,
-        '-c',
-        'copy',
-        '-f',
-        'flv',
-        `${rtmp}/${name}`,
-      ],
-      300_000,
-    ).done;
-    if (result.code !== 0) throw new Error(`${label}: ffmpeg failed: ${result.stderr}`);
-  };
-  await publish('warmup');
-  const before = cpuSeconds(pid);
-  for (let i = 0; i < RUNS; i++) await publish(`run${i}`);
-  const cpu = cpuSeconds(pid) - before;
-  const gb = (bytes * RUNS) / 1e9;
-  return { label, cpuPerGb: cpu / gb, gb };
+interface CostServer {
+  label: string;
+  pid: number;
+  rtmp: string;
+  stop(): Promise<void>;
+}
+
+/** FFmpeg `-c copy` publishing `file` to `<rtmp>/<name>` without pacing: as fast as the server takes it. */
+async function publishFast(server: CostServer, file: string, name: string): Promise<void> {
+  const argv = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-i', file, '-c', 'copy', '-f', 'flv'];
+  const result = await run('ffmpeg', [...argv, `${server.rtmp}/${name}`], 300_000).done;
+  if (result.code !== 0) throw new Error(`${server.label}: ffmpeg failed: ${result.stderr}`);
+}
+
+/**
+ * CPU seconds of each server process per GB ingested. Every server runs for the whole measurement and gets one
+ * unmeasured warm-up ingest; then rounds publish to each in turn (the order rotating each round), so that the
+ * machine's other load falls on all of them alike; the median round is reported.
+ */
+async function costs(servers: readonly CostServer[], file: string): Promise<CostResult[]> {
+  const gb = statSync(file).size / 1e9;
+  for (const server of servers) await publishFast(server, file, 'warmup');
+  const rounds = servers.map(() => [] as number[]);
+  for (let round = 0; round < RUNS; round++) {
+    for (let k = 0; k < servers.length; k++) {
+      const i = (k + round) % servers.length;
+      const server = servers[i]!;
+      const before = cpuSeconds(server.pid);
+      await publishFast(server, file, `run${round}`);
+      rounds[i]!.push((cpuSeconds(server.pid) - before) / gb);
+    }
+  }
+  return servers.map((server, i) => {
+    const sorted = [...rounds[i]!].sort((a, b) => a - b);
+    return { label: server.label, cpuPerGb: percentile(sorted, 50), rounds: rounds[i]!, gb: gb * RUNS };
+  });
 }
 
 async function main(): Promise<void> {
@@ -365,7 +375,24 @@ async function main(): Promise<void> {
     latencies.push(
       await latency(
         {
-          label: 'ours, HLS 1 s segments, hls.js default',
+          label: 'ours, LL-HLS playlist with 1 s segments, hls.js without lowLatencyMode',
+          rtmp: ours.rtmp,
+          playlist: `${ours.http}/live/cam/index.m3u8`,
+          lowLatency: false,
+          pid: ours.pid,
+          stop: ours.stop,
+        },
+        source,
+      ),
+    );
+    await ours.stop();
+  }
+  {
+    const ours = await startOurs(['--hls-segment', '1', '--no-hls-low-latency']);
+    latencies.push(
+      await latency(
+        {
+          label: 'ours, plain HLS playlist (--no-hls-low-latency), 1 s segments, hls.js default',
           rtmp: ours.rtmp,
           playlist: `${ours.http}/live/cam/index.m3u8`,
           lowLatency: false,
@@ -397,32 +424,26 @@ async function main(): Promise<void> {
     await nginx.stop();
   }
 
-  // Cost: CPU per ingested GB, HLS muxing every stream against none.
+  // Cost: CPU per ingested GB, HLS muxing every stream against none, all servers measured in the same rounds.
   const cpuSource = ingestSource('3M', COPIES).file;
-  const costs: CostResult[] = [];
+  const servers: CostServer[] = [];
   for (const [label, extra] of [
     ['ours, --hls off', ['--hls', 'off']],
     ['ours, --hls on-demand (default), no viewer', []],
     ['ours, --hls always (every stream muxed)', ['--hls', 'always']],
   ] as const) {
-    const ours = await startOurs([...extra]);
-    costs.push(await cost(label, ours.pid, ours.rtmp, cpuSource));
-    await ours.stop();
+    servers.push({ label, ...(await startOurs([...extra])) });
   }
   if (withNginx) {
     for (const hls of [false, true]) {
-      const nginx = await startNginxHls(hls);
-      costs.push(
-        await cost(
-          `nginx-rtmp, hls ${hls ? 'on (hls_fragment 1s)' : 'off'}`,
-          nginx.pid,
-          nginx.rtmp,
-          cpuSource,
-        ),
-      );
-      await nginx.stop();
+      servers.push({
+        label: `nginx-rtmp, hls ${hls ? 'on (hls_fragment 1s)' : 'off'}`,
+        ...(await startNginxHls(hls)),
+      });
     }
   }
+  const costResults = await costs(servers, cpuSource);
+  for (const server of servers) await server.stop();
 
   console.log(
     `\nGlass-to-glass latency in Chromium (hls.js ${HLS_JS_VERSION}), ${SECONDS} s measured after ${WARMUP} s:\n`,
@@ -435,11 +456,14 @@ async function main(): Promise<void> {
     );
   }
   console.log(
-    `\nCPU per ingested GB (${COPIES} x 60 s 720p30 3 Mbps H.264 + AAC, ${RUNS} runs, FFmpeg -c copy without -re):\n`,
+    `\nCPU per ingested GB (${COPIES} x 60 s 720p30 3 Mbps H.264 + AAC per round, ${RUNS} rounds, FFmpeg -c copy without -re):\n`,
   );
-  console.log('| server and mode | CPU s per GB | GB ingested |');
-  console.log('| --- | --- | --- |');
-  for (const c of costs) console.log(`| ${c.label} | ${c.cpuPerGb.toFixed(2)} | ${c.gb.toFixed(2)} |`);
+  console.log('| server and mode | CPU s per GB (median) | rounds | GB ingested |');
+  console.log('| --- | --- | --- | --- |');
+  for (const c of costResults) {
+    const rounds = c.rounds.map((r) => r.toFixed(2)).join(', ');
+    console.log(`| ${c.label} | ${c.cpuPerGb.toFixed(2)} | ${rounds} | ${c.gb.toFixed(2)} |`);
+  }
 }
 
 await main();

@@ -67,7 +67,7 @@ export interface IngestConfig {
   readonly tls: IngestTlsConfig | null;
   /** Absolute folder served as `rtmp://host/vod/<file>`, or null (no video on demand). */
   readonly vodDir: string | null;
-  /** HLS and LL-HLS over the HTTP port (`--hls`, `--hls-segment`, `--hls-window`, `--hls-idle`, `--hls-dir`). */
+  /** HLS and LL-HLS over the HTTP port (`--hls`, `--hls-segment`, `--hls-window`, `--hls-idle`, `--hls-low-latency`, `--hls-dir`). */
   readonly hls: IngestHlsConfig;
   readonly limits: IngestLimits;
   readonly logLevel: LogLevel;
@@ -364,6 +364,7 @@ export function loadConfig(
         segmentSec: value('hlsSegment'),
         window: value('hlsWindow'),
         idleSec: value('hlsIdle'),
+        lowLatency: value('hlsLowLatency'),
         dir: values.hlsDir === undefined ? null : resolve(cwd, values.hlsDir),
       },
       limits: {

@@ -16,6 +16,8 @@ export interface IngestHlsConfig {
   readonly window: number;
   /** `--hls-idle`: seconds after the last request before an on-demand muxer stops. */
   readonly idleSec: number;
+  /** `--hls-low-latency` (default): LL-HLS tags in the playlists; false: plain HLS playlists. */
+  readonly lowLatency: boolean;
   /** `--hls-dir`: absolute folder where segments and a plain playlist are also written, or null (memory only). */
   readonly dir: string | null;
 }
@@ -56,6 +58,7 @@ export function createHls(
     segmentDuration: config.segmentSec,
     window: config.window,
     idleTimeout: config.idleSec,
+    lowLatency: config.lowLatency,
     ...(config.dir === null ? {} : { directory: config.dir }),
     allow: async (app, key, request) => {
       if (!auth.appAllowed(app)) return false;

@@ -136,6 +136,13 @@ export const OPTIONS = [
     max: 3600,
   },
   {
+    key: 'hlsLowLatency',
+    flag: 'hls-low-latency',
+    kind: 'bool',
+    help: 'LL-HLS playlists (parts, preload hints); --no-hls-low-latency serves plain HLS playlists',
+    def: 'true',
+  },
+  {
     key: 'hlsDir',
     flag: 'hls-dir',
     kind: 'string',

@@ -20,6 +20,11 @@ export interface HlsStreamOptions extends HlsSegmenterOptions {
   directory?: string;
   /** Longest hold of a blocking playlist or preload-hint request, in ms (default: three target durations). */
   blockTimeoutMs?: number;
+  /**
+   * LL-HLS playlists (default true): parts, preload hint, `SERVER-CONTROL`. False serves plain RFC 8216 playlists
+   * (segments only), for players that mishandle LL-HLS tags; blocking reload still works.
+   */
+  lowLatency?: boolean;
 }
 
 const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl';
@@ -72,6 +77,7 @@ export class HlsStream implements RelaySubscriber {
   private readonly waiters = new Set<Waiter>();
   private readonly directory: HlsDirectory | null;
   private readonly blockTimeoutMs: number | undefined;
+  private readonly lowLatency: boolean;
 
   constructor(options: HlsStreamOptions = {}) {
     this.id = options.id ?? newId();
@@ -81,6 +87,7 @@ export class HlsStream implements RelaySubscriber {
         `id "${this.id}" is not 1-32 lowercase letters and digits`,
       );
     this.blockTimeoutMs = options.blockTimeoutMs;
+    this.lowLatency = options.lowLatency ?? true;
     this.directory = options.directory === undefined ? null : new HlsDirectory(options.directory);
     const id = this.id;
     this.names = {
@@ -201,7 +208,7 @@ export class HlsStream implements RelaySubscriber {
     return {
       status: 200,
       headers: { 'content-type': PLAYLIST_TYPE, 'cache-control': 'no-cache' },
-      body: renderMediaPlaylist(this.segmenter, this.names),
+      body: renderMediaPlaylist(this.segmenter, this.names, { lowLatency: this.lowLatency }),
     };
   }
 

@@ -198,6 +198,20 @@ describe('HlsStream: resources', () => {
   });
 });
 
+describe('HlsStream with lowLatency false', () => {
+  it('serves plain playlists: segments only, no parts, hints or server control', async () => {
+    const { stream, feedUntil } = relayed({ lowLatency: false });
+    feedUntil(
+      () => stream.segmenter.segments.length === 2 && (stream.segmenter.current?.parts.length ?? 0) > 2,
+    );
+    const text = bodyText(await stream.playlist(new URLSearchParams()));
+    expect(text).not.toMatch(/EXT-X-PART|PRELOAD-HINT|SERVER-CONTROL/);
+    const playlist = parseMediaPlaylist(text);
+    expect(playlist.segments.map((s) => s.uri)).toEqual(['test-s0.m4s', 'test-s1.m4s']);
+    expect(playlist.lowLatencyCompatibility).toBeUndefined();
+  });
+});
+
 describe('HlsStream from a relay', () => {
   it('gets the GOP cache first: a stream that joins late starts on a keyframe', () => {
     const relay = new LiveRelay();
