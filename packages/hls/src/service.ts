@@ -28,7 +28,11 @@ export interface HlsServiceOptions extends Omit<HlsStreamOptions, 'id' | 'direct
   corsOrigin?: string;
   /** The relay key of `/<app>/<name>/` (default `<app>/<name>`, the relay's `scope: 'app'`). */
   keyFor?: (app: string, name: string) => string;
-  /** Whether a playlist request may start or watch a stream (an app list, a key check); default: any. */
+  /**
+   * Whether a playlist request may start or watch a stream (an app list, a key check, a token in the query);
+   * default: any. Asked for playlist requests only: players request segments and parts without the playlist's
+   * query.
+   */
   allow?: (app: string, name: string, request: IncomingMessage | null) => boolean | Promise<boolean>;
 }
 
@@ -222,11 +226,13 @@ export class HlsService {
     const app = validName(rawApp);
     const name = validName(rawName);
     if (app === null || name === null) return plain(404, 'no such stream');
-    const allowed = await (this.options.allow?.(app, name, request) ?? true);
-    if (!allowed) return plain(403, 'forbidden');
     const key = this.options.keyFor?.(app, name) ?? `${app}/${name}`;
     if (file === PLAYLIST) {
       this.counts.playlist++;
+      // Authorized at the playlist: players resolve segment URIs without the playlist's query (a token), and the
+      // files of a muxer exist only while someone allowed keeps reloading its playlist.
+      const allowed = await (this.options.allow?.(app, name, request) ?? true);
+      if (!allowed) return plain(403, 'forbidden');
       return this.playlist(key, new URLSearchParams(query));
     }
     const entry = this.entries.get(key);
