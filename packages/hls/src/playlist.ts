@@ -140,13 +140,18 @@ export function parseBlockingRequest(query: URLSearchParams): BlockingRequest {
 
 /**
  * Whether the playlist already holds what a blocking request waits for: segment `msn` complete (no part asked),
- * or its part `part` (a segment that completed with fewer parts, or any later segment, also satisfies it).
+ * or its part `part`. A part index past the last part of a complete segment is, as RFC 8216bis 6.2.5.2 says, a
+ * request for part 0 of the next segment. Always true once the stream ended.
  */
 export function blockingSatisfied(source: MediaPlaylistSource, msn: number, part: number | null): boolean {
   if (source.ended) return true;
   const live = source.current;
   const liveMsn = live?.msn ?? (source.segments.at(-1)?.msn ?? -1) + 1;
-  if (msn < liveMsn) return true;
-  if (part === null) return false;
+  if (part === null) return msn < liveMsn;
+  if (msn < liveMsn) {
+    const segment = source.segments.find((s) => s.msn === msn);
+    if (segment === undefined || segment.parts.length > part) return true;
+    return blockingSatisfied(source, msn + 1, 0);
+  }
   return live !== null && msn === live.msn && live.parts.length > part;
 }

@@ -81,6 +81,20 @@ describe('HlsStream: blocking playlist reload and preload hints (fake clock)', (
     expect(stream.waiting).toBe(0);
   });
 
+  it('a part index past the last part of a segment waits for part 0 of the next one (RFC 8216bis 6.2.5.2)', async () => {
+    const { stream, feedUntil } = relayed();
+    feedUntil(() => stream.segmenter.segments.length === 1);
+    const msn = stream.segmenter.liveMsn;
+    const held = stream.playlist(new URLSearchParams({ _HLS_msn: String(msn), _HLS_part: '40' }));
+    feedUntil(() => stream.segmenter.segments.length === 2);
+    // Segment msn is complete with fewer parts, the next one has none yet: still held.
+    expect(stream.segmenter.segment(msn)!.parts.length).toBeLessThan(40);
+    expect(await settled(held)).toBe(false);
+    feedUntil(() => (stream.segmenter.current?.parts.length ?? 0) >= 1);
+    const playlist = parseMediaPlaylist(bodyText(await held));
+    expect(playlist.segments.at(-1)!.mediaSequenceNumber).toBe(msn + 1);
+  });
+
   it('_HLS_msn alone waits for that segment to be complete', async () => {
     const { stream, feedUntil } = relayed();
     feedUntil(() => stream.segmenter.segments.length === 1);
