@@ -107,14 +107,12 @@ describe.skipIf(!hasFfmpeg)('HLS in the ingest app, read by FFmpeg and hls-parse
       for (let i = 0; i < 100 && (await a.api()).streams.length === 0; i++) await sleep(50);
       await sleep(1500);
       expect(await metric(a.base, 'rtmp_hls_streams')).toBe(0);
-      const started = Date.now();
+      // The first request of a stream nobody watched starts its muxer and waits for a segment: 200, not 404.
       const first = await fetch(`${a.base}/live/od/index.m3u8`);
       expect(first.status).toBe(200);
       const playlist = parseMedia(await first.text());
       expect(playlist.segments.filter((s) => s.uri).length).toBeGreaterThan(0);
       expect(playlist.targetDuration).toBe(1);
-      // It waited for one GOP (1 s) at most, plus the muxer's start.
-      expect(Date.now() - started).toBeLessThan(5000);
       expect(await metric(a.base, 'rtmp_hls_streams')).toBe(1);
       expect(await metric(a.base, 'rtmp_hls_bytes')).toBeGreaterThan(0);
       // No request for longer than --hls-idle: stopped, while the publish goes on.
