@@ -57,7 +57,7 @@ export const PLAYER_PAGE = `<!doctype html>
   const hls = new Hls({ lowLatencyMode: params.get('lowLatency') === '1', debug: false });
   window.hls = hls;
   hls.on(Hls.Events.ERROR, (_event, data) => {
-    window.hlsErrors.push(data.details);
+    window.hlsErrors.push(data.details + (data.error ? ': ' + data.error.message : '') + ' @' + video.currentTime.toFixed(2));
     if (data.fatal && window.hlsFatal === null) window.hlsFatal = data.type + ' ' + data.details;
   });
   hls.loadSource(params.get('src'));
