@@ -10,6 +10,7 @@ import {
   readConfigFile,
   readEnv,
 } from './config-sources.js';
+import { HLS_MODES, type IngestHlsConfig } from './hls.js';
 import {
   type DefaultedOptionKey,
   isLogLevel,
@@ -66,6 +67,8 @@ export interface IngestConfig {
   readonly tls: IngestTlsConfig | null;
   /** Absolute folder served as `rtmp://host/vod/<file>`, or null (no video on demand). */
   readonly vodDir: string | null;
+  /** HLS and LL-HLS over the HTTP port (`--hls`, `--hls-segment`, `--hls-window`, `--hls-idle`, `--hls-low-latency`, `--hls-dir`). */
+  readonly hls: IngestHlsConfig;
   readonly limits: IngestLimits;
   readonly logLevel: LogLevel;
   /** Seconds between the periodic per-stream statistics log lines. */
@@ -278,6 +281,9 @@ function checkTogether(
   if (values.recordFormat !== undefined && !RECORD_FORMATS.some((f) => f === values.recordFormat)) {
     errors.push(`--record-format: "${values.recordFormat}" is not one of ${RECORD_FORMATS.join(', ')}`);
   }
+  if (values.hls !== undefined && !HLS_MODES.some((m) => m === values.hls)) {
+    errors.push(`--hls: "${values.hls}" is not one of ${HLS_MODES.join(', ')}`);
+  }
   if (reconnectUrl !== undefined && !isReconnectTarget(reconnectUrl)) {
     errors.push(`--reconnect-url: "${reconnectUrl}" is neither an rtmp(s):// URL nor a path starting with /`);
   }
@@ -353,6 +359,14 @@ export function loadConfig(
           ? null
           : { certFile: resolve(cwd, tlsCert), keyFile: resolve(cwd, tlsKey), port: value('rtmpsPort') },
       vodDir: values.vodDir === undefined ? null : resolve(cwd, values.vodDir),
+      hls: {
+        mode: HLS_MODES.find((m) => m === value('hls')) ?? 'on-demand',
+        segmentSec: value('hlsSegment'),
+        window: value('hlsWindow'),
+        idleSec: value('hlsIdle'),
+        lowLatency: value('hlsLowLatency'),
+        dir: values.hlsDir === undefined ? null : resolve(cwd, values.hlsDir),
+      },
       limits: {
         maxConnections: value('maxConnections'),
         maxPublishers: value('maxPublishers'),

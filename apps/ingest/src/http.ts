@@ -39,6 +39,12 @@ export interface HttpSource {
   healthy(): boolean;
 }
 
+/**
+ * A route mounted beside the built-in endpoints (HLS...): answers the request and returns true, or returns false
+ * without touching `res` when the path is not its own.
+ */
+export type HttpRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
+
 function send(res: ServerResponse, status: number, type: string, body: string): void {
   res.writeHead(status, {
     'content-type': type,
@@ -58,8 +64,10 @@ export class IngestHttpServer {
     private readonly source: HttpSource,
     private readonly metrics: IngestMetrics,
     private readonly log: Logger,
+    private readonly routes: readonly HttpRoute[] = [],
   ) {
     this.server = createServer((req, res) => {
+      for (const route of this.routes) if (route(req, res)) return;
       this.handle(req, res).catch((e: unknown) => {
         this.log.error({ err: e }, 'http handler failed');
         if (!res.headersSent) send(res, 500, 'text/plain', 'internal error\n');

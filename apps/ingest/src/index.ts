@@ -16,6 +16,7 @@ export {
   type IngestTlsConfig,
   loadConfig,
 } from './config.js';
+export { createHls, type IngestHlsConfig } from './hls.js';
 export { type HttpSource, IngestHttpServer, type StreamApiEntry } from './http.js';
 export { createLogger, type Logger, type LoggerOptions } from './logger.js';
 export { type IngestServer, runIngest, startIngest } from './main.js';

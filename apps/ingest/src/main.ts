@@ -3,6 +3,7 @@ import { StreamDemuxer } from '@rtmp/flv-demux';
 import { LiveRelay, RtmpServer } from '@rtmp/server';
 import { Authorizer } from './auth.js';
 import type { IngestConfig } from './config.js';
+import { createHls } from './hls.js';
 import { IngestHttpServer } from './http.js';
 import { createLogger, type Logger } from './logger.js';
 import { ServerMetering } from './metering.js';
@@ -81,6 +82,7 @@ export async function startIngest(
   }
 
   let closing: Promise<void> | null = null;
+  const hls = config.httpPort === 0 ? null : createHls(config.hls, relay, auth, metrics, log);
   const http =
     config.httpPort === 0
       ? null
@@ -89,6 +91,7 @@ export async function startIngest(
           { streams: () => registry.api(), healthy: () => closing === null },
           metrics,
           log,
+          hls === null ? [] : [(req, res) => hls.handle(req, res)],
         );
 
   const rtmpPort = await rtmp.start();
@@ -99,9 +102,10 @@ export async function startIngest(
 
   const servers = rtmps === null ? [rtmp] : [rtmp, rtmps];
   const close = (): Promise<void> => {
-    closing ??= shutDown({ servers, registry, http, reconnect: config.reconnect, log }).then(() =>
-      vod?.close(),
-    );
+    // HLS playlists end first (ENDLIST, held requests released), so that HTTP closes without waiting for them.
+    closing ??= (hls?.close() ?? Promise.resolve())
+      .then(() => shutDown({ servers, registry, http, reconnect: config.reconnect, log }))
+      .then(() => vod?.close());
     return closing;
   };
   return { rtmpPort, rtmpsPort, httpPort, registry, metrics, log, close };
@@ -146,6 +150,10 @@ function logListening(
           : `${config.keys.length} configured`,
       recording: config.record ? config.recordDir : false,
       vod: config.vodDir ?? undefined,
+      hls:
+        httpPort === null || config.hls.mode === 'off'
+          ? undefined
+          : `http://${shown}:${httpPort}/${config.apps[0]}/<key>/index.m3u8 (${config.hls.mode})`,
     },
     'rtmp-ingest listening',
   );
