@@ -3,6 +3,8 @@ import { StreamDemuxer } from '@rtmp/flv-demux';
 import { LiveRelay, RtmpServer } from '@rtmp/server';
 import { Authorizer } from './auth.js';
 import type { IngestConfig } from './config.js';
+import { Dashboard } from './dashboard.js';
+import { FlvViewers } from './flv-viewers.js';
 import { IngestHttpServer } from './http.js';
 import { createLogger, type Logger } from './logger.js';
 import { ServerMetering } from './metering.js';
@@ -81,6 +83,7 @@ export async function startIngest(
   }
 
   let closing: Promise<void> | null = null;
+  let rtmpPort = 0;
   const http =
     config.httpPort === 0
       ? null
@@ -89,9 +92,28 @@ export async function startIngest(
           { streams: () => registry.api(), healthy: () => closing === null },
           metrics,
           log,
+          { corsOrigin: config.corsOrigin, limits: { maxConnections: config.limits.maxHttpConnections } },
         );
+  if (http !== null) {
+    const viewers = new FlvViewers({
+      relay,
+      auth,
+      log,
+      metrics,
+      playWaitMs: config.playWaitMs,
+      maxPlayersPerStream: config.limits.maxPlayersPerStream,
+    });
+    const scrape = metrics.beforeScrape;
+    metrics.beforeScrape = () => {
+      scrape?.();
+      viewers.syncMetrics();
+    };
+    const dashboard = await Dashboard.load(() => ({ rtmpPort, apps: config.apps }));
+    // The API first (built in), then the dashboard's files, then /<app>/<key>.flv.
+    http.route(dashboard).route(viewers);
+  }
 
-  const rtmpPort = await rtmp.start();
+  rtmpPort = await rtmp.start();
   const rtmpsPort = rtmps === null ? null : await rtmps.start();
   const httpPort = http === null ? null : await http.listen(config.httpPort, config.host);
   registry.start();
