@@ -30,12 +30,14 @@ export class RawFlvViewer {
       this.socket.once('close', () => resolve());
     });
     this.socket.on('error', () => undefined);
-    if (options.read === false) {
-      // A viewer that never reads: the kernel buffers fill, then the server's queue.
-      this.socket.pause();
-      return;
-    }
     this.socket.on('data', (data: Buffer) => this.#push(data));
+    // A viewer that does not read: the kernel buffers fill, then the server's queue.
+    if (options.read === false) this.socket.pause();
+  }
+
+  /** Reads again (a paused socket sees neither its data nor its close). */
+  resume(): void {
+    this.socket.resume();
   }
 
   /** The decoded body as one buffer. */
@@ -87,4 +89,11 @@ export class RawFlvViewer {
 export function headerOf(head: string, name: string): string | undefined {
   const line = head.split('\r\n').find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
   return line?.slice(name.length + 1).trim();
+}
+
+/** One sample of the app's /metrics, or 0 when absent. */
+export async function metric(base: string, name: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? 0 : Number(line.slice(name.length + 1));
 }

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { fixture, hasTool, run, until } from '@rtmp/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { headerOf, RawFlvViewer } from './flv-clients.js';
+import { headerOf, metric, RawFlvViewer } from './flv-clients.js';
 import { type RunningApp, startApp } from './helpers.js';
 
 // HTTP-FLV and WS-FLV from the built app, against real readers (ffprobe, FFmpeg) and raw clients: every packet of
@@ -168,10 +168,3 @@ describe.skipIf(!tools)('HTTP-FLV and WS-FLV viewers', () => {
     expect(status).toBe(404);
   });
 });
-
-/** One sample of the app's /metrics, or 0 when absent. */
-export async function metric(base: string, name: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? 0 : Number(line.slice(name.length + 1));
-}
