@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+/// <reference lib="dom" />
+import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   ffmpegTestPatternArgs,
@@ -10,10 +11,10 @@ import {
   type RunningChromium,
   run,
   sleep,
-  until,
 } from '@rtmp/testing';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from './flv-clients.js';
 import { APP_DIR, type RunningApp, startApp } from './helpers.js';
 
 // A real Chromium plays, in the dashboard, what FFmpeg publishes (H.264 + AAC, as a user runs it) over WS-FLV and
@@ -32,12 +33,14 @@ interface Playback {
   readyState: number;
 }
 
-function playback(page: Page): Promise<Playback> {
-  return page.evaluate(() => {
+function playback(page: Page, dashboard = true): Promise<Playback> {
+  return page.evaluate((dashboard: boolean) => {
     const video = document.querySelector('video');
     if (video === null) throw new Error('no video element');
     const quality = video.getVideoPlaybackQuality();
-    const state = (window as unknown as { dashboard: { errors: unknown[] } }).dashboard;
+    const state = dashboard
+      ? (window as unknown as { dashboard: { errors: unknown[] } }).dashboard
+      : { errors: [] };
     return {
       currentTime: video.currentTime,
       frames: quality.totalVideoFrames,
@@ -46,7 +49,7 @@ function playback(page: Page): Promise<Playback> {
       playerErrors: state.errors,
       readyState: video.readyState,
     };
-  });
+  }, dashboard);
 }
 
 const ready = hasChromium() && hasTool('ffmpeg') && hasFfmpegEncoder('libx264');
@@ -60,7 +63,7 @@ describe.skipIf(!ready)('the dashboard in Chromium', () => {
     mkdirSync(OUTPUT, { recursive: true });
     app = await startApp(['--log-level', 'warn']);
     publisher = run('ffmpeg', ffmpegTestPatternArgs(`${app.url}/browser`, 120), 130_000);
-    await until(async () => (await app.api()).streams.length === 1, 15_000, 'the FFmpeg publish');
+    await eventually(async () => (await app.api()).streams.length === 1, 15_000, 'the FFmpeg publish');
     chromium = await launchChromium();
   });
 
@@ -68,6 +71,28 @@ describe.skipIf(!ready)('the dashboard in Chromium', () => {
     await chromium?.close();
     publisher?.child.kill('SIGKILL');
     await app?.stop();
+  });
+
+  it("the README's five-line HTML snippet plays the stream", async () => {
+    const readme = readFileSync(resolve(APP_DIR, 'README.md'), 'utf8');
+    const snippet = /```html\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(snippet?.trim().split('\n')).toHaveLength(5);
+    const page = await chromium.context.newPage();
+    try {
+      await page.goto(`http://127.0.0.1:${app.httpPort}/api/dashboard`);
+      await page.setContent(
+        snippet!
+          .replaceAll('localhost:8080', `127.0.0.1:${app.httpPort}`)
+          .replace('live/test', 'live/browser'),
+      );
+      await eventually(
+        async () => (await playback(page, false)).frames > 10,
+        15_000,
+        'frames from the snippet',
+      );
+    } finally {
+      await page.close();
+    }
   });
 
   for (const via of ['ws-flv', 'http-flv'] as const) {
@@ -80,7 +105,7 @@ describe.skipIf(!ready)('the dashboard in Chromium', () => {
         // The dashboard lists the stream with its codecs.
         await page.waitForSelector('tr[data-stream="live/browser"]');
         expect(await page.textContent('tr[data-stream="live/browser"]')).toContain('avc1');
-        await until(async () => (await playback(page)).frames > 0, 15_000, 'a first decoded frame');
+        await eventually(async () => (await playback(page)).frames > 0, 15_000, 'a first decoded frame');
         const first = await playback(page);
         await sleep(3_000);
         const later = await playback(page);

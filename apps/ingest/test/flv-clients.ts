@@ -17,7 +17,7 @@ export class RawFlvViewer {
   readonly closed: Promise<void>;
   /** Whether the chunked body ended with its last (zero) chunk. */
   complete = false;
-  #buffer = Buffer.alloc(0);
+  #buffer: Buffer = Buffer.alloc(0);
   #chunkLeft = -1;
 
   constructor(port: number, path: string, options: { read?: boolean } = {}) {
@@ -96,4 +96,17 @@ export async function metric(base: string, name: string): Promise<number> {
   const text = await (await fetch(`${base}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return line === undefined ? 0 : Number(line.slice(name.length + 1));
+}
+
+/** Waits until the async `check` holds, polling every 50 ms; throws `timed out waiting for <what>` after `timeoutMs`. */
+export async function eventually(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

@@ -16,7 +16,7 @@ import {
 } from '@rtmp/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { metric, RawFlvViewer } from './flv-clients.js';
+import { eventually, metric, RawFlvViewer } from './flv-clients.js';
 import { type RunningApp, startApp } from './helpers.js';
 
 // Hostile input on the HTTP surface of the built app (HTTP-FLV, WS-FLV, dashboard, API) while FFmpeg publishes and
@@ -172,7 +172,7 @@ describe.skipIf(!tools)('hostile input on the HTTP surface', () => {
     const wsBytes: Buffer[] = [];
     wsViewer.on('message', (data: Buffer) => wsBytes.push(data));
     const wsClosed = new Promise((resolve) => wsViewer.once('close', resolve));
-    await until(
+    await eventually(
       async () => (await metric(`http://127.0.0.1:${port}`, 'rtmp_viewers{protocol="ws-flv"}')) === 1,
       10_000,
       'viewers',
@@ -182,7 +182,7 @@ describe.skipIf(!tools)('hostile input on the HTTP surface', () => {
       extra: loop,
       timeoutMs: 90_000,
     });
-    await until(async () => (await app.api()).streams.length === 1, 10_000, 'the publish');
+    await eventually(async () => (await app.api()).streams.length === 1, 10_000, 'the publish');
 
     rss.before = memory(pid).current;
     rss.peak = rss.before;

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { FlvReader } from '@rtmp/flv-demux';
-import { fixture, hasTool, memory, readFixture, run, sleep, until } from '@rtmp/testing';
+import { fixture, hasTool, memory, readFixture, run, sleep } from '@rtmp/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { metric, RawFlvViewer } from './flv-clients.js';
+import { eventually, metric, RawFlvViewer } from './flv-clients.js';
 import { type RunningApp, startApp } from './helpers.js';
 
 // HTTP-FLV under load, against the built app: 200 raw viewers of one stream all get every byte; a viewer that
@@ -40,7 +40,7 @@ describe.skipIf(!tools)('HTTP-FLV under load', () => {
 
   it('200 HTTP-FLV viewers of one stream all get every byte', async () => {
     const viewers = Array.from({ length: 200 }, () => new RawFlvViewer(app.httpPort, '/live/many.flv'));
-    await until(
+    await eventually(
       async () => (await metric(base, 'rtmp_viewers{protocol="http-flv"}')) === 200,
       20_000,
       '200 viewers',
@@ -81,7 +81,7 @@ describe.skipIf(!tools)('HTTP-FLV under load', () => {
     const rss = () => memory(pid).current;
     // A first flood with a reading viewer only: V8 grows its heap to what a flood needs (tens of MiB) once.
     const warm = new RawFlvViewer(app.httpPort, '/live/warm.flv');
-    await until(
+    await eventually(
       async () => (await metric(base, 'rtmp_viewers{protocol="http-flv"}')) === 1,
       10_000,
       'a viewer',
@@ -92,7 +92,7 @@ describe.skipIf(!tools)('HTTP-FLV under load', () => {
 
     const stuck = new RawFlvViewer(app.httpPort, '/live/flood.flv', { read: false });
     const reader = new RawFlvViewer(app.httpPort, '/live/flood.flv');
-    await until(
+    await eventually(
       async () => (await metric(base, 'rtmp_viewers{protocol="http-flv"}')) === 2,
       10_000,
       'two viewers',

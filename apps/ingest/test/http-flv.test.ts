@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { fixture, hasTool, run, until } from '@rtmp/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { headerOf, metric, RawFlvViewer } from './flv-clients.js';
+import { eventually, headerOf, metric, RawFlvViewer } from './flv-clients.js';
 import { type RunningApp, startApp } from './helpers.js';
 
 // HTTP-FLV and WS-FLV from the built app, against real readers (ffprobe, FFmpeg) and raw clients: every packet of
@@ -80,7 +80,7 @@ describe.skipIf(!tools)('HTTP-FLV and WS-FLV viewers', () => {
     const wsClosed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
     const raw = new RawFlvViewer(app.httpPort, '/live/probe.flv?token=yes');
-    await until(
+    await eventually(
       async () => (await metric(base, 'rtmp_viewers{protocol="http-flv"}')) === 2,
       10_000,
       'viewers',
