@@ -174,6 +174,10 @@ export class FlvViewers implements HttpRoute {
       res.end();
       return;
     }
+    // A write racing the viewer's disconnect must not become an unhandled 'error' event.
+    res.on('error', (error) =>
+      this.#options.log.debug({ err: error.message, stream: target.relayKey }, 'http-flv error'),
+    );
     const output = new FlvOutput(res, { protocol: 'http-flv' });
     this.#attach(target, output, req.socket.remoteAddress, {
       // Until the first frame nothing is written: send the head now so the player knows it is connected.
