@@ -38,6 +38,13 @@ export class ServerMetering {
       metrics.error('ERR_RTMP_SLOW_CONSUMER');
       log.warn({ stream: key, protocol: subscriber.protocol }, 'slow viewer disconnected');
     });
+    relay.on('subscriberDrop', (key, subscriber, messages, bytes) => {
+      if (isRtmpPlayer(subscriber)) return;
+      log.warn(
+        { stream: key, protocol: subscriber.protocol, messages, bytes },
+        'viewer fell behind: media dropped',
+      );
+    });
     relay.on('drop', (key, session, messages, bytes) => {
       log.warn(
         { stream: key, session: session.id, remote: session.remote, messages, bytes },
