@@ -29,6 +29,8 @@ export interface IngestLimits {
   readonly maxConnections: number;
   /** Simultaneous publishing streams. */
   readonly maxPublishers: number;
+  /** Simultaneous HTTP and WebSocket connections; more are closed at accept. */
+  readonly maxHttpConnections: number;
   /** Players per stream key. */
   readonly maxPlayersPerStream: number;
   /** Milliseconds to wait for the `--keys-url` callback before denying. */
@@ -51,6 +53,10 @@ export interface IngestConfig {
   readonly host: string;
   readonly port: number;
   readonly httpPort: number;
+  /** `Access-Control-Allow-Origin` of the HTTP answers (`--cors-origin`). */
+  readonly corsOrigin: string;
+  /** Milliseconds an HTTP-FLV/WS-FLV viewer of a stream that is not live waits for it (`--play-wait`; 0: 404). */
+  readonly playWaitMs: number;
   /** Application names accepted in `rtmp://host/<app>/<key>`. */
   readonly apps: readonly string[];
   /** Allowed stream keys; `null` accepts any key (unless {@link keysUrl} decides). */
@@ -347,6 +353,8 @@ export function loadConfig(
       host: value('host'),
       port: value('port'),
       httpPort: value('httpPort'),
+      corsOrigin: value('corsOrigin'),
+      playWaitMs: value('playWait'),
       apps: value('apps'),
       keys: values.keys ?? null,
       keysUrl: values.keysUrl ?? null,
@@ -370,6 +378,7 @@ export function loadConfig(
       limits: {
         maxConnections: value('maxConnections'),
         maxPublishers: value('maxPublishers'),
+        maxHttpConnections: value('maxHttpConnections'),
         maxPlayersPerStream: value('maxPlayersPerStream'),
         keysUrlTimeoutMs: value('keysUrlTimeoutMs'),
         hugeGopBytes: value('hugeGopBytes'),

@@ -1,5 +1,7 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from './logger.js';
 import type { IngestMetrics } from './metrics.js';
 
@@ -24,7 +26,10 @@ export interface StreamApiEntry {
   /** Bits per second over the last statistics window. */
   bitrate: number;
   uptimeSec: number;
+  /** Viewers of every protocol (RTMP players, HTTP-FLV, WS-FLV...). */
   players: number;
+  /** {@link StreamApiEntry.players} by protocol, e.g. `{ rtmp: 1, 'http-flv': 2 }` (protocols with none left out). */
+  playersByProtocol?: Record<string, number>;
   bytesIn: number;
   bytesOut: number;
   /** Media messages not delivered to players of this stream because they fell behind (relay's exact count). */
@@ -39,64 +44,188 @@ export interface HttpSource {
   healthy(): boolean;
 }
 
-/**
- * A route mounted beside the built-in endpoints (HLS...): answers the request and returns true, or returns false
- * without touching `res` when the path is not its own.
- */
-export type HttpRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
-
-function send(res: ServerResponse, status: number, type: string, body: string): void {
-  res.writeHead(status, {
-    'content-type': type,
-    'cache-control': 'no-store',
-    'content-length': Buffer.byteLength(body),
-  });
-  res.end(body);
+/** A request path, checked and split: what routes match on. */
+export interface RequestPath {
+  /** The decoded path, e.g. `/live/cam 1.flv`. */
+  readonly path: string;
+  /** Its decoded segments, without empty ones: `['live', 'cam 1.flv']`. */
+  readonly segments: readonly string[];
+  /** The query string after `?`, without it (raw, as `--keys-url` receives it). */
+  readonly query: string;
 }
 
 /**
- * The HTTP side of the app: `GET /api/streams`, `GET /healthz`, `GET /metrics`. Plain node:http, no framework.
+ * One route of {@link IngestHttpServer}: the dashboard, HTTP-FLV/WS-FLV, HLS, API additions. Routes are asked in the
+ * order they were added; the first that answers true owns the request.
+ */
+export interface HttpRoute {
+  /** Handles a GET/HEAD request and returns true, or returns false when it is not for this route. */
+  request?(req: IncomingMessage, res: ServerResponse, path: RequestPath): boolean;
+  /**
+   * Takes an `Upgrade` request (WebSocket) and returns true, or false when it is not for this route. The socket is
+   * the route's from then on: it answers or destroys it.
+   */
+  upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, path: RequestPath): boolean;
+  /** Called when the server closes: end what the route holds (WebSocket viewers, waits). */
+  close?(): void;
+}
+
+/** The limits of the HTTP listener, set deliberately rather than left to Node's defaults. */
+export interface HttpLimits {
+  /** Simultaneous connections (HTTP and WebSocket); more are closed at accept. */
+  readonly maxConnections: number;
+  /** Bytes of request line + headers (Node answers 431 past it). */
+  readonly maxHeaderSize: number;
+  /** Milliseconds a client has to send its whole request head (slowloris); 408 past it. */
+  readonly headersTimeoutMs: number;
+  /** Milliseconds a client has to send its whole request (the head and a body). */
+  readonly requestTimeoutMs: number;
+  /** Milliseconds an idle keep-alive connection is kept. */
+  readonly keepAliveTimeoutMs: number;
+}
+
+/** The defaults of {@link HttpLimits}. */
+export const HTTP_LIMITS: HttpLimits = {
+  maxConnections: 10_000,
+  maxHeaderSize: 16 * 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 2_000,
+};
+
+/** Options of {@link IngestHttpServer}. */
+export interface IngestHttpOptions {
+  readonly limits?: Partial<HttpLimits>;
+  /** `Access-Control-Allow-Origin` of every answer (`--cors-origin`). Default `*`. */
+  readonly corsOrigin?: string;
+}
+
+/** Writes a whole small answer. */
+export function sendText(res: ServerResponse, status: number, type: string, body: string | Uint8Array): void {
+  res.writeHead(status, {
+    'content-type': type,
+    'cache-control': 'no-store',
+    'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength,
+  });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+/** Answers JSON. */
+export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  sendText(res, status, 'application/json', `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/**
+ * Reads the path of a request target, or returns null for one no route should see: not an absolute path, bad
+ * percent-encoding, a NUL or a backslash, or a `.`/`..` segment (plain or percent-encoded: `%2e%2e`).
+ */
+export function parseRequestPath(target: string | undefined): RequestPath | null {
+  if (target === undefined || !target.startsWith('/')) return null;
+  const q = target.indexOf('?');
+  const raw = q < 0 ? target : target.slice(0, q);
+  let path: string;
+  try {
+    path = decodeURIComponent(raw);
+  } catch {
+    return null;
+  }
+  if (path.includes('\0') || path.includes('\\')) return null;
+  const segments = path.split('/').filter((s) => s.length > 0);
+  if (segments.some((s) => s === '.' || s === '..')) return null;
+  return { path, segments, query: q < 0 ? '' : target.slice(q + 1) };
+}
+
+/**
+ * The HTTP side of the app on `--http-port`: `GET /api/streams`, `GET /healthz`, `GET /metrics`, then the routes
+ * added with {@link IngestHttpServer.route} (dashboard, HTTP-FLV and WS-FLV, HLS). Plain node:http, no framework;
+ * every answer carries the CORS origin, and the listener's limits are {@link HttpLimits}.
  */
 export class IngestHttpServer {
   readonly server: Server;
+  readonly limits: HttpLimits;
+  readonly corsOrigin: string;
+  private readonly routes: HttpRoute[] = [];
 
   constructor(
     private readonly source: HttpSource,
     private readonly metrics: IngestMetrics,
     private readonly log: Logger,
-    private readonly routes: readonly HttpRoute[] = [],
+    options: IngestHttpOptions = {},
   ) {
-    this.server = createServer((req, res) => {
-      for (const route of this.routes) if (route(req, res)) return;
-      this.handle(req, res).catch((e: unknown) => {
-        this.log.error({ err: e }, 'http handler failed');
-        if (!res.headersSent) send(res, 500, 'text/plain', 'internal error\n');
-        else res.destroy();
-      });
+    const limits = { ...HTTP_LIMITS, ...options.limits };
+    this.limits = limits;
+    this.corsOrigin = options.corsOrigin ?? '*';
+    this.server = createServer(
+      {
+        maxHeaderSize: limits.maxHeaderSize,
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        // How often the two timeouts above are checked (Node's default, 30 s, lets a slowloris sit that long).
+        connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
+        keepAliveTimeout: limits.keepAliveTimeoutMs,
+      },
+      (req, res) => {
+        try {
+          this.handle(req, res);
+        } catch (e) {
+          this.log.error({ err: e }, 'http handler failed');
+          if (!res.headersSent) sendText(res, 500, 'text/plain', 'internal error\n');
+          else res.destroy();
+        }
+      },
+    );
+    this.server.maxConnections = limits.maxConnections;
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // The socket is ours from here: an error on it must not become an unhandled 'error' event.
+      socket.on('error', () => socket.destroy());
+      const path = parseRequestPath(req.url);
+      if (path === null) {
+        rejectUpgrade(socket, 400);
+        return;
+      }
+      for (const route of this.routes) {
+        if (route.upgrade?.(req, socket, head, path)) return;
+      }
+      rejectUpgrade(socket, 404);
     });
-    // Idle keep-alive sockets must not hold shutdown.
-    this.server.keepAliveTimeout = 2000;
+    this.server.on('drop', () => this.metrics.error('ERR_INGEST_HTTP_MAX_CONNECTIONS'));
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD');
-      send(res, 405, 'text/plain', 'method not allowed\n');
+  /** Adds a route, asked after the built-in API and the routes added before it. */
+  route(route: HttpRoute): this {
+    this.routes.push(route);
+    return this;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    res.setHeader('access-control-allow-origin', this.corsOrigin);
+    if (req.method === 'OPTIONS') {
+      // CORS preflight: players only GET.
+      res.writeHead(204, {
+        'access-control-allow-methods': 'GET, HEAD, OPTIONS',
+        'access-control-allow-headers': req.headers['access-control-request-headers'] ?? '*',
+        'access-control-max-age': '600',
+      });
+      res.end();
       return;
     }
-    switch (path) {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD, OPTIONS');
+      sendText(res, 405, 'text/plain', 'method not allowed\n');
+      return;
+    }
+    const path = parseRequestPath(req.url);
+    if (path === null) {
+      sendJson(res, 400, { error: 'bad request path' });
+      return;
+    }
+    switch (path.path) {
       case '/api/streams':
-        send(
-          res,
-          200,
-          'application/json',
-          `${JSON.stringify({ streams: this.source.streams() }, null, 2)}\n`,
-        );
+        sendJson(res, 200, { streams: this.source.streams() });
         return;
       case '/healthz': {
         const ok = this.source.healthy();
-        send(
+        sendText(
           res,
           ok ? 200 : 503,
           'application/json',
@@ -105,16 +234,19 @@ export class IngestHttpServer {
         return;
       }
       case '/metrics':
-        send(res, 200, this.metrics.registry.contentType, await this.metrics.scrape());
-        return;
-      default:
-        send(
-          res,
-          404,
-          'application/json',
-          `${JSON.stringify({ error: 'not found', endpoints: ['/api/streams', '/healthz', '/metrics'] })}\n`,
+        this.metrics.scrape().then(
+          (text) => sendText(res, 200, this.metrics.registry.contentType, text),
+          (e: unknown) => {
+            this.log.error({ err: e }, 'metrics scrape failed');
+            sendText(res, 500, 'text/plain', 'internal error\n');
+          },
         );
+        return;
     }
+    for (const route of this.routes) {
+      if (route.request?.(req, res, path)) return;
+    }
+    sendJson(res, 404, { error: 'not found', endpoints: ['/', '/api/streams', '/healthz', '/metrics'] });
   }
 
   /** Starts listening; resolves with the bound port. */
@@ -128,11 +260,32 @@ export class IngestHttpServer {
     });
   }
 
-  /** Stops accepting and closes every connection. */
+  /** Stops accepting and closes every connection, WebSocket viewers included. */
   close(): Promise<void> {
     return new Promise((resolve) => {
       this.server.close(() => resolve());
+      for (const route of this.routes) route.close?.();
       this.server.closeAllConnections();
     });
   }
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  404: 'Not Found',
+  503: 'Service Unavailable',
+};
+
+/** Answers an `Upgrade` request with an HTTP error and closes its socket. */
+export function rejectUpgrade(socket: Duplex, status: number, reason?: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = `${reason ?? STATUS_TEXT[status] ?? 'error'}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nconnection: close\r\ncontent-type: text/plain\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }

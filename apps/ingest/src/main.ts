@@ -3,6 +3,8 @@ import { StreamDemuxer } from '@rtmp/flv-demux';
 import { LiveRelay, RtmpServer } from '@rtmp/server';
 import { Authorizer } from './auth.js';
 import type { IngestConfig } from './config.js';
+import { Dashboard } from './dashboard.js';
+import { FlvViewers } from './flv-viewers.js';
 import { createHls } from './hls.js';
 import { IngestHttpServer } from './http.js';
 import { createLogger, type Logger } from './logger.js';
@@ -83,6 +85,7 @@ export async function startIngest(
 
   let closing: Promise<void> | null = null;
   const hls = config.httpPort === 0 ? null : createHls(config.hls, relay, auth, metrics, log);
+  let rtmpPort = 0;
   const http =
     config.httpPort === 0
       ? null
@@ -91,10 +94,33 @@ export async function startIngest(
           { streams: () => registry.api(), healthy: () => closing === null },
           metrics,
           log,
-          hls === null ? [] : [(req, res) => hls.handle(req, res)],
+          { corsOrigin: config.corsOrigin, limits: { maxConnections: config.limits.maxHttpConnections } },
         );
+  if (http !== null) {
+    const viewers = new FlvViewers({
+      relay,
+      auth,
+      log,
+      metrics,
+      playWaitMs: config.playWaitMs,
+      maxPlayersPerStream: config.limits.maxPlayersPerStream,
+    });
+    const scrape = metrics.beforeScrape;
+    metrics.beforeScrape = () => {
+      scrape?.();
+      viewers.syncMetrics();
+    };
+    const dashboard = await Dashboard.load(() => ({
+      rtmpPort,
+      apps: config.apps,
+      hls: hls !== null && config.hls.mode !== 'off',
+    }));
+    // The API first (built in), then the dashboard's files, then /<app>/<key>.flv, then /<app>/<key>/index.m3u8...
+    http.route(dashboard).route(viewers);
+    if (hls !== null) http.route({ request: (req, res) => hls.handle(req, res) });
+  }
 
-  const rtmpPort = await rtmp.start();
+  rtmpPort = await rtmp.start();
   const rtmpsPort = rtmps === null ? null : await rtmps.start();
   const httpPort = http === null ? null : await http.listen(config.httpPort, config.host);
   registry.start();

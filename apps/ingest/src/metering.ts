@@ -1,4 +1,4 @@
-import type { ClientSession, LiveRelay, RtmpServer } from '@rtmp/server';
+import { type ClientSession, isRtmpPlayer, type LiveRelay, type RtmpServer } from '@rtmp/server';
 import type { Logger } from './logger.js';
 import type { IngestMetrics } from './metrics.js';
 
@@ -28,6 +28,22 @@ export class ServerMetering {
     relay.on('slowPlayer', (key, session) => {
       metrics.error('ERR_RTMP_SLOW_CONSUMER');
       log.warn({ stream: key, session: session.id, remote: session.remote }, 'slow player disconnected');
+    });
+    // Viewers of every protocol (RTMP players included), as the relay counts them.
+    relay.on('subscribe', (_key, subscriber) => metrics.viewers.inc({ protocol: subscriber.protocol }));
+    relay.on('unsubscribe', (_key, subscriber) => metrics.viewers.dec({ protocol: subscriber.protocol }));
+    relay.on('slowSubscriber', (key, subscriber) => {
+      // RTMP players are reported by slowPlayer above.
+      if (isRtmpPlayer(subscriber)) return;
+      metrics.error('ERR_RTMP_SLOW_CONSUMER');
+      log.warn({ stream: key, protocol: subscriber.protocol }, 'slow viewer disconnected');
+    });
+    relay.on('subscriberDrop', (key, subscriber, messages, bytes) => {
+      if (isRtmpPlayer(subscriber)) return;
+      log.warn(
+        { stream: key, protocol: subscriber.protocol, messages, bytes },
+        'viewer fell behind: media dropped',
+      );
     });
     relay.on('drop', (key, session, messages, bytes) => {
       log.warn(

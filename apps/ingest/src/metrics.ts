@@ -12,6 +12,10 @@ export class IngestMetrics {
   readonly publishers: Gauge;
   /** Players currently attached. */
   readonly players: Gauge;
+  /** Viewers attached, by protocol (`rtmp`, `http-flv`, `ws-flv`...). */
+  readonly viewers: Gauge<'protocol'>;
+  /** Bytes sent to HTTP-FLV and WS-FLV viewers, by protocol. */
+  readonly viewerBytesOut: Counter<'protocol'>;
   /** Bytes received from RTMP peers. */
   readonly bytesIn: Counter;
   /** Bytes sent to RTMP peers. */
@@ -35,6 +39,18 @@ export class IngestMetrics {
     });
     this.publishers = new Gauge({ name: 'rtmp_publishers', help: 'Streams being published', registers });
     this.players = new Gauge({ name: 'rtmp_players', help: 'Players attached', registers });
+    this.viewers = new Gauge({
+      name: 'rtmp_viewers',
+      help: 'Viewers attached, by protocol',
+      labelNames: ['protocol'] as const,
+      registers,
+    });
+    this.viewerBytesOut = new Counter({
+      name: 'rtmp_viewer_bytes_out_total',
+      help: 'Bytes sent to HTTP-FLV and WS-FLV viewers',
+      labelNames: ['protocol'] as const,
+      registers,
+    });
     this.bytesIn = new Counter({ name: 'rtmp_bytes_in_total', help: 'Bytes received over RTMP', registers });
     this.bytesOut = new Counter({ name: 'rtmp_bytes_out_total', help: 'Bytes sent over RTMP', registers });
     this.droppedFrames = new Counter({

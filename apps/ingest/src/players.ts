@@ -1,4 +1,4 @@
-import type { ClientSession } from '@rtmp/server';
+import type { ClientSession, LiveRelay } from '@rtmp/server';
 
 /**
  * Who plays what: for each relay key (`<app>/<key>`, from `LiveRelay.keyFor`), the sessions playing it and the
@@ -37,4 +37,25 @@ export class PlayerTable {
   sessions(key: string): Iterable<ClientSession> {
     return this.byKey.get(key)?.keys() ?? [];
   }
+}
+
+/**
+ * Viewers of relay key `key` by protocol: RTMP players as the table counts them (a session playing it on two
+ * streams counts twice), every other protocol (`http-flv`, `ws-flv`...) as the relay counts its subscribers.
+ */
+export function viewersByProtocol(relay: LiveRelay, table: PlayerTable, key: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  const rtmp = table.count(key);
+  if (rtmp > 0) counts.rtmp = rtmp;
+  for (const [protocol, n] of Object.entries(relay.stats(key)?.playersByProtocol ?? {})) {
+    if (protocol !== 'rtmp' && n > 0) counts[protocol] = n;
+  }
+  return counts;
+}
+
+/** The total of {@link viewersByProtocol}. */
+export function viewerCount(counts: Record<string, number>): number {
+  let n = 0;
+  for (const count of Object.values(counts)) n += count;
+  return n;
 }

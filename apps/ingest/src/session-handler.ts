@@ -10,7 +10,7 @@ import { type Authorizer, splitStreamName } from './auth.js';
 import type { IngestConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { IngestMetrics } from './metrics.js';
-import type { PlayerTable } from './players.js';
+import { type PlayerTable, viewerCount, viewersByProtocol } from './players.js';
 import type { LiveStream, StreamRegistry } from './streams.js';
 
 /** What the per-connection handler decides with and reports to; one of each per ingest server. */
@@ -95,7 +95,7 @@ export function createSessionHandler(context: SessionHandlerContext): RtmpHandle
       },
       handlePlay: async (play) => {
         const limit = config.limits.maxPlayersPerStream;
-        if (players.count(relay.keyFor(session, play.name)) >= limit) {
+        if (viewerCount(viewersByProtocol(relay, players, relay.keyFor(session, play.name))) >= limit) {
           slog.warn({ key: play.name }, 'play refused: too many players');
           return reject(`too many players (max ${limit})`, 'NetStream.Play.Failed');
         }
@@ -129,7 +129,8 @@ export function createSessionHandler(context: SessionHandlerContext): RtmpHandle
             for (const player of players.sessions(key)) n += player.connection.bytesOut;
             return n;
           },
-          players: () => players.count(key),
+          players: () => viewerCount(viewersByProtocol(relay, players, key)),
+          playersByProtocol: () => viewersByProtocol(relay, players, key),
           droppedFrames: () => relay.stats(key)?.droppedMessages ?? 0,
         };
         published.set(info.streamId, stream);

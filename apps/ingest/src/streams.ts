@@ -21,8 +21,10 @@ export interface StreamIo {
   bytesIn(): number;
   /** Bytes sent to the players of this stream. */
   bytesOut(): number;
-  /** Players attached. */
+  /** Viewers attached, every protocol. */
   players(): number;
+  /** {@link StreamIo.players} by protocol (`rtmp`, `http-flv`, `ws-flv`...). */
+  playersByProtocol?(): Record<string, number>;
   /** Media messages the relay did not deliver to players of this stream that fell behind. */
   droppedFrames?(): number;
 }
@@ -72,6 +74,7 @@ export class LiveStream {
       bitrate: s.bitrate,
       uptimeSec: s.uptimeSec,
       players: this.io?.players() ?? this.players,
+      playersByProtocol: this.io?.playersByProtocol?.() ?? {},
       bytesIn: this.io?.bytesIn() ?? s.bytesIn,
       bytesOut: this.io?.bytesOut() ?? this.bytesOut,
       droppedFrames: this.io?.droppedFrames?.() ?? 0,
@@ -212,6 +215,7 @@ export class StreamRegistry {
           fps: snap.video.fps,
           keyframeIntervalMs: snap.video.keyframeIntervalMs,
           players: s.io?.players() ?? s.players,
+          playersByProtocol: s.io?.playersByProtocol?.(),
           videoFrames: snap.video.frames,
           audioFrames: snap.audio.frames,
         },

@@ -1,5 +1,7 @@
+import { connect, type Socket } from 'node:net';
+import { sleep, until } from '@rtmp/testing';
 import { describe, expect, it } from 'vitest';
-import { IngestHttpServer, type StreamApiEntry } from '../src/http.js';
+import { IngestHttpServer, parseRequestPath, type StreamApiEntry } from '../src/http.js';
 import { createLogger } from '../src/logger.js';
 import { IngestMetrics } from '../src/metrics.js';
 
@@ -55,6 +57,65 @@ describe('IngestHttpServer', () => {
       expect((await fetch(`${base}/nope`)).status).toBe(404);
       expect((await fetch(`${base}/api/streams`, { method: 'POST' })).status).toBe(405);
     } finally {
+      await http.close();
+    }
+  });
+});
+
+describe('parseRequestPath', () => {
+  it('splits a path and refuses dot segments, NUL, backslashes and bad escapes, encoded or not', () => {
+    expect(parseRequestPath('/live/cam%201.flv?token=a%20b')).toEqual({
+      path: '/live/cam 1.flv',
+      segments: ['live', 'cam 1.flv'],
+      query: 'token=a%20b',
+    });
+    for (const bad of [
+      '/live/../x.flv',
+      '/live/%2e%2e/x.flv',
+      '/%2E%2e/x',
+      '/./x',
+      '/live/x%00.flv',
+      '/a\\b',
+      '/%zz',
+      'live/x.flv',
+      '*',
+    ]) {
+      expect(parseRequestPath(bad), bad).toBeNull();
+    }
+  });
+});
+
+describe('IngestHttpServer limits', () => {
+  it('closes connections past maxConnections at accept', async () => {
+    const metrics = new IngestMetrics({ defaultMetrics: false });
+    const http = new IngestHttpServer(
+      { streams: () => [], healthy: () => true },
+      metrics,
+      createLogger({ level: 'silent', pretty: false }),
+      { limits: { maxConnections: 3 } },
+    );
+    const port = await http.listen(0, '127.0.0.1');
+    const sockets = await Promise.all(
+      Array.from(
+        { length: 5 },
+        () =>
+          new Promise<Socket>((resolve) => {
+            const socket = connect(port, '127.0.0.1', () => resolve(socket));
+            socket.on('error', () => undefined);
+          }),
+      ),
+    );
+    try {
+      await until(
+        () => sockets.filter((s) => s.destroyed || s.readableEnded).length >= 2,
+        5_000,
+        'two refused',
+      );
+      await sleep(100);
+      expect(sockets.filter((s) => !s.destroyed && !s.readableEnded).length).toBe(3);
+      expect(await metrics.scrape()).toContain('rtmp_errors_total{code="ERR_INGEST_HTTP_MAX_CONNECTIONS"} 2');
+    } finally {
+      for (const socket of sockets) socket.destroy();
       await http.close();
     }
   });

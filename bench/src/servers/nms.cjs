@@ -3,7 +3,8 @@
  * RTMPS, admin console, auth or recording), its store in a temp dir, its logger lowered to errors so console
  * output is not measured as server work. Plain JavaScript, like ours.mjs, so no loader is measured.
  *
- * Usage: `node src/servers/nms.cjs <port> <dataDir>`; prints `ready <port>` once listening.
+ * Usage: `node src/servers/nms.cjs <port> <dataDir> [httpPort]`; prints `ready <port>` once listening. With `httpPort`
+ * its HTTP-FLV and WS-FLV server (`/<app>/<key>.flv`) listens there too (the browser latency benchmark).
  */
 const net = require('node:net');
 const NodeMediaServer = require('node-media-server');
@@ -11,6 +12,7 @@ const logger = require('node-media-server/src/core/logger.js');
 
 const port = Number(process.argv[2]);
 const dataDir = process.argv[3] ?? '/tmp/nms-bench';
+const httpPort = process.argv[4] === undefined ? undefined : Number(process.argv[4]);
 
 const config = {
   bind: '127.0.0.1',
@@ -18,6 +20,7 @@ const config = {
   store: { path: dataDir },
   record: { auto: false, path: `${dataDir}/record` },
   webadmin: { enable: false },
+  ...(httpPort === undefined ? {} : { http: { port: httpPort } }),
 };
 const nms = new NodeMediaServer(config, `${dataDir}/config.json`);
 // The constructor forces debug level; per-session debug lines would be measured as server CPU.

@@ -29,6 +29,7 @@ export {
   ServerErrorCodes,
   toRtmpError,
 } from '@rtmp/connection';
+export { FlvOutput, type FlvOutputEnd, type FlvOutputOptions, type FlvSink } from './relay/flv-output.js';
 export {
   isRtmpPlayer,
   type LivePlayerStats,

@@ -12,6 +12,7 @@ export {
   HANDSHAKE_BYTES,
   readCapture,
 } from './captures.js';
+export { CHROMIUM, CHROMIUM_ARGS, hasChromium, launchChromium, type RunningChromium } from './chromium.js';
 export { distBuilds, internalMarkers } from './dist.js';
 export {
   type FrameCount,
