@@ -64,4 +64,18 @@ export {
 } from './server/handler.js';
 export { RtmpServer, type RtmpServerEvents, type RtmpServerOptions } from './server/server.js';
 export { ClientSession, type ClientSessionEvents, type ReconnectRequest } from './server/session.js';
+export {
+  checkStreamSignature,
+  SIGNED_URL_PARAMS,
+  type SignatureCheck,
+  type SignatureRefusal,
+  type SignedAction,
+  type SignedRequest,
+  type SignedUrlHandlerOptions,
+  type SignedUrlPolicy,
+  type SignUrlOptions,
+  signedUrlHandler,
+  signUrl,
+  streamSignature,
+} from './server/signed-url.js';
 export { normaliseApp } from './server/util.js';
