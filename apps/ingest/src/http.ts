@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { PushInfo } from '@rtmp/restream';
 import type { Logger } from './logger.js';
 import type { IngestMetrics } from './metrics.js';
 
@@ -30,7 +31,13 @@ export interface StreamApiEntry {
   /** Media messages not delivered to players of this stream because they fell behind (relay's exact count). */
   droppedFrames: number;
   recording: string | null;
+  /** Where the stream is pushed (`--push`, `--push-map`, control API), with each target's state. */
+  pushes?: PushInfo[];
 }
+
+/** A route hook: answers the request and resolves true, or resolves false to let the next one (and then the
+ * endpoints below) have it. */
+export type HttpRoute = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
 /** What the HTTP server needs from the app. */
 export interface HttpSource {
@@ -58,6 +65,8 @@ export class IngestHttpServer {
     private readonly source: HttpSource,
     private readonly metrics: IngestMetrics,
     private readonly log: Logger,
+    /** Tried in order before the endpoints below (the control API). */
+    private readonly routes: readonly HttpRoute[] = [],
   ) {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((e: unknown) => {
@@ -71,6 +80,7 @@ export class IngestHttpServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    for (const route of this.routes) if (await route(req, res)) return;
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');

@@ -3,7 +3,9 @@ import { StreamDemuxer } from '@rtmp/flv-demux';
 import { LiveRelay, RtmpServer } from '@rtmp/server';
 import { Authorizer } from './auth.js';
 import type { IngestConfig } from './config.js';
+import { controlApi } from './control-api.js';
 import { IngestHttpServer } from './http.js';
+import { type Integrations, startIntegrations } from './integrations.js';
 import { createLogger, type Logger } from './logger.js';
 import { ServerMetering } from './metering.js';
 import { IngestMetrics } from './metrics.js';
@@ -25,6 +27,8 @@ export interface IngestServer {
   readonly httpPort: number | null;
   readonly registry: StreamRegistry;
   readonly metrics: IngestMetrics;
+  /** Pushes, pulls, webhooks, sessions and recordings on request (what the control API drives). */
+  readonly integrations: Integrations;
   readonly log: Logger;
   /** Stops accepting, ends players, finalizes recordings, closes HTTP. Idempotent. */
   close(): Promise<void>;
@@ -56,13 +60,15 @@ export async function startIngest(
   const relay = new LiveRelay({ scope: 'app' });
   const players = new PlayerTable();
   const metering = new ServerMetering(metrics, relay, log);
+  const integrations = startIntegrations({ config, relay, registry, metrics, log });
 
   const sessions = relay.handler(
     createSessionHandler({ config, log, auth, registry, metrics, relay, players }),
   );
   const vod = await vodService(config, log);
   const common = {
-    handler: vod === null ? sessions : vod.handler(sessions),
+    // Signed URLs (--sign-*) are checked first, for live and VOD streams alike.
+    handler: integrations.signed(vod === null ? sessions : vod.handler(sessions)),
     host: config.host,
     // The app demuxes in its own probe (from handleMessage); the session need not demux a second time.
     demux: false,
@@ -70,6 +76,7 @@ export async function startIngest(
   };
   const rtmp = new RtmpServer({ ...common, port: config.port });
   metering.watch(rtmp, 'rtmp');
+  integrations.sessions.watch(rtmp, 'rtmp');
   let rtmps: RtmpServer | null = null;
   if (config.tls !== null) {
     rtmps = new RtmpServer({
@@ -78,6 +85,7 @@ export async function startIngest(
       tls: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
     });
     metering.watch(rtmps, 'rtmps');
+    integrations.sessions.watch(rtmps, 'rtmps');
   }
 
   let closing: Promise<void> | null = null;
@@ -86,9 +94,16 @@ export async function startIngest(
       ? null
       : new IngestHttpServer(
           // `/healthz` turns 503 as soon as shutdown starts, so that load balancers drain.
-          { streams: () => registry.api(), healthy: () => closing === null },
+          {
+            streams: () =>
+              registry
+                .api()
+                .map((entry) => ({ ...entry, pushes: integrations.pushesOf(entry.app, entry.key) })),
+            healthy: () => closing === null,
+          },
           metrics,
           log,
+          [controlApi(config, integrations, log)],
         );
 
   const rtmpPort = await rtmp.start();
@@ -99,12 +114,12 @@ export async function startIngest(
 
   const servers = rtmps === null ? [rtmp] : [rtmp, rtmps];
   const close = (): Promise<void> => {
-    closing ??= shutDown({ servers, registry, http, reconnect: config.reconnect, log }).then(() =>
-      vod?.close(),
-    );
+    closing ??= shutDown({ servers, registry, http, reconnect: config.reconnect, log })
+      .then(() => vod?.close())
+      .then(() => integrations.close());
     return closing;
   };
-  return { rtmpPort, rtmpsPort, httpPort, registry, metrics, log, close };
+  return { rtmpPort, rtmpsPort, httpPort, registry, metrics, integrations, log, close };
 }
 
 /** Video on demand from `--vod-dir`: plays are decided by `--keys-url` like live ones (the key is the file's path). */
@@ -146,6 +161,11 @@ function logListening(
           : `${config.keys.length} configured`,
       recording: config.record ? config.recordDir : false,
       vod: config.vodDir ?? undefined,
+      push: config.push.rules.length + config.push.map.size || undefined,
+      pull: config.pull.rules.length || undefined,
+      webhooks: config.webhooks.urls.length || undefined,
+      signedUrls: config.signing.publishSecret !== null || config.signing.playSecret !== null || undefined,
+      controlApi: config.api.token !== null || undefined,
     },
     'rtmp-ingest listening',
   );

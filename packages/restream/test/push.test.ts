@@ -89,7 +89,7 @@ describe('Restreamer', () => {
     expect(received[0]?.type).toBe(18);
     const firstMedia = received.findIndex((t) => (t.type === 8 || t.type === 9) && t.body[1] === 1);
     const firstVideo = received.find((t) => t.type === 9 && t.body[1] === 1);
-    expect(firstVideo?.body[0]! >> 4).toBe(1);
+    expect((firstVideo?.body[0] ?? 0) >> 4).toBe(1);
     const headers = received.slice(0, firstMedia).filter((t) => t.type !== 18 && t.body[1] === 0);
     expect(headers.map((t) => t.type).sort()).toEqual([8, 9]);
     // Everything from that keyframe on arrived, in order.
