@@ -105,14 +105,23 @@ describe('Restreamer', () => {
   });
 
   it('a target that stops reading loses media (counted) and is reconnected; the source and another target are not slowed', async () => {
-    const { source, target } = await servers();
+    // The test's own players read from the same busy process as fast as it publishes: a queue limit they cannot
+    // reach, so that only the push's (256 KiB) is in play.
+    const roomy = { relay: { maxPlayerQueue: 256 << 20 } };
+    const source = await relayServer(roomy);
+    const target = await relayServer();
+    cleanup.push(
+      () => source.stop(),
+      () => target.stop(),
+    );
     const proxy = await stallingProxy(target.port);
     cleanup.push(() => proxy.close());
-    const other = await relayServer();
+    const other = await relayServer(roomy);
     cleanup.push(() => other.stop());
     const r = restreamer(source, { maxQueuedBytes: 256 * 1024 });
     const slow = r.push('live/cam3', `rtmp://127.0.0.1:${proxy.port}/live/cam3`);
-    const healthy = r.push('live/cam3', `${other.url}/cam3`);
+    // The healthy target through its own restreamer, with room for this full-speed test (a real one keeps up).
+    const healthy = restreamer(source, { maxQueuedBytes: 256 << 20 }).push('live/cam3', `${other.url}/cam3`);
     const local = await collect(`${source.url}/cam3`);
     const far = await collect(`${other.url}/cam3`);
     cleanup.push(
