@@ -106,6 +106,13 @@ export function readArgv(argv: readonly string[], errors: string[]): ArgvSetting
             resumeAt = token.index + 1;
             break;
           }
+        } else if (spec.kind === 'strings') {
+          // Repeatable: each occurrence adds a value.
+          const previous = settings.get(spec.key)?.value;
+          settings.set(spec.key, {
+            value: [...(Array.isArray(previous) ? previous : []), value],
+            source: `--${name}`,
+          });
         } else settings.set(spec.key, { value, source: `--${name}` });
       } else if (negated !== undefined) {
         if (value !== undefined) errors.push(`--${name} takes no value`);

@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+import { type IngestIntegrations, readIntegrations } from './config-integrations.js';
 import {
   configFileOf,
   messageOf,
@@ -48,8 +49,11 @@ export interface IngestTlsConfig {
   readonly port: number;
 }
 
-/** The fully validated configuration of the ingest server. */
-export interface IngestConfig {
+/**
+ * The fully validated configuration of the ingest server. Push, pull, webhooks, signed URLs and the control API
+ * are in {@link IngestIntegrations} (config-integrations.ts).
+ */
+export interface IngestConfig extends IngestIntegrations {
   readonly host: string;
   readonly port: number;
   readonly httpPort: number;
@@ -243,6 +247,11 @@ function readValues(
         if (s === '') errors.push(`${where}: empty value`);
         else values[option.key] = s;
         break;
+      case 'strings':
+        values[option.key] = Array.isArray(r.value)
+          ? r.value.map(String).filter((x) => x !== '')
+          : s.split(/\s+/).filter((x) => x !== '');
+        break;
     }
   }
   return values;
@@ -338,6 +347,7 @@ export function loadConfig(
 
   const values = readValues(pick, cwd, errors);
   checkTogether(values, given, cwd, errors);
+  const integrations = readIntegrations(values, values.apps ?? [], cwd, errors);
   if (errors.length > 0) throw new ConfigError(errors);
 
   // Valid, so every option with a default has a value.
@@ -387,6 +397,7 @@ export function loadConfig(
       logLevel: value('logLevel'),
       statsIntervalSec: value('statsInterval'),
       reconnect: { graceSec: value('reconnectGrace'), tcUrl: values.reconnectUrl ?? null },
+      ...integrations,
     },
   };
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { PushInfo } from '@rtmp/restream';
 import type { Logger } from './logger.js';
 import type { IngestMetrics } from './metrics.js';
 
@@ -35,6 +36,8 @@ export interface StreamApiEntry {
   /** Media messages not delivered to players of this stream because they fell behind (relay's exact count). */
   droppedFrames: number;
   recording: string | null;
+  /** Where the stream is pushed (`--push`, `--push-map`, control API), with each target's state. */
+  pushes?: PushInfo[];
 }
 
 /** What the HTTP server needs from the app. */
@@ -69,6 +72,13 @@ export interface HttpRoute {
   /** Called when the server closes: end what the route holds (WebSocket viewers, waits). */
   close?(): void;
 }
+
+/**
+ * A hook that sees every request first, whatever its method (the control API: its POST/DELETE endpoints, and the
+ * `--api-bind`/`--api-token` guard in front of `/api` and `/metrics`): it answers and resolves true, or resolves
+ * false without touching the response, and the request goes on to the built-in endpoints and the routes.
+ */
+export type HttpIntercept = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
 /** The limits of the HTTP listener, set deliberately rather than left to Node's defaults. */
 export interface HttpLimits {
@@ -145,6 +155,7 @@ export class IngestHttpServer {
   readonly limits: HttpLimits;
   readonly corsOrigin: string;
   private readonly routes: HttpRoute[] = [];
+  private readonly intercepts: HttpIntercept[] = [];
 
   constructor(
     private readonly source: HttpSource,
@@ -165,13 +176,20 @@ export class IngestHttpServer {
         keepAliveTimeout: limits.keepAliveTimeoutMs,
       },
       (req, res) => {
-        try {
-          this.handle(req, res);
-        } catch (e) {
+        const failed = (e: unknown) => {
           this.log.error({ err: e }, 'http handler failed');
           if (!res.headersSent) sendText(res, 500, 'text/plain', 'internal error\n');
           else res.destroy();
+        };
+        if (this.intercepts.length === 0) {
+          try {
+            this.handle(req, res);
+          } catch (e) {
+            failed(e);
+          }
+          return;
         }
+        this.intercepted(req, res).catch(failed);
       },
     );
     this.server.maxConnections = limits.maxConnections;
@@ -189,6 +207,19 @@ export class IngestHttpServer {
       rejectUpgrade(socket, 404);
     });
     this.server.on('drop', () => this.metrics.error('ERR_INGEST_HTTP_MAX_CONNECTIONS'));
+  }
+
+  /** Adds a hook that sees every request before anything else (see {@link HttpIntercept}). */
+  intercept(hook: HttpIntercept): this {
+    this.intercepts.push(hook);
+    return this;
+  }
+
+  private async intercepted(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    for (const hook of this.intercepts) {
+      if (await hook(req, res)) return;
+    }
+    this.handle(req, res);
   }
 
   /** Adds a route, asked after the built-in API and the routes added before it. */

@@ -3,10 +3,12 @@ import { StreamDemuxer } from '@rtmp/flv-demux';
 import { LiveRelay, RtmpServer } from '@rtmp/server';
 import { Authorizer } from './auth.js';
 import type { IngestConfig } from './config.js';
+import { controlApi } from './control-api.js';
 import { Dashboard } from './dashboard.js';
 import { FlvViewers } from './flv-viewers.js';
 import { createHls } from './hls.js';
 import { IngestHttpServer } from './http.js';
+import { type Integrations, startIntegrations } from './integrations.js';
 import { createLogger, type Logger } from './logger.js';
 import { ServerMetering } from './metering.js';
 import { IngestMetrics } from './metrics.js';
@@ -28,6 +30,8 @@ export interface IngestServer {
   readonly httpPort: number | null;
   readonly registry: StreamRegistry;
   readonly metrics: IngestMetrics;
+  /** Pushes, pulls, webhooks, sessions and recordings on request (what the control API drives). */
+  readonly integrations: Integrations;
   readonly log: Logger;
   /** Stops accepting, ends players, finalizes recordings, closes HTTP. Idempotent. */
   close(): Promise<void>;
@@ -59,13 +63,15 @@ export async function startIngest(
   const relay = new LiveRelay({ scope: 'app' });
   const players = new PlayerTable();
   const metering = new ServerMetering(metrics, relay, log);
+  const integrations = startIntegrations({ config, relay, registry, metrics, log });
 
   const sessions = relay.handler(
     createSessionHandler({ config, log, auth, registry, metrics, relay, players }),
   );
   const vod = await vodService(config, log);
   const common = {
-    handler: vod === null ? sessions : vod.handler(sessions),
+    // Signed URLs (--sign-*) are checked first, for live and VOD streams alike.
+    handler: integrations.signed(vod === null ? sessions : vod.handler(sessions)),
     host: config.host,
     // The app demuxes in its own probe (from handleMessage); the session need not demux a second time.
     demux: false,
@@ -73,6 +79,7 @@ export async function startIngest(
   };
   const rtmp = new RtmpServer({ ...common, port: config.port });
   metering.watch(rtmp, 'rtmp');
+  integrations.sessions.watch(rtmp, 'rtmp');
   let rtmps: RtmpServer | null = null;
   if (config.tls !== null) {
     rtmps = new RtmpServer({
@@ -81,6 +88,7 @@ export async function startIngest(
       tls: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
     });
     metering.watch(rtmps, 'rtmps');
+    integrations.sessions.watch(rtmps, 'rtmps');
   }
 
   let closing: Promise<void> | null = null;
@@ -91,7 +99,13 @@ export async function startIngest(
       ? null
       : new IngestHttpServer(
           // `/healthz` turns 503 as soon as shutdown starts, so that load balancers drain.
-          { streams: () => registry.api(), healthy: () => closing === null },
+          {
+            streams: () =>
+              registry
+                .api()
+                .map((entry) => ({ ...entry, pushes: integrations.pushesOf(entry.app, entry.key) })),
+            healthy: () => closing === null,
+          },
           metrics,
           log,
           { corsOrigin: config.corsOrigin, limits: { maxConnections: config.limits.maxHttpConnections } },
@@ -116,6 +130,7 @@ export async function startIngest(
       hls: hls !== null && config.hls.mode !== 'off',
     }));
     // The API first (built in), then the dashboard's files, then /<app>/<key>.flv, then /<app>/<key>/index.m3u8...
+    http.intercept(controlApi(config, integrations, log));
     http.route(dashboard).route(viewers);
     if (hls !== null) http.route({ request: (req, res) => hls.handle(req, res) });
   }
@@ -131,10 +146,11 @@ export async function startIngest(
     // HLS playlists end first (ENDLIST, held requests released), so that HTTP closes without waiting for them.
     closing ??= (hls?.close() ?? Promise.resolve())
       .then(() => shutDown({ servers, registry, http, reconnect: config.reconnect, log }))
-      .then(() => vod?.close());
+      .then(() => vod?.close())
+      .then(() => integrations.close());
     return closing;
   };
-  return { rtmpPort, rtmpsPort, httpPort, registry, metrics, log, close };
+  return { rtmpPort, rtmpsPort, httpPort, registry, metrics, integrations, log, close };
 }
 
 /** Video on demand from `--vod-dir`: plays are decided by `--keys-url` like live ones (the key is the file's path). */
@@ -180,6 +196,11 @@ function logListening(
         httpPort === null || config.hls.mode === 'off'
           ? undefined
           : `http://${shown}:${httpPort}/${config.apps[0]}/<key>/index.m3u8 (${config.hls.mode})`,
+      push: config.push.rules.length + config.push.map.size || undefined,
+      pull: config.pull.rules.length || undefined,
+      webhooks: config.webhooks.urls.length || undefined,
+      signedUrls: config.signing.publishSecret !== null || config.signing.playSecret !== null || undefined,
+      controlApi: config.api.token !== null || undefined,
     },
     'rtmp-ingest listening',
   );

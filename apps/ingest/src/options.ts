@@ -8,8 +8,22 @@ export function isLogLevel(text: string): text is LogLevel {
   return LOG_LEVELS.some((level) => level === text);
 }
 
-/** How an option's text is read and checked, and so the type of its value (see {@link OptionValues}). */
-export type OptionKind = 'port' | 'int' | 'string' | 'bool' | 'list' | 'keys' | 'url' | 'host' | 'level';
+/**
+ * How an option's text is read and checked, and so the type of its value (see {@link OptionValues}). A `strings`
+ * option may be given several times (`--push a --push b`); in the environment its values are separated by spaces,
+ * in the config file it is an array (or one string).
+ */
+export type OptionKind =
+  | 'port'
+  | 'int'
+  | 'string'
+  | 'bool'
+  | 'list'
+  | 'keys'
+  | 'url'
+  | 'host'
+  | 'level'
+  | 'strings';
 
 /** One row of {@link OPTIONS}. */
 export interface OptionSpec {
@@ -254,6 +268,83 @@ export const OPTIONS = [
     kind: 'string',
     help: 'With --reconnect-grace: where to send them, rtmp[s]://host[:port]/app or /app (default: the URL they used)',
   },
+  // Restream, pull, webhooks, signed URLs and the control API (config-integrations.ts reads and checks them).
+  {
+    key: 'push',
+    flag: 'push',
+    kind: 'strings',
+    help: 'Push every live stream to <url>/<key> (rtmp:// or rtmps://; repeatable; <app>=<url> for one app)',
+  },
+  {
+    key: 'pushMap',
+    flag: 'push-map',
+    kind: 'string',
+    help: 'JSON file {"<app>/<key>": "<rtmp(s) URL>" | [URLs]}: full push targets per stream (YouTube, Twitch...)',
+  },
+  {
+    key: 'pull',
+    flag: 'pull',
+    kind: 'strings',
+    help: 'Play streams that are not live here from <url>/<key> when a player asks (repeatable; <app>=<url>)',
+  },
+  {
+    key: 'pullIdle',
+    flag: 'pull-idle',
+    kind: 'int',
+    help: 'Seconds a pulled stream keeps its upstream after its last player left',
+    def: '10',
+    min: 0,
+    max: 3600,
+  },
+  {
+    key: 'webhook',
+    flag: 'webhook',
+    kind: 'strings',
+    help: 'POST JSON events (connect, publish, play, *_done, record_done, push_failed) to this URL (repeatable)',
+  },
+  {
+    key: 'webhookSecret',
+    flag: 'webhook-secret',
+    kind: 'string',
+    help: 'Sign webhook bodies: header X-Rtmp-Signature: sha256=<HMAC-SHA256 of the body, hex>',
+  },
+  {
+    key: 'signSecret',
+    flag: 'sign-secret',
+    kind: 'string',
+    help: 'Require signed publish and play URLs (?expires=<unix>&sig=<HMAC>; see rtmp-test-client sign)',
+  },
+  {
+    key: 'signPublishSecret',
+    flag: 'sign-publish-secret',
+    kind: 'string',
+    help: 'Secret for publish URLs only (overrides --sign-secret for publishing)',
+  },
+  {
+    key: 'signPlaySecret',
+    flag: 'sign-play-secret',
+    kind: 'string',
+    help: 'Secret for play URLs only (overrides --sign-secret for playing)',
+  },
+  {
+    key: 'signNms',
+    flag: 'sign-nms',
+    kind: 'bool',
+    help: "Also accept node-media-server's ?sign=<expiry>-<md5> links made with the same secret",
+  },
+  {
+    key: 'apiToken',
+    flag: 'api-token',
+    kind: 'string',
+    help: 'Bearer token of the control API (sessions, kick, recording, pushes); without it only reads are open',
+  },
+  {
+    key: 'apiBind',
+    flag: 'api-bind',
+    kind: 'string',
+    help: 'Who may call /api/* and /metrics: any, or loopback (127.0.0.1/::1 only)',
+    def: 'any',
+  },
   {
     key: 'logLevel',
     flag: 'log-level',
@@ -281,6 +372,7 @@ interface KindValues {
   url: string;
   host: string;
   level: LogLevel;
+  strings: string[];
 }
 
 /** The value of every option, by key: `OptionValues['port']` is a number, `OptionValues['apps']` a string list. */

@@ -91,6 +91,8 @@ export class StreamRegistry {
   private readonly streams = new Map<string, LiveStream>();
   private readonly closing = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
+  /** Called once each recording is finalized at the end of its publish (for the `record_done` webhook). */
+  onRecordingDone: ((stream: LiveStream, recorder: Recorder) => void) | null = null;
 
   constructor(
     private readonly config: IngestConfig,
@@ -184,6 +186,7 @@ export class StreamRegistry {
       this.metrics.recordings.inc();
       stream.log.info({ file: rec.path, bytes: rec.bytes, tags: rec.tags }, 'recording finalized');
     }
+    this.onRecordingDone?.(stream, rec);
   }
 
   private track(p: Promise<void>): Promise<void> {

@@ -26,14 +26,20 @@ export interface RunningApp {
   stop: () => Promise<void>;
 }
 
-/** Starts `node dist/cli.js` as a user would, on free ports, and waits until /healthz answers. */
-export async function startApp(extra: string[] = []): Promise<RunningApp> {
-  const rtmpPort = await freePort();
-  const httpPort = await freePort();
+/**
+ * Starts `node dist/cli.js` as a user would, on free ports (or the given ones, to restart an app where it was), and
+ * waits until /healthz answers. `env` is added to this process's environment.
+ */
+export async function startApp(
+  extra: string[] = [],
+  options: { rtmpPort?: number; httpPort?: number; env?: Record<string, string> } = {},
+): Promise<RunningApp> {
+  const rtmpPort = options.rtmpPort ?? (await freePort());
+  const httpPort = options.httpPort ?? (await freePort());
   const proc = spawn(
     process.execPath,
     [CLI, '--port', String(rtmpPort), '--http-port', String(httpPort), '--host', '127.0.0.1', ...extra],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } },
   );
   const logs: Record<string, unknown>[] = [];
   let out = '';

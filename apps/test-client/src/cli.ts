@@ -4,6 +4,7 @@ import { loadCommand, loadHelp } from './load.js';
 import { playCommand, playHelp } from './play.js';
 import { probeCommand, probeHelp } from './probe.js';
 import { publishCommand, publishHelp } from './publish.js';
+import { signCommand, signHelp } from './sign.js';
 
 const mainHelp = `Usage: rtmp-test-client <command> [options]
 
@@ -15,6 +16,8 @@ Commands:
   probe <url>                              metadata, codecs (RFC 6381), resolution, handshake kind
   load <url> --publishers N --players M --duration s
                                            many connections in one process; throughput, drops, latency
+  sign <url> --secret s --action publish|play
+                                           add an expiry and a signature (rtmp-ingest --sign-secret)
 
 Run 'rtmp-test-client <command> --help' for a command's options.
 
@@ -25,6 +28,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<number>; help:
   play: { run: playCommand, help: playHelp },
   probe: { run: probeCommand, help: probeHelp },
   load: { run: loadCommand, help: loadHelp },
+  sign: { run: signCommand, help: signHelp },
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -4,12 +4,18 @@
  */
 
 // Enhanced RTMP connect negotiation: the capability vocabulary is @rtmp/connection's, shared with @rtmp/server.
+// Signed publish and play links (checked by @rtmp/server's signedUrlHandler): the scheme is @rtmp/connection's.
 export {
   CapsEx,
   type EnhancedRtmpCapabilities,
   FourCcInfo,
   fourCcFlags,
   type NegotiatedEnhancedRtmp,
+  SIGNED_URL_PARAMS,
+  type SignedAction,
+  type SignUrlOptions,
+  signUrl,
+  streamSignature,
 } from '@rtmp/connection';
 export {
   type FollowReconnectOptions,

@@ -33,6 +33,17 @@ export {
   toRtmpError,
 } from './errors.js';
 export { CONNECTION_DEFAULTS, type RtmpConnectionOptions } from './options.js';
+export {
+  checkStreamSignature,
+  SIGNED_URL_PARAMS,
+  type SignatureCheck,
+  type SignedAction,
+  type SignedRequest,
+  type SignedUrlPolicy,
+  type SignUrlOptions,
+  signUrl,
+  streamSignature,
+} from './signed-url.js';
 export type {
   RtmpCallResult,
   RtmpCommand,

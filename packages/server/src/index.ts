@@ -6,11 +6,13 @@
 // Re-exported from @rtmp/connection for one minor version, so code written against @rtmp/server 0.1 still compiles;
 // import these from @rtmp/connection instead.
 // Enhanced RTMP connect negotiation: the capability vocabulary is @rtmp/connection's, shared with @rtmp/client.
+// Signed URLs: the scheme is @rtmp/connection's (shared with @rtmp/client, which signs); the check is here.
 export {
   type BudgetHolder,
   BufferBudget,
   CapsEx,
   ChunkStreams,
+  checkStreamSignature,
   type EnhancedRtmpCapabilities,
   FourCcInfo,
   fourCcFlags,
@@ -27,6 +29,14 @@ export {
   type RtmpRole,
   type RtmpStatus,
   ServerErrorCodes,
+  SIGNED_URL_PARAMS,
+  type SignatureCheck,
+  type SignedAction,
+  type SignedRequest,
+  type SignedUrlPolicy,
+  type SignUrlOptions,
+  signUrl,
+  streamSignature,
   toRtmpError,
 } from '@rtmp/connection';
 export { FlvOutput, type FlvOutputEnd, type FlvOutputOptions, type FlvSink } from './relay/flv-output.js';
@@ -65,4 +75,9 @@ export {
 } from './server/handler.js';
 export { RtmpServer, type RtmpServerEvents, type RtmpServerOptions } from './server/server.js';
 export { ClientSession, type ClientSessionEvents, type ReconnectRequest } from './server/session.js';
+export {
+  type SignatureRefusal,
+  type SignedUrlHandlerOptions,
+  signedUrlHandler,
+} from './server/signed-url.js';
 export { normaliseApp } from './server/util.js';
