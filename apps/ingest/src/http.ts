@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from './logger.js';
 import type { IngestMetrics } from './metrics.js';
+import type { TrackSnapshot } from './stats.js';
 
 /** One entry of `GET /api/streams`. */
 export interface StreamApiEntry {
@@ -18,6 +19,8 @@ export interface StreamApiEntry {
     frames: number;
   };
   audio: { codec: string | null; sampleRate: number | null; channels: number | null; frames: number };
+  /** Every track that announced a codec, video first (track 0's entries repeat `video` and `audio`). */
+  tracks: TrackSnapshot[];
   /** `"<width>x<height>"` or null before the video configuration arrives. */
   resolution: string | null;
   fps: number | null;
