@@ -5,8 +5,11 @@
  * record -e cpu-clock -g` samples the process over the same ingests (native frames: V8's GC, libuv, the kernel's
  * socket work; JavaScript frames named by `--perf-basic-prof`), and its top symbols are printed too.
  *
+ * `--no-v8` leaves the V8 profiler off (its sampling thread and the inspector session cost CPU and allocate, which
+ * inflates GC in the process it measures): with `--perf`, the least disturbed view.
+ *
  * Usage (in bench/): `node --import tsx src/profile-ingest.ts --server=ingest [--warmups=3] [--runs=4]
- * [--copies=5] [--perf] [--out=/tmp/rtmp-prof]`
+ * [--copies=5] [--perf] [--perf-map] [--no-v8] [--out=/tmp/rtmp-prof]` (`--perf-map`: `--perf-basic-prof-only-functions`)
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync } from 'node:fs';
@@ -37,6 +40,7 @@ const warmups = Number(flags.get('warmups') ?? 3);
 const runs = Number(flags.get('runs') ?? 4);
 const out = path.resolve(flags.get('out') ?? '/tmp/rtmp-prof');
 const perf = flags.has('perf');
+const v8 = !flags.has('no-v8');
 mkdirSync(out, { recursive: true });
 
 process.env.RTMP_BENCH_PROFILE_DIR = out;
@@ -44,7 +48,8 @@ process.env.RTMP_BENCH_OURS_NODE_ARGS = [
   process.env.RTMP_BENCH_OURS_NODE_ARGS ?? '',
   '--require',
   path.join(here, 'profile-preload.cjs'),
-  perf ? '--perf-basic-prof-only-functions' : '',
+  // JavaScript frame names for perf: costs the profiled process noticeably (more with more code), so opt-in.
+  flags.has('perf-map') ? '--perf-basic-prof-only-functions' : '',
 ].join(' ');
 
 function ffmpeg(file: string, url: string): void {
@@ -57,7 +62,7 @@ try {
   for (let i = 0; i < warmups; i++) ffmpeg(source.file, `${server.url}/warm${i}`);
   await sleep(500);
   const before = new Set(readdirSync(out));
-  process.kill(server.pid, 'SIGUSR2');
+  if (v8) process.kill(server.pid, 'SIGUSR2');
   const recorder = perf
     ? spawn(
         'perf',
@@ -72,7 +77,7 @@ try {
   for (let i = 0; i < runs; i++) ffmpeg(source.file, `${server.url}/run${i}`);
   await sleep(300);
   const cpu1 = cpuTimes(server.pid);
-  process.kill(server.pid, 'SIGUSR2');
+  if (v8) process.kill(server.pid, 'SIGUSR2');
   if (recorder) {
     recorder.kill('SIGINT');
     await new Promise((resolve) => recorder.once('exit', resolve));
@@ -85,7 +90,7 @@ try {
       `(user ${(user / gb).toFixed(2)}, system ${(system / gb).toFixed(2)}; ${Math.round((user + system) * clkTck())} ticks)`,
   );
   let file: string | undefined;
-  for (let i = 0; i < 50 && file === undefined; i++) {
+  for (let i = 0; v8 && i < 50 && file === undefined; i++) {
     await sleep(100);
     file = readdirSync(out).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
   }

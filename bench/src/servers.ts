@@ -11,7 +11,9 @@ import { freePort, startNginxRtmp, superviseServer } from '@rtmp/testing';
  * - `ingest`: apps/ingest as its README starts it (`node apps/ingest/dist/cli.js`, default flags: statistics and
  *   codec probing on, JSON logs), only `--port`/`--http-port` on free ports;
  * - `nginx-rtmp`, `node-media-server`: the peers;
- * - `ingest-record`: apps/ingest with `--record-dir`, beside `nginx-rtmp-record`: nginx-rtmp with `record all`.
+ * - `ingest-record`: apps/ingest with `--record-dir`, beside `nginx-rtmp-record`: nginx-rtmp with `record all`;
+ * - `floor-read`, `floor-decode`: the floor of a Node ingest server (src/servers/floor.mjs): once the publish has
+ *   started, the publisher's bytes are only read and dropped, or read and chunk-decoded (ingest only).
  */
 export const SERVER_NAMES = [
   'ours',
@@ -20,6 +22,8 @@ export const SERVER_NAMES = [
   'node-media-server',
   'ingest-record',
   'nginx-rtmp-record',
+  'floor-read',
+  'floor-decode',
 ] as const;
 export type ServerName = (typeof SERVER_NAMES)[number];
 
@@ -32,6 +36,8 @@ export const REFERENCE: Readonly<Partial<Record<ServerName, ServerName>>> = {
   ingest: 'nginx-rtmp',
   'node-media-server': 'nginx-rtmp',
   'ingest-record': 'nginx-rtmp-record',
+  'floor-read': 'nginx-rtmp',
+  'floor-decode': 'nginx-rtmp',
 };
 
 /** How each server is named in tables. */
@@ -42,6 +48,8 @@ export const SERVER_LABELS: Readonly<Record<ServerName, string>> = {
   'node-media-server': 'node-media-server',
   'ingest-record': 'apps/ingest --record-dir',
   'nginx-rtmp-record': 'nginx-rtmp record all',
+  'floor-read': 'floor: Node reads the socket, drops the bytes',
+  'floor-decode': 'floor: Node reads and chunk-decodes, drops the messages',
 };
 
 /** A server running in its own process on 127.0.0.1. */
@@ -121,6 +129,23 @@ async function startIngest(name: 'ingest' | 'ingest-record'): Promise<RunningSer
   return name === 'ingest-record' ? { ...server, recordDir } : server;
 }
 
+/** The floor of a Node ingest server (src/servers/floor.mjs, mode `read` or `decode`). */
+async function startFloor(name: 'floor-read' | 'floor-decode'): Promise<RunningServer> {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), `rtmp-bench-${name}-`));
+  const mode = name === 'floor-read' ? 'read' : 'decode';
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs(), path.join(here, 'servers/floor.mjs'), String(port), mode],
+    {
+      cwd: benchRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_ENV: 'production' },
+    },
+  );
+  return supervise(name, child, port, dir);
+}
+
 /** node-media-server 4.4.3 in a child Node process (src/servers/nms.cjs). */
 async function startNms(): Promise<RunningServer> {
   const port = await freePort();
@@ -174,5 +199,8 @@ export function startServer(name: ServerName): Promise<RunningServer> {
       return startNginx(true);
     case 'node-media-server':
       return startNms();
+    case 'floor-read':
+    case 'floor-decode':
+      return startFloor(name);
   }
 }

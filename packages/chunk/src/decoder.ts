@@ -30,6 +30,14 @@ export interface ChunkDecoderOptions<M extends PayloadMode = PayloadMode> extend
    * ({@link RtmpMessagePieces}), nothing is copied; meant for relays and forwarders.
    */
   payloads?: M;
+  /**
+   * True when each buffer given to {@link ChunkDecoder.push} is valid only during that call: a read buffer that is
+   * reused for the next socket read (Node's `onread` option), possibly shared by many connections. The decoder then
+   * keeps nothing that points into it: every payload is copied once into the decoder's own memory (a message in
+   * one chunk too), the chunks of an incomplete message as they arrive, and the few bytes of an incomplete chunk
+   * header. Contiguous payloads only (`'pieces'` are views of the input by definition). Default false.
+   */
+  transientInput?: boolean;
 }
 
 /**
@@ -81,6 +89,9 @@ class InStream {
   // Pieces mode: the views of the incomplete message, handed out as its `pieces` on completion; NO_PIECES until
   // the first, which becomes a one-element literal (most messages are one chunk: no growing from an empty array).
   list: Uint8Array[] = NO_PIECES;
+  // Transient input: the chunks received before `dest` exists, copied (the input is reused after push).
+  stage: Uint8Array = EMPTY;
+  staged = 0;
 }
 
 const S_HEADER = 0;
@@ -139,6 +150,7 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
   readonly #maxChunkStreams: number;
   readonly #maxBufferedBytes: number;
   readonly #pieces: boolean;
+  readonly #transient: boolean;
 
   #chunkSize = DEFAULT_CHUNK_SIZE;
   #state = S_HEADER;
@@ -172,6 +184,13 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
       );
     }
     this.#pieces = mode === 'pieces';
+    this.#transient = limits.transientInput === true;
+    if (this.#transient && this.#pieces) {
+      throw new ChunkError(
+        'ERR_CHUNK_INVALID_ARGUMENT',
+        "transientInput needs contiguous payloads: 'pieces' are views of the input",
+      );
+    }
     this.#maxMessageLength = checkLimit(
       'maxMessageLength',
       limits.maxMessageLength,
@@ -247,12 +266,31 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
       this.#fail(error);
       throw error;
     }
-    // Do not keep a consumed read alive through the view cache.
-    if (this.#avail === 0 && this.#viewOf !== undefined) {
+    if (this.#transient) {
+      // The input is reused once push returns: keep a copy of the bytes not consumed yet (an incomplete header).
+      if (this.#avail !== 0) this.#keepRest();
+      this.#viewOf = undefined;
+      this.#viewAb = EMPTY.buffer;
+    } else if (this.#avail === 0 && this.#viewOf !== undefined) {
+      // Do not keep a consumed read alive through the view cache.
       this.#viewOf = undefined;
       this.#viewAb = EMPTY.buffer;
     }
     return out as DecodedMessage<M>[];
+  }
+
+  // Transient input: replaces the unconsumed bytes (at most an incomplete chunk header) by a private copy.
+  #keepRest(): void {
+    const rest = new Uint8Array(this.#avail);
+    let at = 0;
+    let off = this.#off;
+    for (const buf of this.#bufs) {
+      rest.set(buf.subarray(off), at);
+      at += buf.length - off;
+      off = 0;
+    }
+    this.#bufs = [rest];
+    this.#off = 0;
   }
 
   #fail(error: ChunkError): void {
@@ -440,21 +478,25 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
               cs.received += take;
               continue;
             }
-            const k = cs.parts++;
-            cs.partBufs[k] = head;
-            cs.partPos[2 * k] = off;
-            cs.partPos[2 * k + 1] = take;
-            cs.received += take;
-            // Charge whole input buffers, not just the bytes taken: a view pins its entire read, so counting
-            // only the taken bytes would let a peer pin many reads with one byte each. Each pending part is
-            // charged too: with 1-byte chunks the first eighth of a 16 MiB message is two million of them.
-            let charge = PIECE_OVERHEAD;
-            if (head !== cs.lastBuf) {
-              cs.lastBuf = head;
-              charge += head.length;
+            if (this.#transient) {
+              this.#stage(cs, head, off, take);
+            } else {
+              const k = cs.parts++;
+              cs.partBufs[k] = head;
+              cs.partPos[2 * k] = off;
+              cs.partPos[2 * k + 1] = take;
+              // Charge whole input buffers, not just the bytes taken: a view pins its entire read, so counting
+              // only the taken bytes would let a peer pin many reads with one byte each. Each pending part is
+              // charged too: with 1-byte chunks the first eighth of a 16 MiB message is two million of them.
+              let charge = PIECE_OVERHEAD;
+              if (head !== cs.lastBuf) {
+                cs.lastBuf = head;
+                charge += head.length;
+              }
+              cs.charged += charge;
+              this.#partial += charge;
             }
-            cs.charged += charge;
-            this.#partial += charge;
+            cs.received += take;
             if (cs.received < cs.length) {
               if (cs.received >= cs.allocAt) this.#toDest(cs);
               if (this.#partial > this.#maxBufferedBytes) {
@@ -664,6 +706,11 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
     let payload: Uint8Array;
     if (length <= size) {
       payload = new Uint8Array(ab, base + payloadAt, length);
+      if (this.#transient) {
+        const copy = this.#alloc(length);
+        copy.set(payload);
+        payload = copy;
+      }
     } else {
       payload = this.#alloc(length);
       let at = 0;
@@ -720,7 +767,40 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
       this.#complete(cs, out);
       return;
     }
+    // Transient input: a message up to a slab allocation gets its buffer now, so its chunks are copied once, straight
+    // into it (larger ones are staged until an eighth has arrived, as the views are otherwise).
+    if (this.#transient && cs.length <= SLAB_MAX) {
+      cs.dest = this.#alloc(cs.length);
+      this.#partial += cs.length;
+      cs.charged = cs.length;
+      this.#checkBuffered();
+    }
     this.#resume(cs);
+  }
+
+  #checkBuffered(): void {
+    if (this.#partial > this.#maxBufferedBytes) {
+      throw new ChunkError(
+        'ERR_CHUNK_BUFFER_LIMIT',
+        `incomplete messages hold more than maxBufferedBytes ${this.#maxBufferedBytes}`,
+      );
+    }
+  }
+
+  // Transient input: appends `take` bytes of `head` at `off` to the message's staging copy, which doubles as it
+  // grows (so it holds at most twice what arrived), charged by its capacity.
+  #stage(cs: InStream, head: Uint8Array, off: number, take: number): void {
+    let stage = cs.stage;
+    const need = cs.staged + take;
+    if (need > stage.length) {
+      const grown = new Uint8Array(Math.max(need, 2 * stage.length, 1024));
+      grown.set(stage.subarray(0, cs.staged));
+      this.#partial += grown.length - stage.length;
+      cs.charged += grown.length - stage.length;
+      cs.stage = stage = grown;
+    }
+    stage.set(head.subarray(off, off + take), cs.staged);
+    cs.staged = need;
   }
 
   // Moves the pieces received so far into a reassembly buffer of the full length and releases the reads they pinned.
@@ -733,6 +813,12 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
   }
 
   #gatherParts(cs: InStream, dest: Uint8Array): void {
+    if (cs.staged !== 0) {
+      dest.set(cs.stage.subarray(0, cs.staged));
+      cs.stage = EMPTY;
+      cs.staged = 0;
+      return;
+    }
     const n = cs.parts;
     const bufs = cs.partBufs;
     const pos = cs.partPos;
@@ -768,6 +854,9 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
     if (cs.dest !== null) {
       payload = cs.dest;
       cs.dest = null;
+    } else if (cs.staged !== 0) {
+      payload = this.#alloc(cs.length);
+      this.#gatherParts(cs, payload);
     } else if (cs.parts === 1) {
       const start = cs.partPos[0]!;
       payload = cs.partBufs[0]!.subarray(start, start + cs.partPos[1]!);
@@ -833,6 +922,8 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
       target.lastBuf = undefined;
       target.partBufs.fill(EMPTY, 0, target.parts);
       target.parts = 0;
+      target.stage = EMPTY;
+      target.staged = 0;
       target.dest = null;
       target.list = NO_PIECES;
       target.received = 0;

@@ -51,6 +51,8 @@ export interface InboundParts {
   calls: CallTable;
   /** A listener threw `exception`: the connection decides where the failure is reported. */
   listenerFailed: (event: keyof RtmpConnectionEvents, exception: unknown) => void;
+  /** The reads pushed are reused once `push` returns (a shared read buffer): the decoder copies what it keeps. */
+  transientInput: boolean;
 }
 
 /**
@@ -84,6 +86,7 @@ export class Inbound {
       maxMessageLength: limits.maxMessageSize,
       maxChunkStreams: limits.maxChunkStreams,
       maxBufferedBytes: limits.maxBufferedBytes,
+      transientInput: parts.transientInput,
     });
     this.#budget = parts.bufferBudget;
     this.#calls = parts.calls;

@@ -293,6 +293,8 @@ export class RtmpServer<O = unknown> extends EventEmitter<RtmpServerEvents> {
       maxChunkStreams: s.maxChunkStreams,
       ...(s.maxBufferedBytes === undefined ? {} : { maxBufferedBytes: s.maxBufferedBytes }),
       bufferBudget: this.#budget,
+      // Accepted before its first read: every plain TCP connection reads into the process's one read buffer.
+      sharedReadBuffer: true,
     });
     const session = createSession(
       connection,
