@@ -48,8 +48,8 @@ export const SERVER_LABELS: Readonly<Record<ServerName, string>> = {
   'node-media-server': 'node-media-server',
   'ingest-record': 'apps/ingest --record-dir',
   'nginx-rtmp-record': 'nginx-rtmp record all',
-  'floor-read': 'floor: Node reads the socket, drops the bytes',
-  'floor-decode': 'floor: Node reads and chunk-decodes, drops the messages',
+  'floor-read': 'floor: Node reads the socket (shared buffer), drops the bytes',
+  'floor-decode': 'floor: Node reads and chunk-decodes (copies), drops the messages',
 };
 
 /** A server running in its own process on 127.0.0.1. */

@@ -101,7 +101,10 @@ const MAX_HEADER = 18;
 const EMPTY = new Uint8Array(0);
 // Never handed out nor written: a marker for "no piece yet".
 const NO_PIECES: Uint8Array[] = [];
-// Reassembled payloads up to SLAB_MAX bytes share SLAB_SIZE-byte buffers (like Node's Buffer pool, but larger).
+// Reassembled payloads up to SLAB_MAX bytes share slab buffers (like Node's Buffer pool, but larger). A decoder's
+// first slab is SLAB_FIRST bytes and each next one twice the last, up to SLAB_SIZE: a connection that only ever gets
+// small messages (a player's commands and acknowledgements) keeps one small slab, a publisher soon gets big ones.
+const SLAB_FIRST = 8 * 1024;
 const SLAB_SIZE = 256 * 1024;
 const SLAB_MAX = 64 * 1024;
 // A multi-chunk message gets its full-size reassembly buffer once 1/2^3 of it has arrived, so a peer that declares
@@ -479,7 +482,13 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
               continue;
             }
             if (this.#transient) {
-              this.#stage(cs, head, off, take);
+              // The input is reused after push: the bytes are copied now, into the message's buffer once the part
+              // brings it to an eighth of its length (the same bound as the views), into the staging copy before.
+              if (cs.received + take >= cs.allocAt) {
+                this.#toDest(cs).set(head.subarray(off, off + take), cs.received);
+              } else {
+                this.#stage(cs, head, off, take);
+              }
             } else {
               const k = cs.parts++;
               cs.partBufs[k] = head;
@@ -498,7 +507,7 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
             }
             cs.received += take;
             if (cs.received < cs.length) {
-              if (cs.received >= cs.allocAt) this.#toDest(cs);
+              if (cs.dest === null && cs.received >= cs.allocAt) this.#toDest(cs);
               if (this.#partial > this.#maxBufferedBytes) {
                 throw new ChunkError(
                   'ERR_CHUNK_BUFFER_LIMIT',
@@ -767,24 +776,7 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
       this.#complete(cs, out);
       return;
     }
-    // Transient input: a message up to a slab allocation gets its buffer now, so its chunks are copied once, straight
-    // into it (larger ones are staged until an eighth has arrived, as the views are otherwise).
-    if (this.#transient && cs.length <= SLAB_MAX) {
-      cs.dest = this.#alloc(cs.length);
-      this.#partial += cs.length;
-      cs.charged = cs.length;
-      this.#checkBuffered();
-    }
     this.#resume(cs);
-  }
-
-  #checkBuffered(): void {
-    if (this.#partial > this.#maxBufferedBytes) {
-      throw new ChunkError(
-        'ERR_CHUNK_BUFFER_LIMIT',
-        `incomplete messages hold more than maxBufferedBytes ${this.#maxBufferedBytes}`,
-      );
-    }
   }
 
   // Transient input: appends `take` bytes of `head` at `off` to the message's staging copy, which doubles as it
@@ -804,12 +796,13 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
   }
 
   // Moves the pieces received so far into a reassembly buffer of the full length and releases the reads they pinned.
-  #toDest(cs: InStream): void {
+  #toDest(cs: InStream): Uint8Array {
     const dest = this.#alloc(cs.length);
     this.#gatherParts(cs, dest);
     this.#partial += cs.length - cs.charged;
     cs.charged = cs.length;
     cs.dest = dest;
+    return dest;
   }
 
   #gatherParts(cs: InStream, dest: Uint8Array): void {
@@ -879,15 +872,18 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
     else if (cs.type === 2) this.#applyAbort(payload);
   }
 
-  // Reassembly buffers of small messages are carved from a shared slab: one ArrayBuffer per SLAB_SIZE bytes
-  // instead of one per message. Neither slab nor large buffer is zero-filled.
+  // Reassembly buffers (and, with transient input, copies) of small messages are carved from a slab: one ArrayBuffer
+  // per slab instead of one per message. Neither slab nor large buffer is zero-filled.
   #alloc(length: number): Uint8Array {
     if (length > SLAB_MAX) return new Uint8Array(allocRaw(length), 0, length);
-    if (this.#slab === undefined || this.#slabUsed + length > SLAB_SIZE) {
-      this.#slab = allocRaw(SLAB_SIZE);
+    let slab = this.#slab;
+    if (slab === undefined || this.#slabUsed + length > slab.byteLength) {
+      const size = slab === undefined ? SLAB_FIRST : Math.min(2 * slab.byteLength, SLAB_SIZE);
+      slab = allocRaw(Math.max(size, length));
+      this.#slab = slab;
       this.#slabUsed = 0;
     }
-    const out = new Uint8Array(this.#slab, this.#slabUsed, length);
+    const out = new Uint8Array(slab, this.#slabUsed, length);
     // Keep views 8-byte aligned so consumers can build wider typed views over them.
     this.#slabUsed += (length + 7) & ~7;
     return out;

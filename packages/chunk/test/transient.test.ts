@@ -102,15 +102,29 @@ describe('transientInput: the input buffer is reused after each push', () => {
     expect(d.bufferedBytes).toBe(0);
   });
 
+  test('memory follows the bytes received, not the declared lengths', () => {
+    const d = new ChunkDecoder({ transientInput: true });
+    // Chunk size 100: 60 chunk streams each declare a 65,000-byte message and send its first chunk.
+    d.push(hex('02 000000 000004 01 00000000 00000064'));
+    for (let csid = 4; csid < 64; csid++) {
+      d.push(
+        concat([hex(`${csid.toString(16).padStart(2, '0')} 000000 00fde8 09 01000000`), new Uint8Array(100)]),
+      );
+    }
+    // Each holds a staging copy of its 100 bytes (1 KiB, the smallest), not 65,000.
+    expect(d.bufferedBytes).toBe(60 * 1024);
+  });
+
   test('maxBufferedBytes still bounds what incomplete messages hold', () => {
     const d = new ChunkDecoder({ transientInput: true, maxBufferedBytes: 100_000 });
     d.push(hex('02 000000 000004 01 00000000 00001000'));
     const read = new Uint8Array(4096);
     let error: unknown;
     try {
-      // Many chunk streams, each with an incomplete 60,000-byte message: each gets its buffer at once.
+      // Many chunk streams, each with an incomplete 30,000-byte message of which a chunk (more than an eighth)
+      // arrived: each has its buffer, charged at the declared length.
       for (let csid = 4; csid < 20; csid++) {
-        d.push(concat([hex(`${csid.toString(16).padStart(2, '0')} 000000 00ea60 09 01000000`), read]));
+        d.push(concat([hex(`${csid.toString(16).padStart(2, '0')} 000000 007530 09 01000000`), read]));
       }
     } catch (e) {
       error = e;
