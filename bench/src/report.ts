@@ -84,7 +84,7 @@ type Pick = (r: FanoutResult) => number;
 /** The fan-out table: one row per figure and player count, one column per server, ratios to nginx-rtmp. */
 export function fanoutTable(results: readonly FanoutResult[], steps: readonly number[]): string {
   const servers = [...new Set(results.map((r) => r.server))];
-  const ratioOf = servers.filter((s) => s === 'ours' || s === 'ingest');
+  const ratioOf = servers.filter((s) => s === 'ours' || s === 'ingest' || s.endsWith('-base'));
   const hasNginx = servers.includes('nginx-rtmp');
   const figures: [string, Pick, (v: number | undefined) => string, boolean][] = [
     ['server CPU % of one core', (r) => r.cpuPercent, fixed(1), true],

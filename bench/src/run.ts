@@ -15,6 +15,8 @@
  *   --servers=ours,ingest,nginx-rtmp,node-media-server,ingest-record,nginx-rtmp-record (the default: all; the
  *                        recording pair takes part in the ingest only)
  *   --no-fanout          ingest only
+ *   --baseline=DIR       also run the bare server and apps/ingest of DIR (another commit, built: `pnpm install &&
+ *                        pnpm turbo run build` there) in the same rounds, as ours-base and ingest-base
  *   --no-micro           skip the per-package micro benchmarks
  *   --no-write           print only, leave BENCHMARKS.md alone
  *   --out=PATH           where to write (default: ../BENCHMARKS.md)
@@ -28,7 +30,7 @@ import { ingestSource, sourceArgs, sourceFile } from './media.js';
 import { MICRO_PACKAGES, type MicroResult, runMicro } from './micro.js';
 import { fanoutTable, ingestTable, targetsTable } from './report.js';
 import { type FanoutResult, fanout, ingest } from './scenarios.js';
-import { FANOUT_SERVERS, SERVER_NAMES, type ServerName } from './servers.js';
+import { DEFAULT_SERVERS, FANOUT_SERVERS, SERVER_NAMES, type ServerName } from './servers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -64,7 +66,10 @@ function parseArgs(argv: readonly string[]): Options {
     flags.set(match[1], match[2] ?? 'true');
   }
   const quick = flags.has('quick');
-  const servers = (flags.get('servers') ?? SERVER_NAMES.join(',')).split(',') as ServerName[];
+  const baseline = flags.get('baseline');
+  if (baseline !== undefined) process.env.RTMP_BENCH_BASELINE = path.resolve(baseline);
+  const defaults = baseline === undefined ? DEFAULT_SERVERS : SERVER_NAMES;
+  const servers = (flags.get('servers') ?? defaults.join(',')).split(',') as ServerName[];
   for (const s of servers) if (!SERVER_NAMES.includes(s)) throw new Error(`unknown server ${s}`);
   return {
     quick,

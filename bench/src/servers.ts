@@ -13,7 +13,9 @@ import { freePort, startNginxRtmp, superviseServer } from '@rtmp/testing';
  * - `nginx-rtmp`, `node-media-server`: the peers;
  * - `ingest-record`: apps/ingest with `--record-dir`, beside `nginx-rtmp-record`: nginx-rtmp with `record all`;
  * - `floor-read`, `floor-decode`: the floor of a Node ingest server (src/servers/floor.mjs): once the publish has
- *   started, the publisher's bytes are only read and dropped, or read and chunk-decoded (ingest only).
+ *   started, the publisher's bytes are only read and dropped, or read and chunk-decoded (ingest only);
+ * - `ours-base`, `ingest-base`: the bare server and apps/ingest of another checkout, built (`--baseline=DIR`), to
+ *   compare two versions in the same interleaved rounds.
  */
 export const SERVER_NAMES = [
   'ours',
@@ -24,11 +26,23 @@ export const SERVER_NAMES = [
   'nginx-rtmp-record',
   'floor-read',
   'floor-decode',
+  'ours-base',
+  'ingest-base',
 ] as const;
 export type ServerName = (typeof SERVER_NAMES)[number];
 
+/** The servers run when `--servers` is not given (the baseline pair only with `--baseline`). */
+export const DEFAULT_SERVERS: readonly ServerName[] = SERVER_NAMES.filter((s) => !s.endsWith('-base'));
+
 /** The servers that take part in the fan-out steps (recording changes nothing for players). */
-export const FANOUT_SERVERS: readonly ServerName[] = ['ours', 'ingest', 'nginx-rtmp', 'node-media-server'];
+export const FANOUT_SERVERS: readonly ServerName[] = [
+  'ours',
+  'ingest',
+  'nginx-rtmp',
+  'node-media-server',
+  'ours-base',
+  'ingest-base',
+];
 
 /** What each server's figures are compared with (same run, same rounds). */
 export const REFERENCE: Readonly<Partial<Record<ServerName, ServerName>>> = {
@@ -38,6 +52,8 @@ export const REFERENCE: Readonly<Partial<Record<ServerName, ServerName>>> = {
   'ingest-record': 'nginx-rtmp-record',
   'floor-read': 'nginx-rtmp',
   'floor-decode': 'nginx-rtmp',
+  'ours-base': 'nginx-rtmp',
+  'ingest-base': 'nginx-rtmp',
 };
 
 /** How each server is named in tables. */
@@ -50,6 +66,8 @@ export const SERVER_LABELS: Readonly<Record<ServerName, string>> = {
   'nginx-rtmp-record': 'nginx-rtmp record all',
   'floor-read': 'floor: Node reads the socket (shared buffer), drops the bytes',
   'floor-decode': 'floor: Node reads and chunk-decodes (copies), drops the messages',
+  'ours-base': 'baseline: bare server',
+  'ingest-base': 'baseline: apps/ingest',
 };
 
 /** A server running in its own process on 127.0.0.1. */
@@ -146,6 +164,44 @@ async function startFloor(name: 'floor-read' | 'floor-decode'): Promise<RunningS
   return supervise(name, child, port, dir);
 }
 
+/** The checkout given with `--baseline` (run.ts puts it in RTMP_BENCH_BASELINE), built. */
+function baselineDir(): string {
+  const dir = process.env.RTMP_BENCH_BASELINE;
+  if (!dir) throw new Error('the baseline servers need --baseline=DIR (a built checkout of another commit)');
+  return path.resolve(dir);
+}
+
+/** The bare server or apps/ingest of the baseline checkout, started as ours and ingest are. */
+async function startBaseline(name: 'ours-base' | 'ingest-base'): Promise<RunningServer> {
+  const root = baselineDir();
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), `rtmp-bench-${name}-`));
+  const child =
+    name === 'ours-base'
+      ? spawn(
+          process.execPath,
+          [...nodeArgs(), path.join(root, 'bench/src/servers/ours.mjs'), String(port)],
+          {
+            cwd: path.join(root, 'bench'),
+            stdio: ['ignore', 'pipe', 'pipe'],
+            env: { ...process.env, NODE_ENV: 'production' },
+          },
+        )
+      : spawn(
+          process.execPath,
+          [
+            ...nodeArgs(),
+            path.join(root, 'apps/ingest/dist/cli.js'),
+            '--port',
+            String(port),
+            '--http-port',
+            String(await freePort()),
+          ],
+          { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+  return supervise(name, child, port, dir);
+}
+
 /** node-media-server 4.4.3 in a child Node process (src/servers/nms.cjs). */
 async function startNms(): Promise<RunningServer> {
   const port = await freePort();
@@ -202,5 +258,8 @@ export function startServer(name: ServerName): Promise<RunningServer> {
     case 'floor-read':
     case 'floor-decode':
       return startFloor(name);
+    case 'ours-base':
+    case 'ingest-base':
+      return startBaseline(name);
   }
 }
