@@ -77,6 +77,8 @@ export class Inbound {
   readonly #decoder: ChunkDecoder;
   readonly #ack = new AckCounter();
   readonly #budget: BufferBudget | undefined;
+  /** What the budget was last told this connection holds. */
+  #charged = 0;
   readonly #calls: CallTable;
   readonly #listenerFailed: InboundParts['listenerFailed'];
 
@@ -104,8 +106,12 @@ export class Inbound {
       return;
     }
     const budget = this.#budget;
-    if (budget !== undefined) {
-      const victim = budget.set(host, this.#decoder.bufferedBytes);
+    const held = this.#decoder.bufferedBytes;
+    // An unchanged charge (the usual case: every message of the read complete, nothing held before or after) needs
+    // no update unless the budget is over its limit.
+    if (budget !== undefined && (held !== this.#charged || budget.total > budget.limit)) {
+      this.#charged = held;
+      const victim = budget.set(host, held);
       if (victim !== undefined) {
         const held = budget.heldBy(victim);
         victim.destroy(
