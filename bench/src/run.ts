@@ -227,6 +227,12 @@ async function main(): Promise<void> {
     '  bytes ("reads"), or also decodes the chunk stream (`ChunkDecoder` with `transientInput`, every payload copied',
     '  once) and drops the messages ("chunk-decodes"): what a Node ingest server costs before it does anything with',
     '  the media.',
+    ...(process.env.RTMP_BENCH_BASELINE
+      ? [
+          `- Baseline rows: the bare server and apps/ingest of another checkout (\`--baseline=${process.env.RTMP_BENCH_BASELINE}\`,`,
+          '  built there), started the same way and measured in the same rounds.',
+        ]
+      : []),
     '- CPU = utime + stime of the server process from /proc/PID/stat (clock ticks from `getconf CLK_TCK`; the',
     '  kernel keeps their sum exact and splits it between user and system by tick samples); RSS = VmHWM (peak) from',
     '  /proc/PID/status. Client processes (FFmpeg, players, rtmpdump) are not counted.',
