@@ -17,6 +17,8 @@ export interface ProbeCodecInfo {
   /** Legacy FLV sound format / codec id, and sound flags (legacy audio codecs sent without a configuration). */
   legacyId?: number;
   legacyFlags?: number;
+  /** Size of the NAL unit length prefixes of an AVC, HEVC or VVC track (from its configuration record). */
+  nalLengthSize?: number;
 }
 
 /**
@@ -65,6 +67,27 @@ interface KnownTrack {
    * The demuxer announces such a codec again when that header changes, so a frame with another one is demuxed.
    */
   readonly header: number;
+  /** The NAL unit length prefix size of an AVC/HEVC/VVC track, whose frames' NAL lengths are checked; else 0. */
+  readonly nalLengthSize: number;
+}
+
+/**
+ * Whether the NAL units of `body` from `at` on are well formed, `lengthSize`-byte length prefixes that stay inside
+ * it: what the demuxer checks when it splits a frame into NAL units (`ERR_FLV_NAL_LENGTH` otherwise), without
+ * building the list.
+ */
+function nalUnitsFit(body: Uint8Array, at: number, lengthSize: number): boolean {
+  const end = body.length;
+  let p = at;
+  while (p < end) {
+    if (p + lengthSize > end) return false;
+    let n = 0;
+    for (let i = 0; i < lengthSize; i++) n = n * 256 + body[p + i]!;
+    p += lengthSize;
+    if (n > end - p) return false;
+    p += n;
+  }
+  return true;
 }
 
 // Enhanced RTMP: packet type CodedFrames (with a composition time for avc1/hvc1/vvc1) and ModEx.
@@ -78,8 +101,9 @@ const MOD_EX = 7;
  *
  * Configurations, metadata and whatever is unusual go through the demuxer, which parses them. Coded frames of a
  * track whose codec is known need only their flags and size: `@rtmp/flv-demux`'s `classifyTag` reads the header,
- * and nothing is allocated per frame (no NAL unit list, no sample event). Multitrack and ModEx frames, and frames of
- * a track not configured yet, are demuxed.
+ * the NAL unit lengths of AVC/HEVC/VVC frames are checked in place, and nothing is allocated per frame (no NAL unit
+ * list, no sample event). Multitrack and ModEx frames, frames of a track not configured yet and frames that fail a
+ * check are demuxed, so the errors and codec announcements are the demuxer's as before.
  */
 export class DemuxProbe implements MediaProbe {
   private errorsLogged = 0;
@@ -123,6 +147,8 @@ export class DemuxProbe implements MediaProbe {
     const codec = c.tracks[0]?.codec;
     if (known === undefined || codec !== known.codec) return false;
     if (known.header !== -1 && known.header !== (c.enhanced ? -2 : b0 & 15)) return false;
+    // A frame whose NAL units do not fit goes to the demuxer, which reports it as before.
+    if (known.nalLengthSize !== 0 && !nalUnitsFit(body, header, known.nalLengthSize)) return false;
     this.stats.onVideo(timestamp, c.kind === 'keyframe', body.byteLength - header);
     return true;
   }
@@ -190,7 +216,12 @@ export class DemuxProbe implements MediaProbe {
 
   private codec(e: Extract<ProbeEvent, { kind: 'codec' }>): void {
     const i = e.info;
-    const known: KnownTrack = { codec: e.codec, header: configlessHeader(e) };
+    const nal = e.mediaType === 'video' && (e.codec === 'avc' || e.codec === 'hevc' || e.codec === 'vvc');
+    const known: KnownTrack = {
+      codec: e.codec,
+      header: configlessHeader(e),
+      nalLengthSize: nal ? (i.nalLengthSize ?? 4) : 0,
+    };
     const info: TrackCodec = { codec: i.codecString };
     // Only a track other than 0 is named in the log: single-track streams log as they always did.
     const track = e.track === 0 ? undefined : e.track;
