@@ -1,6 +1,7 @@
 /**
  * The benchmark harness: ingest, fan-out and micro benchmarks of our server beside nginx-rtmp and
- * node-media-server, printed as one table and written to BENCHMARKS.md at the repo root.
+ * node-media-server (the bare server and apps/ingest as users start it, with and without recording), printed as
+ * tables and written to BENCHMARKS.md at the repo root.
  *
  * `pnpm bench` (root: builds, then runs this), or `node --import tsx src/run.ts [options]` in bench/:
  *   --quick              ingest of the 60 s file (1 warm-up + 1 run), 5 s fan-out steps, no micro benchmarks
@@ -11,7 +12,11 @@
  *   --warmups=3          unmeasured warm-up ingests per server before them (the first is the "cold" row)
  *   --ingest-copies=5    the ingest source is this many copies of the 60 s file joined (--quick: 1)
  *   --fanout-bitrate=1M  video bitrate of the fan-out source (3M = the ingest file; see BENCHMARKS.md for why 1M)
- *   --servers=ours,nginx-rtmp,node-media-server
+ *   --servers=ours,ingest,nginx-rtmp,node-media-server,ingest-record,nginx-rtmp-record (the default: all; the
+ *                        recording pair takes part in the ingest only)
+ *   --no-fanout          ingest only
+ *   --baseline=DIR       also run the bare server and apps/ingest of DIR (another commit, built: `pnpm install &&
+ *                        pnpm turbo run build` there) in the same rounds, as ours-base and ingest-base
  *   --no-micro           skip the per-package micro benchmarks
  *   --no-write           print only, leave BENCHMARKS.md alone
  *   --out=PATH           where to write (default: ../BENCHMARKS.md)
@@ -23,8 +28,9 @@ import { clkTck, readFlvFile, rtmpModulePath, toolAvailable } from '@rtmp/testin
 import { describeMachine } from './machine.js';
 import { ingestSource, sourceArgs, sourceFile } from './media.js';
 import { MICRO_PACKAGES, type MicroResult, runMicro } from './micro.js';
-import { type FanoutResult, fanout, type IngestResult, ingest } from './scenarios.js';
-import { SERVER_NAMES, type ServerName } from './servers.js';
+import { fanoutTable, ingestTable, targetsTable } from './report.js';
+import { type FanoutResult, fanout, ingest } from './scenarios.js';
+import { DEFAULT_SERVERS, FANOUT_SERVERS, SERVER_NAMES, type ServerName } from './servers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -60,11 +66,14 @@ function parseArgs(argv: readonly string[]): Options {
     flags.set(match[1], match[2] ?? 'true');
   }
   const quick = flags.has('quick');
-  const servers = (flags.get('servers') ?? SERVER_NAMES.join(',')).split(',') as ServerName[];
+  const baseline = flags.get('baseline');
+  if (baseline !== undefined) process.env.RTMP_BENCH_BASELINE = path.resolve(baseline);
+  const defaults = baseline === undefined ? DEFAULT_SERVERS : SERVER_NAMES;
+  const servers = (flags.get('servers') ?? defaults.join(',')).split(',') as ServerName[];
   for (const s of servers) if (!SERVER_NAMES.includes(s)) throw new Error(`unknown server ${s}`);
   return {
     quick,
-    players: (flags.get('players') ?? '50,200,500').split(',').map(Number),
+    players: flags.has('no-fanout') ? [] : (flags.get('players') ?? '50,200,500').split(',').map(Number),
     duration: Number(flags.get('duration') ?? (quick ? 5 : 20)) * 1000,
     warmup: quick ? 2_000 : 3_000,
     runs: positiveInteger(flags.get('runs') ?? (quick ? '1' : '3'), 'runs'),
@@ -81,198 +90,6 @@ function parseArgs(argv: readonly string[]): Options {
 
 const MB = 1024 * 1024;
 
-/** One row of the table: a figure per server, optionally a target for ours. */
-interface Row {
-  label: string;
-  values: Partial<Record<ServerName, number>>;
-  format: (v: number) => string;
-  /** Show ours/nginx and ours/nms ratios (meaningless for counts). */
-  ratios: boolean;
-  target?: string;
-  met?: boolean | undefined;
-}
-
-const fixed = (digits: number) => (v: number) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
-
-function ingestRows(results: IngestResult[], runs: number, warmups: number): Row[] {
-  const of = (pick: (r: IngestResult) => number): Partial<Record<ServerName, number>> =>
-    Object.fromEntries(results.map((r) => [r.server, pick(r)]));
-  const cpu = of((r) => r.cpuPerGb);
-  const ours = cpu.ours;
-  const nginx = cpu['nginx-rtmp'];
-  const nms = cpu['node-media-server'];
-  const met =
-    ours !== undefined && nginx !== undefined && nms !== undefined
-      ? ours <= nms / 3 && ours <= 2 * nginx
-      : undefined;
-  return [
-    {
-      label: `ingest, warm (after ${warmups} warm-up ingest${warmups === 1 ? '' : 's'}): server CPU s per GB (${runs} run${runs === 1 ? '' : 's'})`,
-      values: cpu,
-      format: fixed(2),
-      ratios: true,
-      target: '<= 1/3 nms and <= 2x nginx',
-      met,
-    },
-    {
-      label: 'ingest, warm: server CPU s per GB (best run)',
-      values: of((r) => r.bestCpuPerGb),
-      format: fixed(2),
-      ratios: true,
-    },
-    {
-      label: 'ingest, cold: first ingest into a fresh server, CPU s per GB',
-      values: of((r) => r.coldCpuPerGb),
-      format: fixed(2),
-      ratios: true,
-    },
-    {
-      label: 'ingest, warm: throughput MB/s (FFmpeg -c copy)',
-      values: of((r) => r.mbPerSecond),
-      format: fixed(1),
-      ratios: true,
-    },
-    {
-      label: 'ingest: server peak RSS MB',
-      values: of((r) => r.peakRss / MB),
-      format: fixed(1),
-      ratios: true,
-    },
-  ];
-}
-
-function fanoutRows(results: FanoutResult[], players: number): Row[] {
-  const step = results.filter((r) => r.players === players);
-  const of = (pick: (r: FanoutResult) => number): Partial<Record<ServerName, number>> =>
-    Object.fromEntries(step.map((r) => [r.server, pick(r)]));
-  const ours = step.find((r) => r.server === 'ours');
-  const nginx = step.find((r) => r.server === 'nginx-rtmp');
-  const at200 = players === 200;
-  const p = `fan-out ${players}:`;
-  return [
-    {
-      label: `${p} server CPU % of one core`,
-      values: of((r) => r.cpuPercent),
-      format: fixed(1),
-      ratios: true,
-      ...(at200
-        ? {
-            target: '<= 1.2x nginx',
-            met: ours && nginx ? ours.cpuPercent <= 1.2 * nginx.cpuPercent : undefined,
-          }
-        : {}),
-    },
-    {
-      label: `${p} server peak RSS MB`,
-      values: of((r) => r.peakRss / MB),
-      format: fixed(1),
-      ratios: true,
-      ...(at200 ? { target: '< 80 MB', met: ours ? ours.peakRss / MB < 80 : undefined } : {}),
-    },
-    {
-      label: `${p} players >= 95% of bytes (of ${players})`,
-      values: of((r) => r.playersAt95),
-      format: fixed(0),
-      ratios: false,
-      ...(at200 ? { target: `all ${players}`, met: ours ? ours.playersAt95 === players : undefined } : {}),
-    },
-    {
-      label: `${p} bytes per player / sent, min`,
-      values: of((r) => r.minDelivered),
-      format: fixed(3),
-      ratios: false,
-    },
-    {
-      label: `${p} bytes per player / sent, median`,
-      values: of((r) => r.medianDelivered),
-      format: fixed(3),
-      ratios: false,
-    },
-    {
-      label: `${p} latency added by the server (probe process) p50 ms`,
-      values: of((r) => r.probeLatencyP50),
-      format: fixed(1),
-      ratios: true,
-    },
-    {
-      label: `${p} latency added by the server (probe process) p90 ms`,
-      values: of((r) => r.probeLatencyP90),
-      format: fixed(1),
-      ratios: true,
-    },
-    {
-      label: `${p} latency added by the server (probe process) p99 ms`,
-      values: of((r) => r.probeLatencyP99),
-      format: fixed(1),
-      ratios: true,
-      ...(at200 ? { target: '< 10 ms', met: ours ? ours.probeLatencyP99 < 10 : undefined } : {}),
-    },
-    {
-      label: `${p} latency harness-observed, upper bound (players in the harness process) p50 ms`,
-      values: of((r) => r.latencyP50),
-      format: fixed(1),
-      ratios: true,
-    },
-    {
-      label: `${p} latency harness-observed, upper bound p90 ms`,
-      values: of((r) => r.latencyP90),
-      format: fixed(1),
-      ratios: true,
-    },
-    {
-      label: `${p} latency harness-observed, upper bound p99 ms`,
-      values: of((r) => r.latencyP99),
-      format: fixed(1),
-      ratios: true,
-    },
-    {
-      label: `${p} harness CPU % (publisher + players process)`,
-      values: of((r) => r.harnessCpuPercent),
-      format: fixed(0),
-      ratios: false,
-    },
-    {
-      label: `${p} probe process CPU %`,
-      values: of((r) => r.probeCpuPercent),
-      format: fixed(1),
-      ratios: false,
-    },
-    {
-      label: `${p} rtmpdump FLV bytes / sent, min`,
-      values: of((r) => (r.rtmpdump.length ? Math.min(...r.rtmpdump) : Number.NaN)),
-      format: fixed(3),
-      ratios: false,
-    },
-  ];
-}
-
-function renderTable(rows: Row[], servers: readonly ServerName[]): string {
-  const ratioCols = servers.includes('ours') ? servers.filter((s) => s !== 'ours') : [];
-  const short: Record<ServerName, string> = {
-    ours: 'ours',
-    'nginx-rtmp': 'nginx',
-    'node-media-server': 'nms',
-  };
-  const header = ['figure', ...servers, ...ratioCols.map((s) => `ours/${short[s]}`), 'target (ours)', 'met'];
-  const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
-  for (const row of rows) {
-    const cells = [row.label];
-    for (const s of servers) {
-      const v = row.values[s];
-      cells.push(v === undefined ? 'failed' : row.format(v));
-    }
-    for (const s of ratioCols) {
-      const a = row.values.ours;
-      const b = row.values[s];
-      cells.push(row.ratios && a !== undefined && b !== undefined && b !== 0 ? `${(a / b).toFixed(2)}` : '');
-    }
-    cells.push(row.target ?? '');
-    cells.push(row.met === undefined ? (row.target ? '?' : '') : row.met ? 'yes' : '**no**');
-    lines.push(`| ${cells.join(' | ')} |`);
-  }
-  return lines.join('\n');
-}
-
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const args = process.argv.slice(2).filter((a) => a !== '--');
@@ -280,7 +97,10 @@ async function main(): Promise<void> {
   for (const tool of ['ffmpeg', 'rtmpdump']) {
     if (!toolAvailable(tool)) throw new Error(`${tool} is required for the benchmarks`);
   }
-  if (options.servers.includes('nginx-rtmp') && (!toolAvailable('nginx') || !rtmpModulePath())) {
+  if (
+    options.servers.some((s) => s.startsWith('nginx-rtmp')) &&
+    (!toolAvailable('nginx') || !rtmpModulePath())
+  ) {
     throw new Error('nginx with libnginx-mod-rtmp is required (or pass --servers without nginx-rtmp)');
   }
   const machine = describeMachine();
@@ -304,8 +124,9 @@ async function main(): Promise<void> {
 
   const fanoutResults: FanoutResult[] = [];
   const failures: string[] = [];
+  const fanoutServers = options.servers.filter((s) => FANOUT_SERVERS.includes(s));
   for (const players of options.players) {
-    for (const server of options.servers) {
+    for (const server of fanoutServers) {
       console.log(
         `\nfan-out: ${server}, ${players} players (${Math.min(players, options.probes)} of them probes) + 3 rtmpdump, ${options.duration / 1000} s measured`,
       );
@@ -340,12 +161,17 @@ async function main(): Promise<void> {
     }
   }
 
-  const rows = [
-    ...ingestRows(ingestResults, options.runs, options.warmups),
-    ...options.players.flatMap((n) => fanoutRows(fanoutResults, n)),
-  ];
-  const table = renderTable(rows, options.servers);
-  console.log(`\n${table}\n`);
+  const tables = [
+    `#### Ingest (${options.warmups} warm-up + ${options.runs} measured ingest${options.runs === 1 ? '' : 's'} per server, interleaved)`,
+    '',
+    ingestTable(ingestResults),
+    '',
+    ...(fanoutResults.length ? ['#### Fan-out', '', fanoutTable(fanoutResults, options.players), ''] : []),
+    '#### Targets (issue 18)',
+    '',
+    targetsTable(ingestResults, fanoutResults),
+  ].join('\n');
+  console.log(`\n${tables}\n`);
   if (failures.length) console.log(`failures:\n${failures.join('\n')}`);
 
   if (!options.write) return;
@@ -363,7 +189,7 @@ async function main(): Promise<void> {
     '',
     '**These figures come from a shared 2-core machine** on which other engineers were running test suites at the',
     'same time: absolute numbers move from run to run, so compare servers within one run (ingest runs are',
-    'interleaved across the three servers, fan-out steps run back to back) and read the ratios, not the absolutes.',
+    'interleaved across the servers, fan-out steps run back to back) and read the ratios, not the absolutes.',
     '',
     '### Machine',
     '',
@@ -371,7 +197,7 @@ async function main(): Promise<void> {
     '',
     '### Results',
     '',
-    table,
+    tables,
     '',
     ...(failures.length ? ['Failures:', '', ...failures.map((f) => `- ${f}`), ''] : []),
     '### How each figure is measured',
@@ -389,19 +215,36 @@ async function main(): Promise<void> {
           ` tick rounding is within 1 tick per run, 1/${cheapest.ticks} of that run.`
         : ''),
     `- Fan-out source: the same command with \`-b:v ${options.fanoutBitrate}\` (${path.basename(fanoutFile)}).`,
-    '- Servers, each alone in its process on 127.0.0.1 and a free port: ours = `RtmpServer` + `LiveRelay`',
-    '  (`demux: false`, bench/src/servers/ours.mjs on the built packages); nginx-rtmp = `nginx` with',
-    '  `daemon off; master_process off; worker_processes 1;`, `chunk_size 4096; application live { live on; }`;',
-    '  node-media-server 4.4.3 (bench/src/servers/nms.cjs: RTMP only, logger at error level).',
-    '- CPU = utime + stime of the server process from /proc/PID/stat (clock ticks from `getconf CLK_TCK`);',
-    '  RSS = VmHWM (peak) from /proc/PID/status. Client processes (FFmpeg, players, rtmpdump) are not counted.',
-    '- Ingest: `ffmpeg -i <source> -c copy -f flv rtmp://127.0.0.1:PORT/live/<stream>` (no -re). The three servers',
+    '- Servers, each alone in its process on 127.0.0.1 and a free port: the bare server = `RtmpServer` +',
+    '  `LiveRelay` (`demux: false`, bench/src/servers/ours.mjs on the built packages); apps/ingest = `node',
+    '  apps/ingest/dist/cli.js --port P --http-port H` from the repository root, as its README starts it (default',
+    '  flags: statistics, codec probing, Prometheus metrics, JSON logs to a pipe), and with `--record-dir <temp dir>`',
+    '  for the recording row; nginx-rtmp = `nginx` with `daemon off; master_process off; worker_processes 1;`,',
+    '  `chunk_size 4096; application live { live on; }`, and with `record all; record_path <temp dir>;` added for',
+    '  the recording row (recordings are measured, then deleted after each run); node-media-server 4.4.3',
+    '  (bench/src/servers/nms.cjs: RTMP only, logger at error level). The floors (bench/src/servers/floor.mjs): our',
+    "  server takes the publish, then the publisher's socket only reads into the shared read buffer and drops the",
+    '  bytes ("reads"), or also decodes the chunk stream (`ChunkDecoder` with `transientInput`, every payload copied',
+    '  once) and drops the messages ("chunk-decodes"): what a Node ingest server costs before it does anything with',
+    '  the media.',
+    ...(process.env.RTMP_BENCH_BASELINE
+      ? [
+          `- Baseline rows: the bare server and apps/ingest of another checkout (\`--baseline=${process.env.RTMP_BENCH_BASELINE}\`,`,
+          '  built there), started the same way and measured in the same rounds.',
+        ]
+      : []),
+    '- CPU = utime + stime of the server process from /proc/PID/stat (clock ticks from `getconf CLK_TCK`; the',
+    '  kernel keeps their sum exact and splits it between user and system by tick samples); RSS = VmHWM (peak) from',
+    '  /proc/PID/status. Client processes (FFmpeg, players, rtmpdump) are not counted.',
+    '- Ingest: `ffmpeg -i <source> -c copy -f flv rtmp://127.0.0.1:PORT/live/<stream>` (no -re). The servers',
     `  start side by side; each first gets ${options.warmups} unmeasured warm-up ingest${options.warmups === 1 ? '' : 's'} of the whole source (the first is the "cold"`,
     '  row: the first ingest into a fresh server, which for a Node server includes compiling its hot paths, loading',
     '  the modules of its first connection, and growing its heaps and malloc arenas; ours and node-media-server',
     `  take a few hundred MB to settle), then ${options.runs} measured ingest${options.runs === 1 ? '' : 's'} (the "warm" rows, the target row);`,
     "  every round is interleaved across the servers. CPU seconds per GB = server CPU from FFmpeg's start to",
-    '  300 ms after its exit / (file bytes sent / 1e9).',
+    '  300 ms after its exit / (file bytes sent / 1e9). The ratio column divides by the reference server of the same',
+    '  run (nginx-rtmp, or nginx-rtmp record all for the recording row): the mean over all warm runs, and in',
+    '  brackets the range of the per-round ratios (run i of a server against run i of its reference).',
     `- Fan-out: a fresh server per step; one realtime publisher (paced by the file timestamps, ${publishRate.toFixed(2)} Mbit/s`,
     '  of audio + video payload; on the connection core of @rtmp/server) in the harness process, and N players:',
     `  ${options.probes} of them are latency probes in a separate light Node process (bench/src/probe-process.ts), the`,

@@ -6,6 +6,7 @@ import { clkTck, cpuSeconds, type RawFlvTag as FlvTag, memory, percentile } from
 import { LitePlayer } from './lite-player.js';
 import { RealtimePublisher } from './peers.js';
 import { ProbeProcess } from './probes.js';
+import { bytesUnder, cpuTimes, emptyDir } from './proc-times.js';
 import type { RunningServer, ServerName } from './servers.js';
 import { startServer } from './servers.js';
 
@@ -13,9 +14,14 @@ import { startServer } from './servers.js';
 export interface IngestRun {
   /** Server CPU seconds (user + system, all threads) from FFmpeg's start to 300 ms after its exit. */
   cpu: number;
+  /** Of {@link cpu}, user time and system (kernel) time. */
+  user: number;
+  system: number;
   bytes: number;
   /** Wall seconds FFmpeg took. */
   wall: number;
+  /** Bytes the server recorded (recording servers; 0 otherwise). */
+  recorded: number;
 }
 
 /** Ingest figures of one server. */
@@ -23,17 +29,23 @@ export interface IngestResult {
   server: ServerName;
   /** The first ingest into the fresh server (not part of the warm figures): JIT and lazy loading included. */
   cold: IngestRun;
-  /** The measured (warm) runs. */
+  /** The measured (warm) runs, in round order (run i of every server belongs to the same interleaved round). */
   runs: IngestRun[];
   /** Server CPU seconds per GB (1e9 bytes) of file sent, over all warm runs. */
   cpuPerGb: number;
-  /** The best (lowest) warm run, less disturbed by the other load on a shared machine. */
+  /** Of it, user and system time per GB. */
+  userPerGb: number;
+  systemPerGb: number;
+  /** The best (lowest) and worst warm run. */
   bestCpuPerGb: number;
+  worstCpuPerGb: number;
   /** Server CPU seconds per GB of the cold (first) ingest. */
   coldCpuPerGb: number;
   /** Ingest throughput of the warm runs, MB/s of file over wall time (FFmpeg as fast as the server reads). */
   mbPerSecond: number;
   peakRss: number;
+  /** Recorded bytes / sent bytes over the warm runs (recording servers; NaN otherwise). */
+  recordedRatio: number;
 }
 
 function runFfmpeg(file: string, url: string): Promise<void> {
@@ -62,23 +74,33 @@ async function ingestOnce(
   bytes: number,
   stream: string,
 ): Promise<IngestRun> {
-  const cpu0 = cpuSeconds(server.pid);
+  const cpu0 = cpuTimes(server.pid);
   const t0 = performance.now();
   await runFfmpeg(file, `${server.url}/${stream}`);
   const wall = (performance.now() - t0) / 1000;
-  // Let the server finish the bytes FFmpeg left in the socket and the teardown.
+  // Let the server finish the bytes FFmpeg left in the socket, the teardown and the recording's last writes.
   await sleep(300);
-  return { cpu: cpuSeconds(server.pid) - cpu0, bytes, wall };
+  const cpu1 = cpuTimes(server.pid);
+  const user = cpu1.user - cpu0.user;
+  const system = cpu1.system - cpu0.system;
+  let recorded = 0;
+  if (server.recordDir !== undefined) {
+    recorded = bytesUnder(server.recordDir);
+    // Out of the measured window: the next run starts with an empty folder (and the disk does not fill up).
+    emptyDir(server.recordDir);
+  }
+  return { cpu: user + system, user, system, bytes, wall, recorded };
 }
 
-const perGb = (r: IngestRun): number => r.cpu / (r.bytes / 1e9);
+/** CPU seconds per GB (1e9 bytes) of file sent in one run. */
+export const perGb = (r: IngestRun): number => r.cpu / (r.bytes / 1e9);
 
 /**
  * FFmpeg publishes the file with `-c copy` and no `-re` (as fast as the server takes it) into each server: first
  * `warmups` unmeasured ingests per server (the first is reported apart as the cold figure: a Node server spends
- * its first few hundred MB compiling its hot paths and growing its heaps and malloc arenas to their working size),
- * then `runs` measured ingests. The servers run side by side and every round is
- * interleaved across them, so a burst of other load on the shared machine hits all three alike.
+ * its first few hundred MB compiling its hot paths and growing its heaps and malloc arenas), then `runs` measured
+ * ingests. The servers run side by side and every round is interleaved across them, so a burst of other load on
+ * the shared machine hits all of them alike.
  */
 export async function ingest(
   servers: readonly ServerName[],
@@ -90,7 +112,9 @@ export async function ingest(
   const running: RunningServer[] = [];
   const log = (name: ServerName, what: string, r: IngestRun): void =>
     console.log(
-      `  ingest ${name} ${what}: ${r.cpu.toFixed(2)} CPU s (${Math.round(r.cpu * clkTck())} ticks), ${r.wall.toFixed(2)} s wall, ${perGb(r).toFixed(2)} CPU s/GB`,
+      `  ingest ${name} ${what}: ${r.cpu.toFixed(2)} CPU s (user ${Math.round(r.user * clkTck())} + system ` +
+        `${Math.round(r.system * clkTck())} ticks), ${r.wall.toFixed(2)} s wall, ${perGb(r).toFixed(2)} CPU s/GB` +
+        (r.recorded > 0 ? `, recorded ${(r.recorded / 1e6).toFixed(1)} MB` : ''),
     );
   try {
     for (const name of servers) running.push(await startServer(name));
@@ -113,19 +137,29 @@ export async function ingest(
     }
     return running.map((server) => {
       const list = results.get(server.name) ?? [];
-      const cpu = list.reduce((a, r) => a + r.cpu, 0);
-      const total = list.reduce((a, r) => a + r.bytes, 0);
-      const wall = list.reduce((a, r) => a + r.wall, 0);
-      const first = cold.get(server.name) ?? { cpu: Number.NaN, bytes, wall: Number.NaN };
+      const sum = (pick: (r: IngestRun) => number): number => list.reduce((a, r) => a + pick(r), 0);
+      const gb = sum((r) => r.bytes) / 1e9;
+      const first = cold.get(server.name) ?? {
+        cpu: Number.NaN,
+        user: Number.NaN,
+        system: Number.NaN,
+        bytes,
+        wall: Number.NaN,
+        recorded: 0,
+      };
       return {
         server: server.name,
         cold: first,
         runs: list,
-        cpuPerGb: cpu / (total / 1e9),
+        cpuPerGb: sum((r) => r.cpu) / gb,
+        userPerGb: sum((r) => r.user) / gb,
+        systemPerGb: sum((r) => r.system) / gb,
         bestCpuPerGb: Math.min(...list.map(perGb)),
+        worstCpuPerGb: Math.max(...list.map(perGb)),
         coldCpuPerGb: perGb(first),
-        mbPerSecond: total / 1e6 / wall,
+        mbPerSecond: (gb * 1e3) / sum((r) => r.wall),
         peakRss: memory(server.pid).peak,
+        recordedRatio: server.recordDir === undefined ? Number.NaN : sum((r) => r.recorded) / (gb * 1e9),
       };
     });
   } finally {

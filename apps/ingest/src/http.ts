@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { PushInfo } from '@rtmp/restream';
 import type { Logger } from './logger.js';
 import type { IngestMetrics } from './metrics.js';
+import type { TrackSnapshot } from './stats.js';
 
 /** One entry of `GET /api/streams`. */
 export interface StreamApiEntry {
@@ -21,6 +22,8 @@ export interface StreamApiEntry {
     frames: number;
   };
   audio: { codec: string | null; sampleRate: number | null; channels: number | null; frames: number };
+  /** Every track that announced a codec, video first (track 0's entries repeat `video` and `audio`). */
+  tracks: TrackSnapshot[];
   /** `"<width>x<height>"` or null before the video configuration arrives. */
   resolution: string | null;
   fps: number | null;

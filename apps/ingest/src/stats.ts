@@ -14,6 +14,39 @@ export interface AudioInfo {
   channels: number | null;
 }
 
+/** What a codec configuration says of one track (the RFC 6381 string, resolution or sample rate). */
+export interface TrackCodec {
+  codec: string;
+  width?: number | undefined;
+  height?: number | undefined;
+  sampleRate?: number | undefined;
+  channels?: number | undefined;
+}
+
+/** One video track of a stream, as `GET /api/streams` lists it in `tracks`. */
+export interface VideoTrackSnapshot {
+  type: 'video';
+  /** Track id: 0 unless the stream is Enhanced RTMP multitrack. */
+  track: number;
+  codec: string | null;
+  width: number | null;
+  height: number | null;
+  frames: number;
+}
+
+/** One audio track of a stream, as `GET /api/streams` lists it in `tracks`. */
+export interface AudioTrackSnapshot {
+  type: 'audio';
+  track: number;
+  codec: string | null;
+  sampleRate: number | null;
+  channels: number | null;
+  frames: number;
+}
+
+/** One track of a stream: video tracks first, then audio, each by track id. */
+export type TrackSnapshot = VideoTrackSnapshot | AudioTrackSnapshot;
+
 /** Stable codes of the stream-health warnings. */
 export type StreamWarningCode = 'NO_KEYFRAME' | 'TIMESTAMP_BACKWARDS' | 'HUGE_GOP';
 
@@ -40,11 +73,19 @@ export interface StreamSnapshot {
   codecs: string[];
   video: VideoInfo & { fps: number | null; keyframeIntervalMs: number | null; frames: number };
   audio: AudioInfo & { frames: number };
+  /**
+   * Every track that announced a codec (multitrack Enhanced RTMP streams have several per media type); track 0's
+   * entries repeat `video` and `audio`.
+   */
+  tracks: TrackSnapshot[];
   /** Media bitrate in bits per second over the last statistics window. */
   bitrate: number;
   uptimeSec: number;
   bytesIn: number;
 }
+
+// Track table keys: video tracks 0-255, audio tracks 256-511 (a track id is one byte).
+const AUDIO_KEY = 256;
 
 const FPS_WINDOW = 64;
 const BACKWARDS_WARN_EVERY_MS = 5000;
@@ -81,6 +122,10 @@ export class StreamStats {
   private windowStart: number;
   private windowBytes = 0;
   private bitrate: number | null = null;
+  // Tracks other than 0 by key (see AUDIO_KEY); track 0 lives in `video`/`audio` and the frame counters.
+  private readonly tracks = new Map<number, TrackSnapshot>();
+  private hasVideoTrack = false;
+  private hasAudioTrack = false;
 
   constructor(options: StreamStatsOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -133,6 +178,74 @@ export class StreamStats {
     this.lastAudioTs = ts;
   }
 
+  /**
+   * Records the codec configuration of a track. Track 0 sets {@link StreamStats.video} / {@link StreamStats.audio}
+   * (a value the configuration does not give keeps what metadata said).
+   */
+  onCodec(type: 'video' | 'audio', track: number, info: TrackCodec): void {
+    if (track === 0) {
+      if (type === 'video') {
+        this.hasVideoTrack = true;
+        this.video.codec = info.codec;
+        this.video.width = info.width ?? this.video.width;
+        this.video.height = info.height ?? this.video.height;
+      } else {
+        this.hasAudioTrack = true;
+        this.audio.codec = info.codec;
+        this.audio.sampleRate = info.sampleRate ?? this.audio.sampleRate;
+        this.audio.channels = info.channels ?? this.audio.channels;
+      }
+      return;
+    }
+    const entry = this.track(type, track);
+    entry.codec = info.codec;
+    if (entry.type === 'video') {
+      entry.width = info.width ?? entry.width;
+      entry.height = info.height ?? entry.height;
+    } else {
+      entry.sampleRate = info.sampleRate ?? entry.sampleRate;
+      entry.channels = info.channels ?? entry.channels;
+    }
+  }
+
+  /**
+   * Counts one frame of a track other than 0 (track 0's frames go through {@link StreamStats.onVideo} /
+   * {@link StreamStats.onAudio}, which also measure them).
+   */
+  onTrackFrame(type: 'video' | 'audio', track: number): void {
+    if (track === 0) return;
+    this.track(type, track).frames++;
+  }
+
+  private track(type: 'video' | 'audio', track: number): TrackSnapshot {
+    const key = type === 'video' ? track : AUDIO_KEY + track;
+    let entry = this.tracks.get(key);
+    if (entry === undefined) {
+      entry =
+        type === 'video'
+          ? { type, track, codec: null, width: null, height: null, frames: 0 }
+          : { type, track, codec: null, sampleRate: null, channels: null, frames: 0 };
+      this.tracks.set(key, entry);
+    }
+    return entry;
+  }
+
+  /** Every known track, video first, each media by track id. */
+  trackList(): TrackSnapshot[] {
+    const list: TrackSnapshot[] = [];
+    if (this.hasVideoTrack || this.videoFrames > 0) {
+      const { codec, width, height } = this.video;
+      list.push({ type: 'video', track: 0, codec, width, height, frames: this.videoFrames });
+    }
+    if (this.hasAudioTrack || this.audioFrames > 0) {
+      const { codec, sampleRate, channels } = this.audio;
+      list.push({ type: 'audio', track: 0, codec, sampleRate, channels, frames: this.audioFrames });
+    }
+    for (const entry of this.tracks.values()) list.push({ ...entry });
+    const rank = (t: TrackSnapshot): number => (t.type === 'video' ? 0 : AUDIO_KEY) + t.track;
+    return list.sort((a, b) => rank(a) - rank(b));
+  }
+
   /** Closes the current statistics window; returns the bitrate (bit/s) measured over it. */
   tick(): number {
     const t = this.now();
@@ -175,6 +288,7 @@ export class StreamStats {
         frames: this.videoFrames,
       },
       audio: { ...this.audio, frames: this.audioFrames },
+      tracks: this.trackList(),
       bitrate,
       uptimeSec: Math.round(uptimeMs / 100) / 10,
       bytesIn: this.bytesIn,

@@ -69,6 +69,7 @@ export class LiveStream {
       codecs: s.codecs,
       video: s.video,
       audio: s.audio,
+      tracks: s.tracks,
       resolution: width !== null && height !== null ? `${width}x${height}` : null,
       fps: s.video.fps,
       bitrate: s.bitrate,

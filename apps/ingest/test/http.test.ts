@@ -11,6 +11,7 @@ const entry: StreamApiEntry = {
   codecs: ['avc1.64001f'],
   video: { codec: 'avc1.64001f', width: 320, height: 240, fps: 25, keyframeIntervalMs: 1000, frames: 1 },
   audio: { codec: null, sampleRate: null, channels: null, frames: 0 },
+  tracks: [{ type: 'video', track: 0, codec: 'avc1.64001f', width: 320, height: 240, frames: 1 }],
   resolution: '320x240',
   fps: 25,
   bitrate: 1,

@@ -99,3 +99,76 @@ describe('DemuxProbe over @rtmp/flv-demux', () => {
     expect(s.video.keyframeIntervalMs).toBe(2000);
   });
 });
+
+describe('DemuxProbe: frames classified, the demuxer only where it matters', () => {
+  /** A probe fed every demux event of every tag: what the probe did before it classified frames. */
+  function reference(tags: { type: number; timestamp: number; body: Uint8Array }[]) {
+    return import('@rtmp/flv-demux').then(({ StreamDemuxer }) => {
+      const stats = new StreamStats({ now: () => 0 });
+      const errors: string[] = [];
+      const demuxer = new StreamDemuxer();
+      const probe = new DemuxProbe({ push: () => [] }, stats, log, (c) => errors.push(c));
+      for (const t of tags) for (const e of demuxer.push(t.type, t.timestamp, t.body)) probe.event(e);
+      return { stats, errors };
+    });
+  }
+
+  async function measured(tags: { type: number; timestamp: number; body: Uint8Array }[]) {
+    const { StreamDemuxer } = await import('@rtmp/flv-demux');
+    const stats = new StreamStats({ now: () => 0 });
+    const errors: string[] = [];
+    const probe = new DemuxProbe(new StreamDemuxer(), stats, log, (c) => errors.push(c));
+    for (const t of tags) probe.push(t.type as 8 | 9 | 18, t.timestamp, t.body);
+    return { stats, errors };
+  }
+
+  const summary = (s: StreamStats) => {
+    const { video, audio, codecs, tracks } = s.snapshot();
+    return { video, audio, codecs, tracks };
+  };
+
+  it('gives the statistics of a full demux of the fixture, and the same errors for a broken NAL length', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { FIXTURES, parseFlvTags } = await import('@rtmp/testing');
+    const tags = parseFlvTags(readFileSync(join(FIXTURES, 'small_h264_aac.flv'))).map((t) => ({
+      type: t.type,
+      timestamp: t.timestamp,
+      body: t.body,
+    }));
+    // One inter frame whose first NAL unit claims more bytes than the tag holds.
+    const broken = tags.findIndex((t, i) => i > 20 && t.type === 9 && t.body[0] === 0x27 && t.body[1] === 1);
+    const body = tags[broken]!.body.slice();
+    body.set([0, 0xff, 0xff, 0xff], 5);
+    tags[broken] = { ...tags[broken]!, body };
+    const expected = await reference(tags);
+    const got = await measured(tags);
+    expect(summary(got.stats)).toEqual(summary(expected.stats));
+    expect(got.errors).toEqual(['ERR_FLV_NAL_LENGTH']);
+    expect(got.errors).toEqual(expected.errors);
+    // Payload bytes: the classified frames count their NAL length prefixes too, the demuxed ones did not.
+    expect(got.stats.mediaBytes).toBeGreaterThanOrEqual(expected.stats.mediaBytes);
+    expect(got.stats.mediaBytes).toBeLessThan(expected.stats.mediaBytes * 1.01);
+  });
+
+  it('announces a legacy codec again when its header changes (MP3 at another sample rate)', async () => {
+    // Sound format 2 (MP3): flags 0xF (44.1 kHz, 16 bit, stereo), then 0x6 (11 kHz, 16 bit, mono).
+    const tags = [
+      ...Array.from({ length: 5 }, (_, i) => ({
+        type: 8,
+        timestamp: i * 26,
+        body: Uint8Array.of(0x2f, 0xff, i),
+      })),
+      ...Array.from({ length: 5 }, (_, i) => ({
+        type: 8,
+        timestamp: 130 + i * 26,
+        body: Uint8Array.of(0x26, 0xff, i),
+      })),
+    ];
+    const expected = await reference(tags);
+    const got = await measured(tags);
+    expect(summary(got.stats)).toEqual(summary(expected.stats));
+    expect(got.stats.audio).toMatchObject({ codec: 'mp3', sampleRate: 11025, channels: 1 });
+    expect(got.stats.audioFrames).toBe(10);
+  });
+});

@@ -33,6 +33,14 @@ export interface ChunkDecoderOptions<M extends PayloadMode = PayloadMode> extend
    * ({@link RtmpMessagePieces}), nothing is copied; meant for relays and forwarders.
    */
   payloads?: M;
+  /**
+   * True when each buffer given to {@link ChunkDecoder.push} is valid only during that call: a read buffer that is
+   * reused for the next socket read (Node's `onread` option), possibly shared by many connections. The decoder then
+   * keeps nothing that points into it: every payload is copied once into the decoder's own memory (a message in
+   * one chunk too), the chunks of an incomplete message as they arrive, and the few bytes of an incomplete chunk
+   * header. Contiguous payloads only (`'pieces'` are views of the input by definition). Default false.
+   */
+  transientInput?: boolean;
 }
 
 /**
@@ -84,6 +92,9 @@ class InStream {
   // Pieces mode: the views of the incomplete message, handed out as its `pieces` on completion; NO_PIECES until
   // the first, which becomes a one-element literal (most messages are one chunk: no growing from an empty array).
   list: Uint8Array[] = NO_PIECES;
+  // Transient input: the chunks received before `dest` exists, copied (the input is reused after push).
+  stage: Uint8Array = EMPTY;
+  staged = 0;
 }
 
 const S_HEADER = 0;
@@ -93,7 +104,10 @@ const MAX_HEADER = 18;
 const EMPTY = new Uint8Array(0);
 // Never handed out nor written: a marker for "no piece yet".
 const NO_PIECES: Uint8Array[] = [];
-// Reassembled payloads up to SLAB_MAX bytes share SLAB_SIZE-byte buffers (like Node's Buffer pool, but larger).
+// Reassembled payloads up to SLAB_MAX bytes share slab buffers (like Node's Buffer pool, but larger). A decoder's
+// first slab is SLAB_FIRST bytes and each next one twice the last, up to SLAB_SIZE: a connection that only ever gets
+// small messages (a player's commands and acknowledgements) keeps one small slab, a publisher soon gets big ones.
+const SLAB_FIRST = 8 * 1024;
 const SLAB_SIZE = 256 * 1024;
 const SLAB_MAX = 64 * 1024;
 // A multi-chunk message gets its full-size reassembly buffer once 1/2^3 of it has arrived, so a peer that declares
@@ -142,6 +156,7 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
   readonly #maxChunkStreams: number;
   readonly #maxBufferedBytes: number;
   readonly #pieces: boolean;
+  readonly #transient: boolean;
 
   #chunkSize = DEFAULT_CHUNK_SIZE;
   #state = S_HEADER;
@@ -175,6 +190,13 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
       );
     }
     this.#pieces = mode === 'pieces';
+    this.#transient = limits.transientInput === true;
+    if (this.#transient && this.#pieces) {
+      throw new ChunkError(
+        'ERR_CHUNK_INVALID_ARGUMENT',
+        "transientInput needs contiguous payloads: 'pieces' are views of the input",
+      );
+    }
     this.#maxMessageLength = checkLimit(
       'maxMessageLength',
       limits.maxMessageLength,
@@ -250,12 +272,31 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
       this.#fail(error);
       throw error;
     }
-    // Do not keep a consumed read alive through the view cache.
-    if (this.#avail === 0 && this.#viewOf !== undefined) {
+    if (this.#transient) {
+      // The input is reused once push returns: keep a copy of the bytes not consumed yet (an incomplete header).
+      if (this.#avail !== 0) this.#keepRest();
+      this.#viewOf = undefined;
+      this.#viewAb = EMPTY.buffer;
+    } else if (this.#avail === 0 && this.#viewOf !== undefined) {
+      // Do not keep a consumed read alive through the view cache.
       this.#viewOf = undefined;
       this.#viewAb = EMPTY.buffer;
     }
     return out as DecodedMessage<M>[];
+  }
+
+  // Transient input: replaces the unconsumed bytes (at most an incomplete chunk header) by a private copy.
+  #keepRest(): void {
+    const rest = new Uint8Array(this.#avail);
+    let at = 0;
+    let off = this.#off;
+    for (const buf of this.#bufs) {
+      rest.set(buf.subarray(off), at);
+      at += buf.length - off;
+      off = 0;
+    }
+    this.#bufs = [rest];
+    this.#off = 0;
   }
 
   #fail(error: ChunkError): void {
@@ -443,23 +484,33 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
               cs.received += take;
               continue;
             }
-            const k = cs.parts++;
-            cs.partBufs[k] = head;
-            cs.partPos[2 * k] = off;
-            cs.partPos[2 * k + 1] = take;
-            cs.received += take;
-            // Charge whole input buffers, not just the bytes taken: a view pins its entire read, so counting
-            // only the taken bytes would let a peer pin many reads with one byte each. Each pending part is
-            // charged too: with 1-byte chunks the first eighth of a 16 MiB message is two million of them.
-            let charge = PIECE_OVERHEAD;
-            if (head !== cs.lastBuf) {
-              cs.lastBuf = head;
-              charge += head.length;
+            if (this.#transient) {
+              // The input is reused after push: the bytes are copied now, into the message's buffer once the part
+              // brings it to an eighth of its length (the same bound as the views), into the staging copy before.
+              if (cs.received + take >= cs.allocAt) {
+                this.#toDest(cs).set(head.subarray(off, off + take), cs.received);
+              } else {
+                this.#stage(cs, head, off, take);
+              }
+            } else {
+              const k = cs.parts++;
+              cs.partBufs[k] = head;
+              cs.partPos[2 * k] = off;
+              cs.partPos[2 * k + 1] = take;
+              // Charge whole input buffers, not just the bytes taken: a view pins its entire read, so counting
+              // only the taken bytes would let a peer pin many reads with one byte each. Each pending part is
+              // charged too: with 1-byte chunks the first eighth of a 16 MiB message is two million of them.
+              let charge = PIECE_OVERHEAD;
+              if (head !== cs.lastBuf) {
+                cs.lastBuf = head;
+                charge += head.length;
+              }
+              cs.charged += charge;
+              this.#partial += charge;
             }
-            cs.charged += charge;
-            this.#partial += charge;
+            cs.received += take;
             if (cs.received < cs.length) {
-              if (cs.received >= cs.allocAt) this.#toDest(cs);
+              if (cs.dest === null && cs.received >= cs.allocAt) this.#toDest(cs);
               if (this.#partial > this.#maxBufferedBytes) {
                 throw new ChunkError(
                   'ERR_CHUNK_BUFFER_LIMIT',
@@ -667,6 +718,11 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
     let payload: Uint8Array;
     if (length <= size) {
       payload = new Uint8Array(ab, base + payloadAt, length);
+      if (this.#transient) {
+        const copy = this.#alloc(length);
+        copy.set(payload);
+        payload = copy;
+      }
     } else {
       payload = this.#alloc(length);
       let at = 0;
@@ -726,16 +782,39 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
     this.#resume(cs);
   }
 
+  // Transient input: appends `take` bytes of `head` at `off` to the message's staging copy, which doubles as it
+  // grows (so it holds at most twice what arrived), charged by its capacity.
+  #stage(cs: InStream, head: Uint8Array, off: number, take: number): void {
+    let stage = cs.stage;
+    const need = cs.staged + take;
+    if (need > stage.length) {
+      const grown = new Uint8Array(Math.max(need, 2 * stage.length, 1024));
+      grown.set(stage.subarray(0, cs.staged));
+      this.#partial += grown.length - stage.length;
+      cs.charged += grown.length - stage.length;
+      cs.stage = stage = grown;
+    }
+    stage.set(head.subarray(off, off + take), cs.staged);
+    cs.staged = need;
+  }
+
   // Moves the pieces received so far into a reassembly buffer of the full length and releases the reads they pinned.
-  #toDest(cs: InStream): void {
+  #toDest(cs: InStream): Uint8Array {
     const dest = this.#alloc(cs.length);
     this.#gatherParts(cs, dest);
     this.#partial += cs.length - cs.charged;
     cs.charged = cs.length;
     cs.dest = dest;
+    return dest;
   }
 
   #gatherParts(cs: InStream, dest: Uint8Array): void {
+    if (cs.staged !== 0) {
+      dest.set(cs.stage.subarray(0, cs.staged));
+      cs.stage = EMPTY;
+      cs.staged = 0;
+      return;
+    }
     const n = cs.parts;
     const bufs = cs.partBufs;
     const pos = cs.partPos;
@@ -771,6 +850,9 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
     if (cs.dest !== null) {
       payload = cs.dest;
       cs.dest = null;
+    } else if (cs.staged !== 0) {
+      payload = this.#alloc(cs.length);
+      this.#gatherParts(cs, payload);
     } else if (cs.parts === 1) {
       const start = cs.partPos[0]!;
       payload = cs.partBufs[0]!.subarray(start, start + cs.partPos[1]!);
@@ -793,15 +875,18 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
     else if (cs.type === 2) this.#applyAbort(payload);
   }
 
-  // Reassembly buffers of small messages are carved from a shared slab: one ArrayBuffer per SLAB_SIZE bytes
-  // instead of one per message. Neither slab nor large buffer is zero-filled.
+  // Reassembly buffers (and, with transient input, copies) of small messages are carved from a slab: one ArrayBuffer
+  // per slab instead of one per message. Neither slab nor large buffer is zero-filled.
   #alloc(length: number): Uint8Array {
     if (length > SLAB_MAX) return new Uint8Array(allocRaw(length), 0, length);
-    if (this.#slab === undefined || this.#slabUsed + length > SLAB_SIZE) {
-      this.#slab = allocRaw(SLAB_SIZE);
+    let slab = this.#slab;
+    if (slab === undefined || this.#slabUsed + length > slab.byteLength) {
+      const size = slab === undefined ? SLAB_FIRST : Math.min(2 * slab.byteLength, SLAB_SIZE);
+      slab = allocRaw(Math.max(size, length));
+      this.#slab = slab;
       this.#slabUsed = 0;
     }
-    const out = new Uint8Array(this.#slab, this.#slabUsed, length);
+    const out = new Uint8Array(slab, this.#slabUsed, length);
     // Keep views 8-byte aligned so consumers can build wider typed views over them.
     this.#slabUsed += (length + 7) & ~7;
     return out;
@@ -836,6 +921,8 @@ export class ChunkDecoder<M extends PayloadMode = 'contiguous'> {
       target.lastBuf = undefined;
       target.partBufs.fill(EMPTY, 0, target.parts);
       target.parts = 0;
+      target.stage = EMPTY;
+      target.staged = 0;
       target.dest = null;
       target.list = NO_PIECES;
       target.received = 0;

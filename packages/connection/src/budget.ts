@@ -38,15 +38,16 @@ export class BufferBudget {
 
   /**
    * Sets what `holder` holds now and returns the member to evict when the total is above the limit (the one
-   * holding the most), else undefined. Cheap when nothing changed (the common case: complete messages).
+   * holding the most; `holder` itself when it ties for the most, since it is the one growing), else undefined.
+   * Cheap when nothing changed (the common case: complete messages).
    */
   set(holder: BudgetHolder, bytes: number): BudgetHolder | undefined {
     const before = this.#held.get(holder) ?? 0;
-    if (before === bytes) return this.#total > this.limit ? this.#largest() : undefined;
+    if (before === bytes) return this.#total > this.limit ? this.#largest(holder) : undefined;
     this.#total += bytes - before;
     if (bytes === 0) this.#held.delete(holder);
     else this.#held.set(holder, bytes);
-    return this.#total > this.limit ? this.#largest() : undefined;
+    return this.#total > this.limit ? this.#largest(holder) : undefined;
   }
 
   /** Drops `holder`'s charge (it closed). */
@@ -62,11 +63,11 @@ export class BufferBudget {
     return this.#held.get(holder) ?? 0;
   }
 
-  #largest(): BudgetHolder | undefined {
+  #largest(growing: BudgetHolder): BudgetHolder | undefined {
     let best: BudgetHolder | undefined;
     let most = -1;
     for (const [holder, bytes] of this.#held) {
-      if (bytes > most) {
+      if (bytes > most || (bytes === most && holder === growing)) {
         most = bytes;
         best = holder;
       }

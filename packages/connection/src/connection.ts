@@ -24,6 +24,7 @@ import {
   type RtmpConnectionOptions,
   resolveConnectionOptions,
 } from './options.js';
+import { readIntoSharedBuffer } from './read-buffer.js';
 import type { RtmpCallResult, RtmpCommand, RtmpConnectionEvents, RtmpRole } from './types.js';
 
 interface HandshakeDriver {
@@ -79,6 +80,8 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
   readonly #keepalive: Keepalive;
   #closeTimer: NodeJS.Timeout | undefined;
   readonly #batchMember: BatchMember;
+  /** Reads arrive in the shared read buffer and are reused once handled (see `sharedReadBuffer`). */
+  readonly #transientReads: boolean;
 
   /**
    * Wraps `socket` (already connected, or connecting: writes are buffered by Node). Listeners are
@@ -91,15 +94,18 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
     this.role = options.role;
     this.#options = resolveConnectionOptions(options);
     this.#budget = options.bufferBudget;
+    this.#transientReads =
+      options.sharedReadBuffer === true && readIntoSharedBuffer(socket, (bytes) => this.#onData(bytes));
     this.#inbound = new Inbound(this, this.#options, {
       bufferBudget: this.#budget,
       calls: this.#calls,
       listenerFailed: (event, exception) => this.#listenerFailed(event, exception),
+      transientInput: this.#transientReads,
     });
     this.#encoder = new ChunkEncoder();
 
     socket.setNoDelay?.(true);
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    if (!this.#transientReads) socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('drain', () => this.#safeEmit('drain'));
     socket.on('error', (error: NodeJS.ErrnoException) => {
       // A peer that went away (reset, or closed before reading our last replies) is an ordinary end.
@@ -398,7 +404,7 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
     );
   }
 
-  #onData(chunk: Buffer): void {
+  #onData(chunk: Uint8Array): void {
     if (this.#closed || this.#ending) return;
     this.bytesIn += chunk.byteLength;
     this.#keepalive.received();
@@ -406,7 +412,8 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
     if (this.#handshake) {
       let result: ReturnType<HandshakeDriver['push']>;
       try {
-        result = this.#handshake.push(bytes);
+        // The handshake keeps parts of what it is given (C1 until C2 is checked): a reused read is copied first.
+        result = this.#handshake.push(this.#transientReads ? bytes.slice() : bytes);
       } catch (error) {
         this.destroy(toRtmpError(error, 'ERR_RTMP_HANDSHAKE_FAILED'));
         return;

@@ -51,6 +51,8 @@ export interface InboundParts {
   calls: CallTable;
   /** A listener threw `exception`: the connection decides where the failure is reported. */
   listenerFailed: (event: keyof RtmpConnectionEvents, exception: unknown) => void;
+  /** The reads pushed are reused once `push` returns (a shared read buffer): the decoder copies what it keeps. */
+  transientInput: boolean;
 }
 
 /**
@@ -75,6 +77,8 @@ export class Inbound {
   readonly #decoder: ChunkDecoder;
   readonly #ack = new AckCounter();
   readonly #budget: BufferBudget | undefined;
+  /** What the budget was last told this connection holds. */
+  #charged = 0;
   readonly #calls: CallTable;
   readonly #listenerFailed: InboundParts['listenerFailed'];
 
@@ -84,6 +88,7 @@ export class Inbound {
       maxMessageLength: limits.maxMessageSize,
       maxChunkStreams: limits.maxChunkStreams,
       maxBufferedBytes: limits.maxBufferedBytes,
+      transientInput: parts.transientInput,
     });
     this.#budget = parts.bufferBudget;
     this.#calls = parts.calls;
@@ -101,8 +106,12 @@ export class Inbound {
       return;
     }
     const budget = this.#budget;
-    if (budget !== undefined) {
-      const victim = budget.set(host, this.#decoder.bufferedBytes);
+    const held = this.#decoder.bufferedBytes;
+    // An unchanged charge (the usual case: every message of the read complete, nothing held before or after) needs
+    // no update unless the budget is over its limit.
+    if (budget !== undefined && (held !== this.#charged || budget.total > budget.limit)) {
+      this.#charged = held;
+      const victim = budget.set(host, held);
       if (victim !== undefined) {
         const held = budget.heldBy(victim);
         victim.destroy(

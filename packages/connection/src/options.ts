@@ -55,10 +55,19 @@ export interface RtmpConnectionOptions {
   callTimeout?: number;
   /** Grace period (ms) after a graceful close before the socket is destroyed. Default 2 000. */
   closeTimeout?: number;
+  /**
+   * Read into one buffer shared by every connection of the process (Node's `onread` mode) instead of a new buffer
+   * per socket read: no allocation per read, and no socket read kept alive by a payload (the chunk decoder copies
+   * each payload once). Applies to a plain TCP socket that has not delivered data yet; otherwise, and for TLS,
+   * the connection listens to `data` as usual. Default false; `RtmpServer` turns it on for the sockets it accepts.
+   */
+  sharedReadBuffer?: boolean;
 }
 
 /** {@link RtmpConnectionOptions} with every default applied and checked. */
-export type ResolvedConnectionOptions = Required<Omit<RtmpConnectionOptions, 'role' | 'bufferBudget'>>;
+export type ResolvedConnectionOptions = Required<
+  Omit<RtmpConnectionOptions, 'role' | 'bufferBudget' | 'sharedReadBuffer'>
+>;
 
 /** Applies the defaults; throws `ERR_RTMP_INVALID_OPTION` for a limit that is not a positive integer. */
 export function resolveConnectionOptions(options: RtmpConnectionOptions): ResolvedConnectionOptions {

@@ -47,8 +47,8 @@ export interface RtmpServerOptions<O = unknown> {
   /** Most chunk stream ids one peer may use. Default 64. */
   maxChunkStreams?: number;
   /**
-   * Most bytes one connection may hold for incomplete messages (socket reads pinned by partial payloads); above
-   * it the connection is closed with `ERR_RTMP_BUFFER_LIMIT`. Default `maxMessageSize` + 1 MiB, so a message of
+   * Most bytes one connection may hold for incomplete messages (the copies of their received chunks; over TLS, the
+   * socket reads pinned by partial payloads); above it the connection is closed with `ERR_RTMP_BUFFER_LIMIT`. Default `maxMessageSize` + 1 MiB, so a message of
    * the largest allowed size (a 4K keyframe of several MB) always gets through.
    */
   maxBufferedBytes?: number;
@@ -304,6 +304,8 @@ export class RtmpServer<O = unknown> extends EventEmitter<RtmpServerEvents> {
       maxChunkStreams: s.maxChunkStreams,
       ...(s.maxBufferedBytes === undefined ? {} : { maxBufferedBytes: s.maxBufferedBytes }),
       bufferBudget: this.#budget,
+      // Accepted before its first read: every plain TCP connection reads into the process's one read buffer.
+      sharedReadBuffer: true,
     });
     const session = createSession(
       connection,
