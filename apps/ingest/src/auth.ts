@@ -1,3 +1,5 @@
+import { checkStreamSignature, type SignedUrlPolicy } from '@rtmp/server';
+
 /** What a peer asks to do with a stream. */
 export type StreamAction = 'publish' | 'play';
 
@@ -23,6 +25,15 @@ export interface AuthorizerOptions {
   readonly keys: readonly string[] | null;
   readonly keysUrl: string | null;
   readonly keysUrlTimeoutMs: number;
+  /**
+   * Signed links (`--sign-*`) for the requests this authorizer decides: the HTTP-FLV, WS-FLV and HLS viewers (RTMP
+   * sessions are checked by `signedUrlHandler` before they get here). Checked before `--keys-url`.
+   */
+  readonly signing?: SignedUrlPolicy | undefined;
+  /** Told of every request refused for its signature (logs and metrics). */
+  readonly onSignatureRefused?:
+    | ((request: AuthRequest, reason: 'missing' | 'expired' | 'invalid') => void)
+    | undefined;
   /** Injectable fetch for tests. */
   readonly fetch?: typeof fetch;
 }
@@ -34,8 +45,8 @@ export function splitStreamName(name: string): { key: string; query: string } {
 }
 
 /**
- * Decides who may publish and play: allowed apps, the static key list (publishing), then the optional HTTP
- * callback (both actions). Never throws: a failing callback denies.
+ * Decides who may publish and play: allowed apps, the static key list (publishing), the signed link (with
+ * `signing`), then the optional HTTP callback (both actions). Never throws: a failing callback denies.
  */
 export class Authorizer {
   private readonly apps: ReadonlySet<string>;
@@ -59,6 +70,19 @@ export class Authorizer {
     if (req.key === '') return { allowed: false, reason: 'empty stream key' };
     if (req.action === 'publish' && this.keys !== null && !this.keys.has(req.key)) {
       return { allowed: false, reason: 'stream key not allowed' };
+    }
+    const signing = this.options.signing;
+    if (signing !== undefined) {
+      const check = checkStreamSignature(signing, {
+        action: req.action,
+        app: req.app,
+        key: req.key,
+        query: Object.fromEntries(new URLSearchParams(req.query)),
+      });
+      if (!check.valid) {
+        this.options.onSignatureRefused?.(req, check.reason);
+        return { allowed: false, reason: `signature ${check.reason}` };
+      }
     }
     const url = this.options.keysUrl;
     if (url === null) return { allowed: true };

@@ -10,6 +10,7 @@ import {
 import type { LiveRelay, RtmpHandlerFactory, SignatureRefusal } from '@rtmp/server';
 import { signedUrlHandler } from '@rtmp/server';
 import { RecordingControl } from './api-recording.js';
+import type { AuthorizerOptions } from './auth.js';
 import type { IngestConfig } from './config.js';
 import type { StreamUrlRule } from './config-integrations.js';
 import { IntegrationMetrics } from './integration-metrics.js';
@@ -40,6 +41,11 @@ export interface Integrations {
   readonly metrics: IntegrationMetrics;
   /** Wraps the connection handler in the signed-URL check (nothing without `--sign-*`). */
   signed<O>(handler: RtmpHandlerFactory<O>): RtmpHandlerFactory<O>;
+  /**
+   * The signed-URL check for HTTP-FLV, WS-FLV and HLS viewers, as options of their `Authorizer` (empty without
+   * `--sign-*`): the same policy as RTMP plays, refusals logged and counted the same way.
+   */
+  readonly viewerSigning: Pick<AuthorizerOptions, 'signing' | 'onSignatureRefused'>;
   /** The pushes of `<app>/<key>`, for `/api/streams`. */
   pushesOf(app: string, key: string): PushInfo[];
   /** Stops pulls, pushes and recordings of the control API, and delivers the webhooks still queued (5 s at most). */
@@ -207,6 +213,23 @@ export function startIntegrations(parts: IntegrationParts): Integrations {
             },
             handler,
           ),
+    viewerSigning:
+      signing.publishSecret === null && signing.playSecret === null
+        ? {}
+        : {
+            signing: {
+              publishSecret: signing.publishSecret ?? undefined,
+              playSecret: signing.playSecret ?? undefined,
+              nodeMediaServer: signing.nodeMediaServer,
+            },
+            onSignatureRefused: (request, reason) => {
+              integrationMetrics.signatureRefusals.inc({ action: request.action, reason });
+              signLog.warn(
+                { app: request.app, key: request.key, action: request.action, reason, ip: request.ip },
+                `http ${request.action} denied: signature ${reason}`,
+              );
+            },
+          },
     pushesOf: (app, key) => restreamer.pushes(`${app}/${key}`).map((push) => push.info()),
     close: async () => {
       await Promise.all([puller?.close(), recordings.close()]);

@@ -92,7 +92,18 @@ export async function startIngest(
   }
 
   let closing: Promise<void> | null = null;
-  const hls = config.httpPort === 0 ? null : createHls(config.hls, relay, auth, metrics, log);
+  // HTTP viewers are decided like RTMP players, plus the signed link that `integrations.signed` checks for RTMP.
+  const viewerAuth =
+    integrations.viewerSigning.signing === undefined
+      ? auth
+      : new Authorizer({
+          apps: config.apps,
+          keys: config.keys,
+          keysUrl: config.keysUrl,
+          keysUrlTimeoutMs: config.limits.keysUrlTimeoutMs,
+          ...integrations.viewerSigning,
+        });
+  const hls = config.httpPort === 0 ? null : createHls(config.hls, relay, viewerAuth, metrics, log);
   let rtmpPort = 0;
   const http =
     config.httpPort === 0
@@ -113,7 +124,7 @@ export async function startIngest(
   if (http !== null) {
     const viewers = new FlvViewers({
       relay,
-      auth,
+      auth: viewerAuth,
       log,
       metrics,
       playWaitMs: config.playWaitMs,

@@ -274,6 +274,21 @@ describe.skipIf(!rtmpdumpReady)('webhooks and signed URLs with FFmpeg and rtmpdu
     const refusedPlay = await run('rtmpdump', ['-r', url, '-o', join(dir, 'refused.flv'), '--live'], 20_000)
       .done;
     expect(refusedPlay.code).not.toBe(0);
+    // HTTP viewers need the same signed link: HTTP-FLV, WS-FLV (same check) and the HLS playlist.
+    const http = `http://127.0.0.1:${source.httpPort}/live/cam5`;
+    for (const unsigned of [`${http}.flv`, `${http}/index.m3u8`]) {
+      const refused = await fetch(unsigned);
+      expect(refused.status, unsigned).toBe(403);
+      await refused.body?.cancel();
+    }
+    const signedFlv = await fetch(await sign(`${http}.flv`, '--action', 'play'));
+    expect(signedFlv.status).toBe(200);
+    const first = await signedFlv.body!.getReader().read();
+    expect(Buffer.from(first.value!).subarray(0, 3).toString()).toBe('FLV');
+    await signedFlv.body!.cancel().catch(() => undefined);
+    const signedHls = await fetch(await sign(`${http}/index.m3u8`, '--action', 'play'));
+    expect(signedHls.status).toBe(200);
+    expect(await signedHls.text()).toContain('#EXTM3U');
     const dump = await run(
       'rtmpdump',
       ['-r', await sign(url, '--action', 'play'), '-o', dumped, '--live'],
@@ -286,6 +301,8 @@ describe.skipIf(!rtmpdumpReady)('webhooks and signed URLs with FFmpeg and rtmpdu
       (l) => typeof l.msg === 'string' && l.msg.endsWith('refused: signature missing'),
     );
     expect(refusals.map((l) => l.action).sort()).toEqual(['play', 'publish']);
+    const httpRefusals = source.logs.filter((l) => l.msg === 'http play denied: signature missing');
+    expect(httpRefusals).toHaveLength(2);
   });
 
   it('a webhook receiver gets every event of an FFmpeg publish and player, signed and in order', async () => {

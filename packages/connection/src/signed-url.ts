@@ -61,8 +61,8 @@ function decode(segment: string): string {
 /**
  * `url` with an expiry and a signature added to its query (any earlier ones replaced): an `rtmp[s]://` URL
  * (`rtmp://host/app/key` for OBS's or FFmpeg's publish, or a play URL), or an `http[s]://` play URL whose last
- * path segment names the stream (its extension is not part of the key: `/live/cam1.flv` signs `live/cam1`). The
- * app is every path segment before the last. Hand it out; the server checks it with `@rtmp/server`'s
+ * path segment names the stream (its extension is not part of the key: `/live/cam1.flv` signs `live/cam1`; an HLS
+ * playlist `/live/cam1/index.m3u8` signs `live/cam1` too). The app is every path segment before the stream's. Hand it out; the server checks it with `@rtmp/server`'s
  * `signedUrlHandler` or with {@link checkStreamSignature}.
  *
  * @example
@@ -89,6 +89,8 @@ export function signUrl(url: string, options: SignUrlOptions): string {
   }
   const http = parsed.protocol === 'http:' || parsed.protocol === 'https:';
   const segments = parsed.pathname.split('/').filter((s) => s !== '');
+  // An HLS playlist, `/<app>/<key>/index.m3u8`, signs its stream, `<app>/<key>`.
+  if (http && segments.at(-1) === 'index.m3u8') segments.pop();
   if (segments.length < 2) {
     throw new RtmpError('ERR_RTMP_INVALID_OPTION', `signUrl: ${parsed.protocol}//host/<app>/<key> expected`);
   }

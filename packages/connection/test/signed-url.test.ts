@@ -46,6 +46,12 @@ describe('signed URLs', () => {
       expires: new Date(2_000_000_000_000),
     });
     expect(queryOf(http).sig).toBe(streamSignature('s', 'play', 'live', 'cam1', 2_000_000_000));
+    const hls = signUrl('https://cdn.example/live/cam1/index.m3u8', {
+      secret: 's',
+      action: 'play',
+      expires: 7,
+    });
+    expect(queryOf(hls).sig).toBe(streamSignature('s', 'play', 'live', 'cam1', 7));
   });
 
   it('accepts a genuine link until it expires, and refuses missing, expired and forged ones', () => {
