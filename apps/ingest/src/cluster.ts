@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { ClusterNode, ClusterRelay, localViewers, type NodeLoad, RedisRegistry } from '@rtmp/cluster';
 import type { OriginResolver } from '@rtmp/restream';
-import { type ClientSession, FlvOutput, type LiveRelay, type RtmpServer } from '@rtmp/server';
+import { type ClientSession, FlvOutput, type LiveRelay, type RtmpServer, signUrl } from '@rtmp/server';
 import type { IngestConfig } from './config.js';
 import type { IngestCluster } from './config-cluster.js';
 import type { Logger } from './logger.js';
@@ -121,9 +121,14 @@ export async function connectCluster(parts: ClusterParts): Promise<IngestCluster
       return clusterRelay?.report(load) ?? { load, streams: [] };
     },
   });
+  const playSecret = config.signing.playSecret;
   clusterRelay = new ClusterRelay(relay, node, {
     idleTimeout: config.pull.idleSec * 1000,
     ...(parts.fallback === undefined ? {} : { fallback: parts.fallback }),
+    // Nodes share their --sign-play-secret: an edge pull signs its play like any player must.
+    ...(playSecret === null
+      ? {}
+      : { playUrl: (url: string) => signUrl(url, { secret: playSecret, action: 'play', expiresIn: 300 }) }),
   });
   const wiring = clusterRelay;
 
