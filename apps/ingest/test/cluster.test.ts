@@ -99,7 +99,7 @@ async function viewerAttached(app: RunningApp, stream: string): Promise<void> {
 }
 
 describe.skipIf(!ready)('a cluster of three ingest nodes on Redis', () => {
-  it('FFmpeg publishes to node 1: FFmpeg on node 2 and rtmpdump on node 3 get every packet; a second publisher on node 2 is refused', async () => {
+  it('FFmpeg publishes to node 1: FFmpeg on node 2 and rtmpdump on node 3 get every packet, HLS on a fourth node plays it; a second publisher on node 2 is refused', async () => {
     const r = await redis();
     const [n1, n2, n3] = [await node(r.url), await node(r.url), await node(r.url)];
     const dir = await tmp();
@@ -122,11 +122,18 @@ describe.skipIf(!ready)('a cluster of three ingest nodes on Redis', () => {
     expect(duplicate.code).not.toBe(0);
     expect(duplicate.stderr).toContain('already being published');
 
+    // HLS muxes only live streams (no demand before it is live): a playlist request on a node that has the stream
+    // from nowhere yet makes that node pull it first.
+    const n4 = await node(r.url);
+    const hls = await fetch(`http://127.0.0.1:${n4.httpPort}/live/cam1/index.m3u8`);
+    expect(hls.status).toBe(200);
+    expect(await hls.text()).toContain('#EXTM3U');
+
     const nodes = (await json(n2, '/api/nodes')).nodes as { id: string; state: string; self: boolean }[];
-    expect(nodes.map((n) => n.state)).toEqual(['live', 'live', 'live']);
+    expect(nodes.map((n) => n.state)).toEqual(['live', 'live', 'live', 'live']);
     expect(nodes.filter((n) => n.self).map((n) => n.id)).toEqual([`127.0.0.1:${n2.rtmpPort}`]);
     const metrics = await (await fetch(`http://127.0.0.1:${n1.httpPort}/metrics`)).text();
-    expect(metrics).toMatch(/^rtmp_cluster_nodes\{state="live"\} 3$/m);
+    expect(metrics).toMatch(/^rtmp_cluster_nodes\{state="live"\} 4$/m);
     expect(metrics).toMatch(/^rtmp_cluster_registry_up 1$/m);
     expect(metrics).toMatch(/^rtmp_cluster_claims 1$/m);
 

@@ -273,7 +273,8 @@ export class ClusterRelay extends EventEmitter<ClusterRelayEvents> {
       const moved = this.#moved.get(key);
       this.#moved.delete(key);
       if (moved === undefined && this.node.state !== 'draining') return;
-      if (localViewersOf(this.relay, key) + edgesOf(this.relay, key) === 0) return;
+      // Nobody watches here (viewers, or other nodes' pulls): the publish just ends.
+      if ((this.relay.stats(key)?.players ?? 0) === 0) return;
       this.relay.unpublish(key, session, { notifyPlayers: false });
       this.#pullOrigin.delete(key);
       this.#handedOver.add(key);
@@ -366,14 +367,4 @@ export class ClusterRelay extends EventEmitter<ClusterRelayEvents> {
       this.#checking = false;
     }
   }
-}
-
-function localViewersOf(relay: LiveRelay, key: string): number {
-  const stats = relay.stats(key);
-  return stats === undefined ? 0 : localViewers(stats);
-}
-
-function edgesOf(relay: LiveRelay, key: string): number {
-  const stats = relay.stats(key);
-  return stats === undefined ? 0 : stats.players - localViewers(stats);
 }
