@@ -210,6 +210,7 @@ export class IngestHttpServer {
       rejectUpgrade(socket, 404);
     });
     this.server.on('drop', () => this.metrics.error('ERR_INGEST_HTTP_MAX_CONNECTIONS'));
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket));
   }
 
   /** Adds a hook that sees every request before anything else (see {@link HttpIntercept}). */
@@ -308,8 +309,41 @@ const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
   403: 'Forbidden',
   404: 'Not Found',
+  408: 'Request Timeout',
+  431: 'Request Header Fields Too Large',
   503: 'Service Unavailable',
 };
+
+/** How long a refused client may keep sending before its socket is destroyed (see {@link answerClientError}). */
+const LINGER_MS = 2_000;
+const answeredClients = new WeakSet<Duplex>();
+
+/**
+ * Answers a request Node's parser refused (headers too large, too slow, malformed) and closes the socket gently.
+ *
+ * Node's default writes the answer and destroys the socket at once. A client that is still sending (the endless
+ * header case) then gets a TCP reset, and the reset can discard the 431 before the client reads it. Like nginx's
+ * lingering close, this ends our side, reads and drops whatever the client still sends, and destroys the socket when
+ * the client ends or after {@link LINGER_MS}.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (answeredClients.has(socket)) return;
+  answeredClients.add(socket);
+  const net = socket as Duplex & { bytesWritten?: number };
+  if (err.code === 'ECONNRESET' || !socket.writable || (net.bytesWritten ?? 0) > 0) {
+    socket.destroy();
+    return;
+  }
+  const status =
+    err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  // The parser is done with this socket: what still arrives is dropped, not parsed again.
+  socket.removeAllListeners('data');
+  socket.on('data', () => {});
+  socket.on('error', () => socket.destroy());
+  socket.once('end', () => socket.destroy());
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  rejectUpgrade(socket, status);
+}
 
 /** Answers an `Upgrade` request with an HTTP error and closes its socket. */
 export function rejectUpgrade(socket: Duplex, status: number, reason?: string): void {

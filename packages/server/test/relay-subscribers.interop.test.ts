@@ -210,13 +210,23 @@ describe.skipIf(!haveTools)('a publisher that is not a session', () => {
     relay.subscribe('live/stale', subscriber);
     const pull = new TestPublisher();
     expect(relay.publish('live/stale', pull)).toBe(true);
-    relay.push('live/stale', pull, {
-      type: 9,
-      streamId: 0,
-      timestamp: 0,
-      payload: Uint8Array.of(0x17, 0, 0, 0, 0),
-    });
-    const refused = await ffmpegPublish(fixture('small_h264_aac.flv'), url).done;
+    // The publisher stays fresh (a message every 100 ms, under the 400 ms stale timeout) for as long as FFmpeg's
+    // first attempt takes, however slow FFmpeg is to start on a loaded machine; then it falls silent and goes stale.
+    const sendHeader = () =>
+      relay.push('live/stale', pull, {
+        type: 9,
+        streamId: 0,
+        timestamp: 0,
+        payload: Uint8Array.of(0x17, 0, 0, 0, 0),
+      });
+    sendHeader();
+    const keepFresh = setInterval(sendHeader, 100);
+    let refused: Awaited<ReturnType<typeof ffmpegPublish>['done']>;
+    try {
+      refused = await ffmpegPublish(fixture('small_h264_aac.flv'), url).done;
+    } finally {
+      clearInterval(keepFresh);
+    }
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('NetStream.Publish.BadName');
     expect(pull.closedWith).toBeUndefined();
