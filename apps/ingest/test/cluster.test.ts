@@ -99,7 +99,7 @@ async function viewerAttached(app: RunningApp, stream: string): Promise<void> {
 }
 
 describe.skipIf(!ready)('a cluster of three ingest nodes on Redis', () => {
-  it('FFmpeg publishes to node 1: FFmpeg on node 2 and rtmpdump on node 3 get every packet, HLS on a fourth node plays it; a second publisher on node 2 is refused', async () => {
+  it('FFmpeg publishes to node 1: FFmpeg on node 2 and rtmpdump on node 3 get every packet, HLS and HTTP-FLV on a fourth node play it; a second publisher on node 2 is refused', async () => {
     const r = await redis();
     const [n1, n2, n3] = [await node(r.url), await node(r.url), await node(r.url)];
     const dir = await tmp();
@@ -128,6 +128,24 @@ describe.skipIf(!ready)('a cluster of three ingest nodes on Redis', () => {
     const hls = await fetch(`http://127.0.0.1:${n4.httpPort}/live/cam1/index.m3u8`);
     expect(hls.status).toBe(200);
     expect(await hls.text()).toContain('#EXTM3U');
+    // HTTP-FLV on the same fourth node: the edge pull it started serves this viewer too, tags from a keyframe on.
+    const flv = new FlvReader();
+    const httpTags: { type: number; keyframe: boolean }[] = [];
+    const viewer = new AbortController();
+    const response = await fetch(`http://127.0.0.1:${n4.httpPort}/live/cam1.flv`, { signal: viewer.signal });
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    while (httpTags.filter((t) => t.type === 9).length < 30) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      for (const tag of flv.push(value))
+        httpTags.push({ type: tag.type, keyframe: tag.type === 9 && tag.body[0]! >> 4 === 1 });
+    }
+    viewer.abort();
+    const video = httpTags.filter((t) => t.type === 9);
+    expect(video.length).toBeGreaterThanOrEqual(30);
+    // The first video tag is the sequence header (keyframe type), then media from a keyframe.
+    expect(video[0]!.keyframe && video[1]!.keyframe).toBe(true);
 
     const nodes = (await json(n2, '/api/nodes')).nodes as { id: string; state: string; self: boolean }[];
     expect(nodes.map((n) => n.state)).toEqual(['live', 'live', 'live', 'live']);
