@@ -210,7 +210,9 @@ export class IngestHttpServer {
       rejectUpgrade(socket, 404);
     });
     this.server.on('drop', () => this.metrics.error('ERR_INGEST_HTTP_MAX_CONNECTIONS'));
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket));
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
+      answerClientError(err, socket),
+    );
   }
 
   /** Adds a hook that sees every request before anything else (see {@link HttpIntercept}). */
