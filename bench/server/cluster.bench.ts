@@ -76,7 +76,9 @@ async function startNode(redis: RunningRedis): Promise<Node> {
 
 /** Every command Redis ran so far (scripts' inner commands included), from INFO commandstats. */
 function redisCalls(redis: RunningRedis): number {
-  const text = execFileSync('redis-cli', ['-p', String(redis.port), 'INFO', 'commandstats'], { encoding: 'utf8' });
+  const text = execFileSync('redis-cli', ['-p', String(redis.port), 'INFO', 'commandstats'], {
+    encoding: 'utf8',
+  });
   let calls = 0;
   for (const match of text.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)) {
     if (match[1] !== 'info') calls += Number(match[2]);
@@ -88,7 +90,12 @@ const tags = readFlvFile(sourceFile('1M'));
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 const stats = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
-  return { p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), n: sorted.length };
+  return {
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    n: sorted.length,
+  };
 };
 
 /** Receipt times of video messages by key, for one player. */
@@ -144,10 +151,18 @@ async function hop(redis: RunningRedis): Promise<void> {
     console.log(`\n## One edge hop (${seconds} s, 1 Mbit/s 720p30, loopback)\n`);
     console.log('| measure | p50 ms | p90 ms | p99 ms | video messages |');
     console.log('| --- | --- | --- | --- | --- |');
-    console.log(`| publisher -> player on node 1 | ${fmt(toDirect.p50, 2)} | ${fmt(toDirect.p90, 2)} | ${fmt(toDirect.p99, 2)} | ${toDirect.n} |`);
-    console.log(`| publisher -> player on node 2 (edge) | ${fmt(toEdge.p50, 2)} | ${fmt(toEdge.p90, 2)} | ${fmt(toEdge.p99, 2)} | ${toEdge.n} |`);
-    console.log(`| **added by the hop** (node 2 receipt - node 1 receipt) | **${fmt(hopMs.p50, 2)}** | ${fmt(hopMs.p90, 2)} | ${fmt(hopMs.p99, 2)} | ${hopMs.n} |`);
-    console.log(`| floor: second player of node 1 - first | ${fmt(floor.p50, 2)} | ${fmt(floor.p90, 2)} | ${fmt(floor.p99, 2)} | ${floor.n} |`);
+    console.log(
+      `| publisher -> player on node 1 | ${fmt(toDirect.p50, 2)} | ${fmt(toDirect.p90, 2)} | ${fmt(toDirect.p99, 2)} | ${toDirect.n} |`,
+    );
+    console.log(
+      `| publisher -> player on node 2 (edge) | ${fmt(toEdge.p50, 2)} | ${fmt(toEdge.p90, 2)} | ${fmt(toEdge.p99, 2)} | ${toEdge.n} |`,
+    );
+    console.log(
+      `| **added by the hop** (node 2 receipt - node 1 receipt) | **${fmt(hopMs.p50, 2)}** | ${fmt(hopMs.p90, 2)} | ${fmt(hopMs.p99, 2)} | ${hopMs.n} |`,
+    );
+    console.log(
+      `| floor: second player of node 1 - first | ${fmt(floor.p50, 2)} | ${fmt(floor.p90, 2)} | ${fmt(floor.p99, 2)} | ${floor.n} |`,
+    );
     console.log(
       `\nCPU over the window, % of one core: node 1 (publisher, 2 players, node 2's pull) ${fmt((100 * (cpu[0] ?? 0)) / elapsed)}, node 2 (the pull, 1 player) ${fmt((100 * (cpu[1] ?? 0)) / elapsed)}`,
     );
@@ -175,7 +190,9 @@ async function registryOps(redis: RunningRedis): Promise<void> {
     const busy0 = redisCalls(redis);
     await sleep(window);
     const busy = ((redisCalls(redis) - busy0) * 1000) / window;
-    console.log(`\n## Registry operations (Redis commands per second, ${window / 1000} s windows, TTL 5 s)\n`);
+    console.log(
+      `\n## Registry operations (Redis commands per second, ${window / 1000} s windows, TTL 5 s)\n`,
+    );
     console.log('| state | commands/s |');
     console.log('| --- | --- |');
     console.log(`| two idle nodes (heartbeats: node records) | ${fmt(idle, 2)} |`);

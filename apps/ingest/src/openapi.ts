@@ -89,7 +89,10 @@ export const OPENAPI = {
                 schema: {
                   type: 'object',
                   required: ['node', 'nodes'],
-                  properties: { node: { type: 'string' }, nodes: { type: 'array', items: { type: 'object' } } },
+                  properties: {
+                    node: { type: 'string' },
+                    nodes: { type: 'array', items: { type: 'object' } },
+                  },
                 },
               },
             },
