@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+import { type IngestClusterSettings, readCluster } from './config-cluster.js';
 import { type IngestIntegrations, readIntegrations } from './config-integrations.js';
 import {
   configFileOf,
@@ -51,9 +52,10 @@ export interface IngestTlsConfig {
 
 /**
  * The fully validated configuration of the ingest server. Push, pull, webhooks, signed URLs and the control API
- * are in {@link IngestIntegrations} (config-integrations.ts).
+ * are in {@link IngestIntegrations} (config-integrations.ts), the cluster in {@link IngestClusterSettings}
+ * (config-cluster.ts).
  */
-export interface IngestConfig extends IngestIntegrations {
+export interface IngestConfig extends IngestIntegrations, IngestClusterSettings {
   readonly host: string;
   readonly port: number;
   readonly httpPort: number;
@@ -348,6 +350,7 @@ export function loadConfig(
   const values = readValues(pick, cwd, errors);
   checkTogether(values, given, cwd, errors);
   const integrations = readIntegrations(values, values.apps ?? [], cwd, errors);
+  const cluster = readCluster(values, errors);
   if (errors.length > 0) throw new ConfigError(errors);
 
   // Valid, so every option with a default has a value.
@@ -398,6 +401,7 @@ export function loadConfig(
       statsIntervalSec: value('statsInterval'),
       reconnect: { graceSec: value('reconnectGrace'), tcUrl: values.reconnectUrl ?? null },
       ...integrations,
+      ...cluster,
     },
   };
 }

@@ -27,6 +27,8 @@ export interface IntegrationParts {
   readonly registry: StreamRegistry;
   readonly metrics: IngestMetrics;
   readonly log: Logger;
+  /** A puller made elsewhere (the cluster's, which also serves `--pull`), used instead of one for `--pull`. */
+  readonly puller?: Puller | undefined;
 }
 
 /** Push, pull, webhooks, signed URLs, sessions and recordings on request: what the control API drives. */
@@ -59,7 +61,7 @@ function splitKey(key: string): { app: string; name: string } {
 }
 
 /** The `--push` / `--pull` base of `key`: its app's rule, else a rule for every app. */
-function ruleUrl(rules: readonly StreamUrlRule[], key: string): string | undefined {
+export function ruleUrl(rules: readonly StreamUrlRule[], key: string): string | undefined {
   const { app, name } = splitKey(key);
   if (app === VOD_APP || name === '') return undefined;
   const rule = rules.find((r) => r.app === app) ?? rules.find((r) => r.app === null);
@@ -83,12 +85,13 @@ export function startIntegrations(parts: IntegrationParts): Integrations {
   const notify = (notice: WebhookNotice) => void webhooks?.send(notice);
   const restreamer = new Restreamer(relay);
   const puller =
-    config.pull.rules.length === 0
+    parts.puller ??
+    (config.pull.rules.length === 0
       ? null
       : new Puller(relay, {
           origin: (key) => ruleUrl(config.pull.rules, key),
           idleTimeout: config.pull.idleSec * 1000,
-        });
+        }));
   const integrationMetrics = new IntegrationMetrics(metrics, restreamer, puller, webhooks);
   const sessions = new SessionTable(notify);
   const recordings = new RecordingControl(config, relay, registry, metrics, log, (done) =>

@@ -2,13 +2,15 @@ import { readFileSync } from 'node:fs';
 import { StreamDemuxer } from '@rtmp/flv-demux';
 import { LiveRelay, RtmpServer } from '@rtmp/server';
 import { Authorizer } from './auth.js';
+import { connectCluster } from './cluster.js';
+import { CLUSTER_VIEWER_WAIT_MS, clusterHttp, registerClusterMetrics } from './cluster-http.js';
 import type { IngestConfig } from './config.js';
 import { controlApi } from './control-api.js';
 import { Dashboard } from './dashboard.js';
 import { FlvViewers } from './flv-viewers.js';
 import { createHls } from './hls.js';
 import { IngestHttpServer } from './http.js';
-import { type Integrations, startIntegrations } from './integrations.js';
+import { type Integrations, ruleUrl, startIntegrations } from './integrations.js';
 import { createLogger, type Logger } from './logger.js';
 import { ServerMetering } from './metering.js';
 import { IngestMetrics } from './metrics.js';
@@ -63,11 +65,35 @@ export async function startIngest(
   const relay = new LiveRelay({ scope: 'app' });
   const players = new PlayerTable();
   const metering = new ServerMetering(metrics, relay, log);
-  const integrations = startIntegrations({ config, relay, registry, metrics, log });
+  let servers: RtmpServer[] = [];
+  let rtmpPort = 0;
+  let httpPort: number | null = null;
+  // With --cluster: Redis first (the node does not start without it), its puller also serves --pull.
+  const cluster =
+    config.cluster === null
+      ? null
+      : await connectCluster({
+          config,
+          cluster: config.cluster,
+          relay,
+          log,
+          servers: () => servers,
+          publishers: () => registry.all().length,
+          fallback: config.pull.rules.length === 0 ? undefined : (key) => ruleUrl(config.pull.rules, key),
+          rtmpPort: () => rtmpPort,
+          httpPort: () => httpPort,
+        });
+  const integrations = startIntegrations({
+    config,
+    relay,
+    registry,
+    metrics,
+    log,
+    puller: cluster?.relay.puller,
+  });
 
-  const sessions = relay.handler(
-    createSessionHandler({ config, log, auth, registry, metrics, relay, players }),
-  );
+  const inner = createSessionHandler({ config, log, auth, registry, metrics, relay, players });
+  const sessions = cluster === null ? relay.handler(inner) : cluster.relay.handler(inner);
   const vod = await vodService(config, log);
   const common = {
     // Signed URLs (--sign-*) are checked first, for live and VOD streams alike.
@@ -104,17 +130,15 @@ export async function startIngest(
           ...integrations.viewerSigning,
         });
   const hls = config.httpPort === 0 ? null : createHls(config.hls, relay, viewerAuth, metrics, log);
-  let rtmpPort = 0;
+  const apiStreams = () =>
+    registry.api().map((entry) => ({ ...entry, pushes: integrations.pushesOf(entry.app, entry.key) }));
   const http =
     config.httpPort === 0
       ? null
       : new IngestHttpServer(
           // `/healthz` turns 503 as soon as shutdown starts, so that load balancers drain.
           {
-            streams: () =>
-              registry
-                .api()
-                .map((entry) => ({ ...entry, pushes: integrations.pushesOf(entry.app, entry.key) })),
+            streams: apiStreams,
             healthy: () => closing === null,
           },
           metrics,
@@ -127,7 +151,8 @@ export async function startIngest(
       auth: viewerAuth,
       log,
       metrics,
-      playWaitMs: config.playWaitMs,
+      // In a cluster a viewer of a stream published on another node waits for its pull here.
+      playWaitMs: cluster === null ? config.playWaitMs : Math.max(config.playWaitMs, CLUSTER_VIEWER_WAIT_MS),
       maxPlayersPerStream: config.limits.maxPlayersPerStream,
     });
     const scrape = metrics.beforeScrape;
@@ -142,23 +167,28 @@ export async function startIngest(
     }));
     // The API first (built in), then the dashboard's files, then /<app>/<key>.flv, then /<app>/<key>/index.m3u8...
     http.intercept(controlApi(config, integrations, log));
+    if (cluster !== null) http.intercept(clusterHttp(cluster, config, apiStreams));
     http.route(dashboard).route(viewers);
     if (hls !== null) http.route({ request: (req, res) => hls.handle(req, res) });
   }
 
+  if (cluster !== null) registerClusterMetrics(cluster, metrics);
+  servers = rtmps === null ? [rtmp] : [rtmp, rtmps];
   rtmpPort = await rtmp.start();
   const rtmpsPort = rtmps === null ? null : await rtmps.start();
-  const httpPort = http === null ? null : await http.listen(config.httpPort, config.host);
+  httpPort = http === null ? null : await http.listen(config.httpPort, config.host);
+  await cluster?.start();
   registry.start();
   logListening(config, log, { rtmpPort, rtmpsPort, httpPort });
 
-  const servers = rtmps === null ? [rtmp] : [rtmp, rtmps];
+  const drain = cluster === null ? null : { drain: () => cluster.node.drain(), planMoves: cluster.planMoves };
   const close = (): Promise<void> => {
     // HLS playlists end first (ENDLIST, held requests released), so that HTTP closes without waiting for them.
     closing ??= (hls?.close() ?? Promise.resolve())
-      .then(() => shutDown({ servers, registry, http, reconnect: config.reconnect, log }))
+      .then(() => shutDown({ servers, registry, http, reconnect: config.reconnect, log, cluster: drain }))
       .then(() => vod?.close())
-      .then(() => integrations.close());
+      .then(() => integrations.close())
+      .then(() => cluster?.close());
     return closing;
   };
   return { rtmpPort, rtmpsPort, httpPort, registry, metrics, integrations, log, close };

@@ -58,11 +58,47 @@ export const OPENAPI = {
                 schema: {
                   type: 'object',
                   required: ['streams'],
-                  properties: { streams: { type: 'array', items: { $ref: '#/components/schemas/Stream' } } },
+                  properties: {
+                    streams: { type: 'array', items: { $ref: '#/components/schemas/Stream' } },
+                    cluster: {
+                      type: 'object',
+                      description:
+                        'With --cluster: every stream of the cluster, the node that publishes it and its viewers per node (null streams and an error when Redis cannot be reached)',
+                      properties: {
+                        node: { type: 'string' },
+                        streams: { type: 'array', nullable: true, items: { type: 'object' } },
+                        error: { type: 'string' },
+                      },
+                    },
+                  },
                 },
               },
             },
           },
+        },
+      },
+    },
+    '/api/nodes': {
+      get: {
+        summary: 'With --cluster: the nodes of the cluster, their state (live, draining) and load',
+        responses: {
+          '200': {
+            description: 'The nodes whose heartbeat is fresh',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['node', 'nodes'],
+                  properties: {
+                    node: { type: 'string' },
+                    nodes: { type: 'array', items: { type: 'object' } },
+                  },
+                },
+              },
+            },
+          },
+          '404': { description: 'Not a cluster node' },
+          '503': { description: 'Redis cannot be reached' },
         },
       },
     },

@@ -345,6 +345,41 @@ export const OPTIONS = [
     help: 'Who may call /api/* and /metrics: any, or loopback (127.0.0.1/::1 only)',
     def: 'any',
   },
+  // A cluster of ingest nodes on Redis (config-cluster.ts reads and checks them).
+  {
+    key: 'cluster',
+    flag: 'cluster',
+    kind: 'string',
+    help: 'Join a cluster of ingest nodes on this Redis (redis://[user:pass@]host:6379[/db], rediss:// for TLS): one publisher per stream cluster-wide, players on any node',
+  },
+  {
+    key: 'nodeUrl',
+    flag: 'node-url',
+    kind: 'string',
+    help: 'With --cluster: rtmp://host:port where the other nodes and moved publishers reach this node (default: rtmp://<--host or hostname>:<--port>)',
+  },
+  {
+    key: 'nodeId',
+    flag: 'node-id',
+    kind: 'string',
+    help: "With --cluster: this node's id, unique and stable across restarts (default: host:port of --node-url)",
+  },
+  {
+    key: 'clusterTtl',
+    flag: 'cluster-ttl',
+    kind: 'int',
+    help: 'With --cluster: seconds a dead node keeps its streams and its place in the node list',
+    def: '5',
+    min: 1,
+    max: 300,
+  },
+  {
+    key: 'clusterPrefix',
+    flag: 'cluster-prefix',
+    kind: 'string',
+    help: 'With --cluster: prefix of the Redis keys (clusters sharing one Redis need different ones)',
+    def: 'rtmp',
+  },
   {
     key: 'logLevel',
     flag: 'log-level',

@@ -8,6 +8,14 @@ import type { StreamRegistry } from './streams.js';
 /** How long the RTMP listeners get to close their sessions gracefully before shutdown goes on without them. */
 const STOP_TIMEOUT_MS = 5000;
 
+/** A cluster node's part of a shutdown with `--reconnect-grace`: where each client goes. */
+export interface ShutdownCluster {
+  /** Marks the node draining: its streams may be taken over by the nodes their publishers move to. */
+  drain(): Promise<void>;
+  /** The `tcUrl` each client is sent to (another live node, least loaded first); none for a client left out. */
+  planMoves(sessions: readonly ClientSession[]): Promise<Map<ClientSession, string>>;
+}
+
 /** What {@link shutDown} stops, in order. */
 export interface ShutdownParts {
   /** The RTMP (and RTMPS) listeners. */
@@ -16,6 +24,8 @@ export interface ShutdownParts {
   readonly http: IngestHttpServer | null;
   readonly reconnect: IngestReconnect;
   readonly log: Logger;
+  /** With `--cluster`: clients are sent to other nodes (unless `--reconnect-url` names a target). */
+  readonly cluster?: ShutdownCluster | null;
 }
 
 /**
@@ -24,7 +34,7 @@ export interface ShutdownParts {
  */
 export async function shutDown(parts: ShutdownParts): Promise<void> {
   const { servers, registry, http, reconnect, log } = parts;
-  if (reconnect.graceSec > 0) await moveClients(servers, reconnect, log);
+  if (reconnect.graceSec > 0) await moveClients(servers, reconnect, log, parts.cluster ?? null);
   log.info('shutting down: no new connections, closing players, finishing recordings');
   // Sessions close gracefully (Play.Stop to players); never let a stuck peer hold the exit.
   await Promise.race([
@@ -45,20 +55,29 @@ async function moveClients(
   servers: readonly RtmpServer[],
   reconnect: IngestReconnect,
   log: Logger,
+  cluster: ShutdownCluster | null,
 ): Promise<void> {
+  // In a cluster the node drains first, so that the node a publisher moves to may take its stream over.
+  await cluster?.drain().catch((e: unknown) => log.warn({ err: e }, 'cluster drain failed'));
+  const movable = servers.flatMap((server) => [...server.sessions].filter((s) => s.canReconnect));
+  const plan =
+    cluster === null || reconnect.tcUrl !== null
+      ? new Map<ClientSession, string>()
+      : await cluster.planMoves(movable);
   const asked: ClientSession[] = [];
-  for (const server of servers) {
-    for (const session of server.sessions) {
-      const request = {
-        description: 'The server is shutting down',
-        ...(reconnect.tcUrl === null ? {} : { tcUrl: reconnect.tcUrl }),
-      };
-      if (session.canReconnect && session.requestReconnect(request)) asked.push(session);
-    }
+  for (const session of movable) {
+    const tcUrl = reconnect.tcUrl ?? plan.get(session) ?? null;
+    const request = { description: 'The server is shutting down', ...(tcUrl === null ? {} : { tcUrl }) };
+    if (session.requestReconnect(request)) asked.push(session);
   }
   if (asked.length === 0) return;
   log.info(
-    { clients: asked.length, graceSec: reconnect.graceSec, tcUrl: reconnect.tcUrl ?? undefined },
+    {
+      clients: asked.length,
+      graceSec: reconnect.graceSec,
+      tcUrl: reconnect.tcUrl ?? undefined,
+      nodes: plan.size > 0 ? [...new Set(plan.values())] : undefined,
+    },
     'asked clients to reconnect',
   );
   const left = Promise.all(asked.map((s) => (s.closed ? undefined : once(s, 'close'))));

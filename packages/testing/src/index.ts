@@ -62,6 +62,7 @@ export {
   readmeTypeErrors,
   typescriptBlocks,
 } from './readme.js';
+export { hasRedis, type RunningRedis, startRedis } from './redis.js';
 export { percentile } from './stats.js';
 export { type SelfSignedCert, selfSignedCert } from './tls.js';
 export {

@@ -1,0 +1,3 @@
+import { testReadmeExamples } from '@rtmp/testing/readme-test';
+
+testReadmeExamples(import.meta.url);
