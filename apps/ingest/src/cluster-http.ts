@@ -5,6 +5,7 @@ import type { IngestClusterNode } from './cluster.js';
 import type { IngestConfig } from './config.js';
 import { type HttpIntercept, parseRequestPath, type StreamApiEntry, sendJson } from './http.js';
 import type { IngestMetrics } from './metrics.js';
+import { viewerKey } from './pull-http.js';
 
 /** How long an HTTP viewer (HLS playlist, HTTP-FLV) of a stream held by another node waits for its pull here. */
 export const CLUSTER_VIEWER_WAIT_MS = 5_000;
@@ -65,15 +66,6 @@ export function clusterStreams(
       totalViewers: total,
     };
   });
-}
-
-/** The relay key a viewer's request names: `/<app>/<key>.flv` (HTTP-FLV) or `/<app>/<key>/index.m3u8` (HLS). */
-function viewerKey(segments: readonly string[], apps: readonly string[]): string | undefined {
-  const [app = '', name = '', file] = segments;
-  if (!apps.includes(app)) return undefined;
-  if (segments.length === 2 && name.endsWith('.flv') && name.length > 4) return `${app}/${name.slice(0, -4)}`;
-  if (segments.length === 3 && file === 'index.m3u8') return `${app}/${name}`;
-  return undefined;
 }
 
 /**

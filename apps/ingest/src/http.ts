@@ -2,7 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { PushInfo } from '@rtmp/restream';
+import type { PullInfo, PushInfo } from '@rtmp/restream';
 import type { Logger } from './logger.js';
 import type { IngestMetrics } from './metrics.js';
 import type { TrackSnapshot } from './stats.js';
@@ -41,6 +41,8 @@ export interface StreamApiEntry {
   recording: string | null;
   /** Where the stream is pushed (`--push`, `--push-map`, control API), with each target's state. */
   pushes?: PushInfo[];
+  /** Streams pulled here (`--pull`, a cluster's edge pulls): the pull's origin and state. Their media is not probed. */
+  pull?: PullInfo;
 }
 
 /** What the HTTP server needs from the app. */

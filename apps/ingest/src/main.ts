@@ -16,6 +16,7 @@ import { ServerMetering } from './metering.js';
 import { IngestMetrics } from './metrics.js';
 import { PlayerTable } from './players.js';
 import { DemuxProbe } from './probe.js';
+import { HLS_PULL_WAIT_MS, pulledStreams, pullForHlsViewers } from './pull-http.js';
 import { createSessionHandler } from './session-handler.js';
 import { exitOnSignals, shutDown } from './shutdown.js';
 import { StreamRegistry } from './streams.js';
@@ -130,8 +131,17 @@ export async function startIngest(
           ...integrations.viewerSigning,
         });
   const hls = config.httpPort === 0 ? null : createHls(config.hls, relay, viewerAuth, metrics, log);
-  const apiStreams = () =>
-    registry.api().map((entry) => ({ ...entry, pushes: integrations.pushesOf(entry.app, entry.key) }));
+  const apiStreams = () => {
+    const published = registry
+      .api()
+      .map((entry) => ({ ...entry, pushes: integrations.pushesOf(entry.app, entry.key) }));
+    const { puller } = integrations;
+    if (puller === null) return published;
+    return [
+      ...published,
+      ...pulledStreams(puller, relay, new Set(published.map((e) => `${e.app}/${e.key}`))),
+    ];
+  };
   const http =
     config.httpPort === 0
       ? null
@@ -168,6 +178,11 @@ export async function startIngest(
     // The API first (built in), then the dashboard's files, then /<app>/<key>.flv, then /<app>/<key>/index.m3u8...
     http.intercept(controlApi(config, integrations, log));
     if (cluster !== null) http.intercept(clusterHttp(cluster, config, apiStreams));
+    if (integrations.puller !== null && config.pull.rules.length > 0) {
+      const covered = (key: string) => ruleUrl(config.pull.rules, key) !== undefined;
+      const wait = Math.max(config.playWaitMs, HLS_PULL_WAIT_MS);
+      http.intercept(pullForHlsViewers(integrations.puller, relay, config.apps, covered, wait));
+    }
     http.route(dashboard).route(viewers);
     if (hls !== null) http.route({ request: (req, res) => hls.handle(req, res) });
   }

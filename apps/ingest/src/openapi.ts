@@ -285,6 +285,10 @@ export const OPENAPI = {
           droppedFrames: { type: 'integer' },
           recording: { type: 'string', nullable: true },
           pushes: { type: 'array', items: { $ref: '#/components/schemas/Push' } },
+          pull: {
+            $ref: '#/components/schemas/Pull',
+            description: 'Streams pulled here (--pull, cluster edge pulls); their media is not probed',
+          },
         },
       },
       Session: {

@@ -156,6 +156,37 @@ describe.skipIf(!nginxReady)('push and pull with nginx-rtmp', () => {
   });
 });
 
+describe.skipIf(!nginxReady)('--pull for HTTP viewers', () => {
+  it('an HLS playlist request pulls a stream live at nginx; /api/streams lists the pulled stream with its pull', async () => {
+    const origin = await nginx();
+    const edge = await app(['--pull', origin.url]);
+    const publish = ffmpegPublish(fixture('small_h264_aac.flv'), `${origin.url}/cam3`, { realtime: true });
+    // Nothing watches at the edge yet: the stream is live at nginx only.
+    await sleep(1_500);
+    const playlist = await fetch(`http://127.0.0.1:${edge.httpPort}/live/cam3/index.m3u8`);
+    expect(playlist.status).toBe(200);
+    const text = await playlist.text();
+    expect(text).toContain('#EXTM3U');
+    const segment = text.split('\n').find((line) => line !== '' && !line.startsWith('#'));
+    expect(segment).toBeDefined();
+    const media = await fetch(new URL(segment!, playlist.url));
+    expect(media.status).toBe(200);
+    expect((await media.arrayBuffer()).byteLength).toBeGreaterThan(1000);
+    const streams = (await api(edge, '/api/streams')).streams as {
+      app: string;
+      key: string;
+      players: number;
+      playersByProtocol: Record<string, number>;
+      pull?: { state: string; bytesReceived: number };
+    }[];
+    expect(streams).toHaveLength(1);
+    expect(streams[0]).toMatchObject({ app: 'live', key: 'cam3', playersByProtocol: { hls: 1 } });
+    expect(streams[0]!.pull?.state).toBe('live');
+    expect(streams[0]!.pull!.bytesReceived).toBeGreaterThan(0);
+    expect((await publish.done).code).toBe(0);
+  });
+});
+
 describe.skipIf(!tlsReady)('push over rtmps:// into a second app', () => {
   async function pair() {
     const cert = selfSignedCert();

@@ -1,0 +1,98 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Puller } from '@rtmp/restream';
+import type { LiveRelay } from '@rtmp/server';
+import { type HttpIntercept, parseRequestPath, type StreamApiEntry } from './http.js';
+
+/** How long an HLS playlist request waits for the pull it started (at least; `--play-wait` when longer). */
+export const HLS_PULL_WAIT_MS = 5_000;
+
+/** The relay key a viewer's request names: `/<app>/<key>.flv` (HTTP-FLV, WS-FLV) or `/<app>/<key>/index.m3u8` (HLS). */
+export function viewerKey(segments: readonly string[], apps: readonly string[]): string | undefined {
+  const [app = '', name = '', file] = segments;
+  if (!apps.includes(app)) return undefined;
+  if (segments.length === 2 && name.endsWith('.flv') && name.length > 4) return `${app}/${name.slice(0, -4)}`;
+  if (segments.length === 3 && file === 'index.m3u8') return `${app}/${name}`;
+  return undefined;
+}
+
+/** Resolves true once `key` is live in `relay`, false after `timeoutMs`. */
+export function liveWithin(relay: LiveRelay, key: string, timeoutMs: number): Promise<boolean> {
+  if (relay.isLive(key)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (live: boolean) => {
+      clearTimeout(timer);
+      relay.off('publish', onPublish);
+      resolve(live);
+    };
+    const onPublish = (published: string) => {
+      if (published === key) done(true);
+    };
+    const timer = setTimeout(() => done(relay.isLive(key)), timeoutMs);
+    relay.on('publish', onPublish);
+  });
+}
+
+/**
+ * `--pull` for HLS viewers: the HLS muxer subscribes only to live streams, so a playlist request for a key that is
+ * not live here raises no relay demand. This intercept starts the key's pull (when a `--pull` rule covers it) and
+ * holds the request until the stream is live or `waitMs` passed, then lets the HLS route answer. HTTP-FLV and
+ * WS-FLV viewers need none of this: they subscribe while they wait, and that demand starts the pull.
+ */
+export function pullForHlsViewers(
+  puller: Puller,
+  relay: LiveRelay,
+  apps: readonly string[],
+  covered: (key: string) => boolean,
+  waitMs: number,
+): HttpIntercept {
+  return async (req: IncomingMessage, _res: ServerResponse) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    const path = parseRequestPath(req.url);
+    if (path === null || path.segments.at(-1) !== 'index.m3u8') return false;
+    const key = viewerKey(path.segments, apps);
+    if (key === undefined || relay.isLive(key) || !covered(key)) return false;
+    puller.pull(key);
+    await liveWithin(relay, key, waitMs);
+    return false;
+  };
+}
+
+/**
+ * `/api/streams` entries of the streams pulled here (`--pull`, edge pulls of a cluster) that no local publisher
+ * holds: where they come from (`pull`) and who watches them. Their media is not probed (a pulled stream is relayed
+ * as it arrives), so codecs, resolution and frame counts are empty.
+ */
+export function pulledStreams(
+  puller: Puller,
+  relay: LiveRelay,
+  local: ReadonlySet<string>,
+): StreamApiEntry[] {
+  const entries: StreamApiEntry[] = [];
+  for (const pull of puller.pulls()) {
+    if (local.has(pull.key) || !relay.isLive(pull.key)) continue;
+    const info = pull.info();
+    const slash = pull.key.indexOf('/');
+    const stats = relay.stats(pull.key);
+    entries.push({
+      app: pull.key.slice(0, slash),
+      key: pull.key.slice(slash + 1),
+      codecs: [],
+      video: { codec: null, width: null, height: null, fps: null, keyframeIntervalMs: null, frames: 0 },
+      audio: { codec: null, sampleRate: null, channels: null, frames: 0 },
+      tracks: [],
+      resolution: null,
+      fps: null,
+      bitrate: 0,
+      uptimeSec: info.state === 'live' ? Math.round((Date.now() - Date.parse(info.since)) / 1000) : 0,
+      players: stats?.players ?? 0,
+      playersByProtocol: { ...stats?.playersByProtocol },
+      bytesIn: info.bytesReceived,
+      // Not metered for pulled streams (their players' bytes are in the node's totals in /metrics).
+      bytesOut: 0,
+      droppedFrames: stats?.droppedMessages ?? 0,
+      recording: null,
+      pull: info,
+    });
+  }
+  return entries;
+}
