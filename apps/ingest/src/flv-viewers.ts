@@ -19,6 +19,21 @@ export interface FlvViewersOptions {
   readonly maxPlayersPerStream: number;
   /** Bytes a viewer may have queued before the relay skips it to the next keyframe (then drops it). */
   readonly maxQueuedBytes?: number;
+  /** Told when an admitted viewer starts (`play`) and when it leaves (`play_done`): the webhooks of RTMP plays. */
+  readonly onPlay?: (event: FlvPlayEvent) => void;
+}
+
+/** One start or end of an HTTP-FLV or WS-FLV viewer ({@link FlvViewersOptions.onPlay}). */
+export interface FlvPlayEvent {
+  readonly event: 'play' | 'play_done';
+  readonly app: string;
+  readonly key: string;
+  readonly query: string;
+  /** `http-flv` or `ws-flv`. */
+  readonly protocol: string;
+  readonly clientAddress: string | null;
+  /** With `play_done`: bytes sent to the viewer. */
+  readonly bytes?: number;
 }
 
 /** The stream a `/<app>/<key>.flv` path names. */
@@ -83,6 +98,8 @@ export class FlvViewers implements HttpRoute {
   readonly #waiting = new Map<string, Set<Waiter>>();
   /** The wait of each viewer still waiting, to end it when the viewer leaves first. */
   readonly #waits = new Map<FlvOutput, { waiter: Waiter; timer: NodeJS.Timeout }>();
+  /** The remote address of each viewer attached now (for its `play_done`). */
+  readonly #remotes = new Map<FlvOutput, string | null>();
 
   constructor(options: FlvViewersOptions) {
     this.#options = options;
@@ -220,6 +237,8 @@ export class FlvViewers implements HttpRoute {
     // Subscribing first raises the relay's `demand` for a key that is not live (a pull may start it).
     relay.subscribe(key, output, maxQueuedBytes === undefined ? {} : { maxQueuedBytes });
     log.info({ stream: key, protocol: output.protocol, remote, live: relay.isLive(key) }, 'play started');
+    this.#remotes.set(output, remote ?? null);
+    this.#notify('play', target, output);
     if (relay.isLive(key)) {
       on.live();
       return;
@@ -259,6 +278,8 @@ export class FlvViewers implements HttpRoute {
     this.#stopWaiting(target.relayKey, output);
     this.#options.relay.unsubscribe(target.relayKey, output);
     this.#countBytes(output, true);
+    this.#notify('play_done', target, output);
+    this.#remotes.delete(output);
     this.#options.log.info(
       {
         stream: target.relayKey,
@@ -269,6 +290,24 @@ export class FlvViewers implements HttpRoute {
       },
       'play stopped',
     );
+  }
+
+  #notify(event: FlvPlayEvent['event'], target: FlvTarget, output: FlvOutput): void {
+    const onPlay = this.#options.onPlay;
+    if (onPlay === undefined) return;
+    try {
+      onPlay({
+        event,
+        app: target.app,
+        key: target.key,
+        query: target.query,
+        protocol: output.protocol,
+        clientAddress: this.#remotes.get(output) ?? null,
+        ...(event === 'play_done' ? { bytes: output.bytesWritten } : {}),
+      });
+    } catch (e) {
+      this.#options.log.error({ err: e }, 'play event listener failed');
+    }
   }
 
   #countBytes(output: FlvOutput, final: boolean): void {

@@ -48,6 +48,8 @@ export interface Integrations {
    * `--sign-*`): the same policy as RTMP plays, refusals logged and counted the same way.
    */
   readonly viewerSigning: Pick<AuthorizerOptions, 'signing' | 'onSignatureRefused'>;
+  /** Sends a webhook event (nothing without `--webhook`): HTTP viewers' `play` and `play_done`. */
+  notify(notice: WebhookNotice): void;
   /** The pushes of `<app>/<key>`, for `/api/streams`. */
   pushesOf(app: string, key: string): PushInfo[];
   /** Stops pulls, pushes and recordings of the control API, and delivers the webhooks still queued (5 s at most). */
@@ -216,6 +218,7 @@ export function startIntegrations(parts: IntegrationParts): Integrations {
             },
             handler,
           ),
+    notify,
     viewerSigning:
       signing.publishSecret === null && signing.playSecret === null
         ? {}

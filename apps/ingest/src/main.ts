@@ -159,6 +159,16 @@ export async function startIngest(
     const viewers = new FlvViewers({
       relay,
       auth: viewerAuth,
+      onPlay: ({ event, app, key, query, protocol, clientAddress, bytes }) =>
+        integrations.notify({
+          event,
+          app,
+          key,
+          query,
+          protocol,
+          clientAddress,
+          ...(bytes === undefined ? {} : { data: { bytes } }),
+        }),
       log,
       metrics,
       // In a cluster a viewer of a stream published on another node waits for its pull here.

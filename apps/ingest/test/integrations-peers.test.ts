@@ -398,4 +398,43 @@ describe.skipIf(!rtmpdumpReady)('webhooks and signed URLs with FFmpeg and rtmpdu
     const recorded = events.find((e) => e.event.event === 'record_done')!.event;
     expect(probeFrames(String(recorded.path)).video).toBe(100);
   });
+
+  it('HTTP-FLV viewers get play and play_done webhooks too', async () => {
+    const events: WebhookEvent[] = [];
+    const receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        events.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        res.statusCode = 204;
+        res.end();
+      });
+    });
+    await new Promise<void>((done) => receiver.listen(0, '127.0.0.1', done));
+    cleanup.push(() => new Promise((done) => receiver.close(done)));
+    const source = await app(['--webhook', `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`]);
+    const publish = ffmpegPublish(fixture('small_h264_aac.flv'), `${source.url}/cam7`, { realtime: true });
+    await until(() => source.logs.some((l) => l.msg === 'publish started'), 15_000, 'publish');
+    const viewer = new AbortController();
+    const response = await fetch(`http://127.0.0.1:${source.httpPort}/live/cam7.flv?viewer=2`, {
+      signal: viewer.signal,
+    });
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    let received = 0;
+    while (received < 50_000) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      received += value.byteLength;
+    }
+    viewer.abort();
+    await until(() => events.some((e) => e.event === 'play_done'), 10_000, 'play_done');
+    const plays = events.filter((e) => e.event === 'play' || e.event === 'play_done');
+    expect(plays.map((e) => e.event)).toEqual(['play', 'play_done']);
+    for (const e of plays) {
+      expect(e).toMatchObject({ app: 'live', key: 'cam7', query: 'viewer=2', protocol: 'http-flv' });
+    }
+    expect(Number(plays[1]!.bytes)).toBeGreaterThanOrEqual(received);
+    expect((await publish.done).code).toBe(0);
+  });
 });
