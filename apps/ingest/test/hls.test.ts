@@ -1,7 +1,8 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
+  buildIfStale,
   ffmpegPublish,
   ffmpegTestPatternArgs,
   fixture,
@@ -13,7 +14,7 @@ import {
 } from '@rtmp/testing';
 import * as HLS from 'hls-parser';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RunningApp, startApp } from './helpers.js';
+import { APP_DIR, type RunningApp, startApp } from './helpers.js';
 
 HLS.setOptions({ strictMode: true });
 
@@ -143,6 +144,80 @@ describe.skipIf(!hasFfmpeg)('HLS in the ingest app, read by FFmpeg and hls-parse
       expect(files.filter((f) => f.endsWith('.m4s')).length).toBe(2);
       const packets = await probeTimedPackets(join(folder, 'index.m3u8'));
       expect(packets.length).toBe(readOracle('small_h264_aac.packets.csv').length);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('HEVC + AAC (an MP4 published as Enhanced RTMP by rtmp-test-client): ffprobe reads every sample of the file from the playlist', async () => {
+    const testClientDir = resolve(APP_DIR, '../test-client');
+    buildIfStale(testClientDir, 'dist/cli.js');
+    const dir = mkdtempSync(join(tmpdir(), 'hls-hevc-'));
+    try {
+      // 4 s of 320x240 HEVC (B-frames on, a keyframe a second) and 48 kHz AAC, made here by FFmpeg's libx265.
+      const source = join(dir, 'hevc.mp4');
+      const made = await run('ffmpeg', [
+        ...['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25'],
+        ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '4'],
+        ...[
+          '-c:v',
+          'libx265',
+          '-x265-params',
+          'keyint=25:min-keyint=25:log-level=error',
+          '-pix_fmt',
+          'yuv420p',
+        ],
+        ...['-tag:v', 'hvc1', '-c:a', 'aac', '-shortest', source],
+      ]).done;
+      expect(made.code, made.stderr).toBe(0);
+      const a = await app(['--hls', 'always', '--hls-segment', '1']);
+      const published = await run(process.execPath, [
+        resolve(testClientDir, 'dist/cli.js'),
+        ...['publish', source, `${a.url}/hevc`],
+      ]).done;
+      expect(published.code, published.stderr).toBe(0);
+      let final: HLS.types.MediaPlaylist | undefined;
+      for (let i = 0; i < 50 && final?.endlist !== true; i++) {
+        const response = await fetch(`${a.base}/live/hevc/index.m3u8`);
+        if (response.status === 200) final = parseMedia(await response.text());
+        else await sleep(100);
+      }
+      expect(final?.endlist).toBe(true);
+      const probed = await run('ffprobe', [
+        ...['-v', 'error', '-show_entries', 'stream=codec_name,codec_tag_string', '-of', 'csv=p=0'],
+        `${a.base}/live/hevc/index.m3u8`,
+      ]).done;
+      // (ffprobe lists the HLS program's streams again: one of each kind is what counts.)
+      expect([...new Set(probed.stdout.split('\n').filter((l) => l !== ''))].sort()).toEqual([
+        'aac,mp4a',
+        'hevc,hvc1',
+      ]);
+      const got = await probeTimedPackets(`${a.base}/live/hevc/index.m3u8`);
+      const want = await probeTimedPackets(source);
+      for (const type of ['video', 'audio'] as const) {
+        const of = (packets: typeof got) => packets.filter((p) => p.type === type);
+        expect(of(got).map(({ size, keyframe }) => ({ size, keyframe }))).toEqual(
+          of(want).map(({ size, keyframe }) => ({ size, keyframe })),
+        );
+        // FLV carries milliseconds: each timestamp within 1 ms of the file's, relative to the first.
+        const start = (packets: typeof got) => of(packets)[0]!.dts;
+        of(got).forEach((p, i) => {
+          const w = of(want)[i]!;
+          expect(Math.abs(p.dts - start(got) - (w.dts - start(want)))).toBeLessThanOrEqual(1);
+          expect(Math.abs(p.pts - p.dts - (w.pts - w.dts))).toBeLessThanOrEqual(1);
+        });
+      }
+      const decoded = await run('ffmpeg', [
+        '-v',
+        'error',
+        '-i',
+        `${a.base}/live/hevc/index.m3u8`,
+        '-f',
+        'null',
+        '-',
+      ]).done;
+      expect(decoded.code).toBe(0);
+      expect(decoded.stderr).toBe('');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
