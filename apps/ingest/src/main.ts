@@ -191,7 +191,7 @@ export async function startIngest(
     if (integrations.puller !== null && config.pull.rules.length > 0) {
       const covered = (key: string) => ruleUrl(config.pull.rules, key) !== undefined;
       const wait = Math.max(config.playWaitMs, HLS_PULL_WAIT_MS);
-      http.intercept(pullForHlsViewers(integrations.puller, relay, config.apps, covered, wait));
+      http.intercept(pullForHlsViewers(integrations.puller, relay, config.apps, covered, viewerAuth, wait));
     }
     http.route(dashboard).route(viewers);
     if (hls !== null) http.route({ request: (req, res) => hls.handle(req, res) });

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Puller } from '@rtmp/restream';
 import type { LiveRelay } from '@rtmp/server';
+import type { Authorizer } from './auth.js';
 import { type HttpIntercept, parseRequestPath, type StreamApiEntry } from './http.js';
 
 /** How long an HLS playlist request waits for the pull it started (at least; `--play-wait` when longer). */
@@ -43,6 +44,7 @@ export function pullForHlsViewers(
   relay: LiveRelay,
   apps: readonly string[],
   covered: (key: string) => boolean,
+  auth: Authorizer,
   waitMs: number,
 ): HttpIntercept {
   return async (req: IncomingMessage, _res: ServerResponse) => {
@@ -51,6 +53,16 @@ export function pullForHlsViewers(
     if (path === null || path.segments.at(-1) !== 'index.m3u8') return false;
     const key = viewerKey(path.segments, apps);
     if (key === undefined || relay.isLive(key) || !covered(key)) return false;
+    // Only a viewer who may play starts an upstream connection (the HLS route then answers the others 403).
+    const slash = key.indexOf('/');
+    const decision = await auth.authorize({
+      action: 'play',
+      app: key.slice(0, slash),
+      key: key.slice(slash + 1),
+      query: path.query,
+      ip: req.socket.remoteAddress ?? '',
+    });
+    if (!decision.allowed) return false;
     puller.pull(key);
     await liveWithin(relay, key, waitMs);
     return false;

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { verifyWebhookSignature, type WebhookEvent } from '@rtmp/restream';
+import { signUrl } from '@rtmp/server';
 import {
   buildIfStale,
   ffmpegPlay,
@@ -157,13 +158,17 @@ describe.skipIf(!nginxReady)('push and pull with nginx-rtmp', () => {
 });
 
 describe.skipIf(!nginxReady)('--pull for HTTP viewers', () => {
-  it('an HLS playlist request pulls a stream live at nginx; /api/streams lists the pulled stream with its pull', async () => {
+  it('an HLS playlist request (a signed one: an unsigned one starts nothing) pulls a stream live at nginx; /api/streams lists the pulled stream with its pull', async () => {
     const origin = await nginx();
-    const edge = await app(['--pull', origin.url]);
+    const edge = await app(['--pull', origin.url, '--sign-play-secret', 'pp', '--api-token', 't']);
     const publish = ffmpegPublish(fixture('small_h264_aac.flv'), `${origin.url}/cam3`, { realtime: true });
     // Nothing watches at the edge yet: the stream is live at nginx only.
     await sleep(1_500);
-    const playlist = await fetch(`http://127.0.0.1:${edge.httpPort}/live/cam3/index.m3u8`);
+    const unsigned = `http://127.0.0.1:${edge.httpPort}/live/cam3/index.m3u8`;
+    // A viewer who may not play starts no upstream connection.
+    expect((await fetch(unsigned)).status).toBe(403);
+    expect((await api(edge, '/api/pulls')).pulls).toEqual([]);
+    const playlist = await fetch(signUrl(unsigned, { secret: 'pp', action: 'play' }));
     expect(playlist.status).toBe(200);
     const text = await playlist.text();
     expect(text).toContain('#EXTM3U');
