@@ -2,17 +2,47 @@ import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import * as net from 'node:net';
 
-/** A TCP port free right now on 127.0.0.1 (bound, then released for the caller's server to take). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Ports this process handed out: never handed out twice. */
+const handedOut = new Set<number>();
+/**
+ * Below Linux's ephemeral range (32768-60999): the kernel never picks these as the local port of an outgoing
+ * connection (FFmpeg's, a player's), which could otherwise take a port between its check here and the server's bind.
+ */
+const PORT_RANGE = { from: 20_000, to: 32_767 } as const;
+
+function bindable(port: number): Promise<number> {
+  return new Promise((resolve) => {
     const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.once('error', () => resolve(0));
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
+      const bound = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(bound));
     });
   });
+}
+
+/**
+ * A TCP port free right now on 127.0.0.1 (bound, then released for the caller's server to take): a random one below
+ * the ephemeral range, never one this process handed out before (two calls in a row must not return the same port,
+ * which listening on port 0 twice can).
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const candidate = PORT_RANGE.from + Math.floor(Math.random() * (PORT_RANGE.to - PORT_RANGE.from + 1));
+    if (handedOut.has(candidate)) continue;
+    if ((await bindable(candidate)) === candidate) {
+      handedOut.add(candidate);
+      return candidate;
+    }
+  }
+  for (;;) {
+    const port = await bindable(0);
+    if (port !== 0 && !handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 /**

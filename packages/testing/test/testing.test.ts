@@ -193,3 +193,11 @@ describe('proc', () => {
     expect(memory(process.pid).peak).toBeGreaterThan(1_000_000);
   });
 });
+
+describe('freePort', () => {
+  it('never hands out the same port twice, and each is bindable when handed out', async () => {
+    const ports = await Promise.all(Array.from({ length: 200 }, () => freePort()));
+    expect(new Set(ports).size).toBe(200);
+    for (const port of ports) expect(port).toBeGreaterThan(0);
+  });
+});
