@@ -21,10 +21,11 @@ export function shouldCapYoungGeneration(execArgv: readonly string[], nodeOption
  * buffer, and those copies (external memory) are freed only when a scavenge finds them dead. Node grows the young
  * generation up to 16 MB per semi-space when start-up allocates a lot (pino, prom-client), so scavenges come rarely,
  * tens of MB of payload copies wait for them, malloc's heap grows and is trimmed again (page faults, system time),
- * and each scavenge walks a larger space: under FFmpeg `-c copy` at full speed that was about half the app's CPU
- * per GB and 20-30 MB of RSS (BENCHMARKS.md, issue 18). V8 reads the growth factor whenever it would grow the
- * space, so setting it at run time works, as long as it runs before the first growth: this module is the CLI's
- * first import. `--max-semi-space-size` cannot be changed at run time (the heap reads it once, at start).
+ * and external-memory pressure runs mark-compacts instead: under FFmpeg `-c copy` at full speed, 25-50 % of the
+ * app's CPU per GB in most runs and 6-30 MB of RSS (BENCHMARKS.md, issue 18). `--max-semi-space-size` cannot be
+ * changed at run time (the heap reads it once, at start), but V8 reads the growth factor whenever it would grow the
+ * space, so setting that works as long as it happens before the first growth: cli.ts calls this before it loads
+ * anything else.
  */
 export function capYoungGeneration(
   execArgv: readonly string[] = process.execArgv,
