@@ -21,8 +21,8 @@ export function shouldCapYoungGeneration(execArgv: readonly string[], nodeOption
  * buffer, and those copies (external memory) are freed only when a scavenge finds them dead. Node grows the young
  * generation up to 16 MB per semi-space when start-up allocates a lot (pino, prom-client), so scavenges come rarely,
  * tens of MB of payload copies wait for them, malloc's heap grows and is trimmed again (page faults, system time),
- * and external-memory pressure runs mark-compacts instead: under FFmpeg `-c copy` at full speed, 25-50 % of the
- * app's CPU per GB in most runs and 6-30 MB of RSS (BENCHMARKS.md, issue 18). `--max-semi-space-size` cannot be
+ * and external-memory pressure runs mark-compacts instead: under FFmpeg `-c copy` at full speed, 6-30 MB of RSS
+ * and, in some runs, 25-50 % of the app's CPU per GB (BENCHMARKS.md, issue 18). `--max-semi-space-size` cannot be
  * changed at run time (the heap reads it once, at start), but V8 reads the growth factor whenever it would grow the
  * space, so setting that works as long as it happens before the first growth: cli.ts calls this before it loads
  * anything else.
