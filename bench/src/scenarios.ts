@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
+import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { clkTck, cpuSeconds, type RawFlvTag as FlvTag, memory, percentile } from '@rtmp/testing';
@@ -306,6 +307,17 @@ export async function fanout(
     for (let i = 0; i < options.rtmpdumps; i++) dumps.push(startRtmpdump(`${server.url}/${stream}`));
     await sleep(options.warmup);
 
+    // RTMP_BENCH_FANOUT_STRACE=<dir>: syscall counts of the server over the window (strace -c -f; the CPU figures
+    // of such a run are inflated by strace, read only its counts).
+    const straceDir = process.env.RTMP_BENCH_FANOUT_STRACE;
+    const strace = straceDir
+      ? spawn(
+          'strace',
+          ['-c', '-f', '-p', String(server.pid), '-o', path.join(straceDir, `${name}-${players}.txt`)],
+          { stdio: 'ignore' },
+        )
+      : undefined;
+    if (strace) await sleep(500);
     const cpu0 = cpuSeconds(server.pid);
     const harness0 = process.cpuUsage();
     const t0 = performance.now();
@@ -317,6 +329,10 @@ export async function fanout(
     for (const d of dumps) d.counting = false;
     const t1 = performance.now();
     const cpu = cpuSeconds(server.pid) - cpu0;
+    if (strace) {
+      strace.kill('SIGINT');
+      await new Promise((resolve) => strace.once('exit', resolve));
+    }
     const harness = process.cpuUsage(harness0);
     const mem = memory(server.pid);
     const report = probes ? await probes.stopCounting() : { players: [], cpuPercent: Number.NaN };

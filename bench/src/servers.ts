@@ -96,10 +96,11 @@ export const INGEST_CLI = path.join(repoRoot, 'apps/ingest/dist/cli.js');
  * Node flags for our server processes: RTMP_BENCH_CPU_PROF=<dir> profiles them (`node --cpu-prof`, one file per
  * process, named after its pid), RTMP_BENCH_OURS_NODE_ARGS="--flag ..." adds Node/V8 flags (tuning experiments).
  */
-function nodeArgs(): string[] {
+function nodeArgs(baseline = false): string[] {
   const profile = process.env.RTMP_BENCH_CPU_PROF;
   const args = profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profile)}`] : [];
   args.push(...(process.env.RTMP_BENCH_OURS_NODE_ARGS ?? '').split(/\s+/).filter(Boolean));
+  if (baseline) args.push(...(process.env.RTMP_BENCH_BASE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean));
   return args;
 }
 
@@ -180,7 +181,7 @@ async function startBaseline(name: 'ours-base' | 'ingest-base'): Promise<Running
     name === 'ours-base'
       ? spawn(
           process.execPath,
-          [...nodeArgs(), path.join(root, 'bench/src/servers/ours.mjs'), String(port)],
+          [...nodeArgs(true), path.join(root, 'bench/src/servers/ours.mjs'), String(port)],
           {
             cwd: path.join(root, 'bench'),
             stdio: ['ignore', 'pipe', 'pipe'],
@@ -190,7 +191,7 @@ async function startBaseline(name: 'ours-base' | 'ingest-base'): Promise<Running
       : spawn(
           process.execPath,
           [
-            ...nodeArgs(),
+            ...nodeArgs(true),
             path.join(root, 'apps/ingest/dist/cli.js'),
             '--port',
             String(port),

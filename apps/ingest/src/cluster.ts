@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { ClusterNode, ClusterRelay, localViewers, type NodeLoad, RedisRegistry } from '@rtmp/cluster';
+import type { ClusterNode, ClusterRelay, NodeLoad, RedisRegistry } from '@rtmp/cluster';
 import type { OriginResolver } from '@rtmp/restream';
 import { type ClientSession, FlvOutput, type LiveRelay, type RtmpServer, signUrl } from '@rtmp/server';
 import type { IngestConfig } from './config.js';
@@ -17,6 +17,7 @@ class LoadMeter {
   constructor(
     private readonly relay: LiveRelay,
     private readonly servers: () => readonly RtmpServer[],
+    private readonly localViewers: typeof import('@rtmp/cluster')['localViewers'],
   ) {}
 
   /** Connections and viewers now, bytes per second since the last call. */
@@ -42,7 +43,7 @@ class LoadMeter {
     for (const session of this.#sessions.keys()) if (!seen.has(session)) this.#sessions.delete(session);
     let viewers = 0;
     for (const stats of this.relay.stats()) {
-      viewers += localViewers(stats);
+      viewers += this.localViewers(stats);
       for (const player of stats.playerStats) {
         // HTTP-FLV and WS-FLV viewers: their bytes are counted by their FlvOutput.
         const output = player.subscriber;
@@ -104,10 +105,12 @@ export interface IngestClusterNode {
 export async function connectCluster(parts: ClusterParts): Promise<IngestClusterNode> {
   const { cluster, relay, log, config } = parts;
   const clog = log.child({ component: 'cluster' });
-  const registry = await RedisRegistry.connect(cluster.redisUrl, { prefix: cluster.prefix });
-  const meter = new LoadMeter(relay, parts.servers);
+  // Loaded only with --cluster: @rtmp/cluster brings ioredis, about 20 MB of RSS in every process that imports it.
+  const clusterModule = await import('@rtmp/cluster');
+  const registry = await clusterModule.RedisRegistry.connect(cluster.redisUrl, { prefix: cluster.prefix });
+  const meter = new LoadMeter(relay, parts.servers, clusterModule.localViewers);
   let clusterRelay: ClusterRelay | undefined;
-  const node: ClusterNode = new ClusterNode({
+  const node: ClusterNode = new clusterModule.ClusterNode({
     registry,
     url: () => cluster.nodeUrl ?? defaultNodeUrl(config, parts.rtmpPort()),
     ...(cluster.nodeId === null ? {} : { id: cluster.nodeId }),
@@ -122,7 +125,7 @@ export async function connectCluster(parts: ClusterParts): Promise<IngestCluster
     },
   });
   const playSecret = config.signing.playSecret;
-  clusterRelay = new ClusterRelay(relay, node, {
+  clusterRelay = new clusterModule.ClusterRelay(relay, node, {
     idleTimeout: config.pull.idleSec * 1000,
     ...(parts.fallback === undefined ? {} : { fallback: parts.fallback }),
     // Nodes share their --sign-play-secret: an edge pull signs its play like any player must.
