@@ -133,22 +133,29 @@ describe('Restreamer', () => {
     const failures: string[] = [];
     r.on('failure', (push, error) => push === slow && failures.push(String(Reflect.get(error, 'code'))));
 
-    // 24 copies of the fixture back to back (about 12 MB): the first GOP while both targets connect, then the
-    // slow target stops reading and the rest goes as fast as the source takes it.
+    // Copies of the fixture back to back (225 KB each): the first GOP while both targets connect, then the slow
+    // target stops reading and copies go as fast as the source takes them until the slow push drops media. How many
+    // that takes depends on how far the kernel grew the stalled connection's buffers (tcp_rmem allows up to 32 MB
+    // here), so the test publishes until the drop instead of a fixed amount (at most 400 copies, 90 MB).
     const tags = fixtureTags();
     const media = tags.filter((t) => t.type !== 18);
+    const copy = (i: number) => media.map((t) => ({ ...t, timestamp: t.timestamp + i * 4_000 }));
+    const firstGop = tags.findIndex((t, i) => i > 3 && t.type === 9 && t.body[0]! >> 4 === 1);
     const looped = [...tags];
-    for (let i = 1; i < 24; i++)
-      for (const t of media) looped.push({ ...t, timestamp: t.timestamp + i * 4_000 });
-    const firstGop = looped.findIndex((t, i) => i > 3 && t.type === 9 && t.body[0]! >> 4 === 1);
     const client = new RtmpClient({ url: `${source.url}/cam3` });
     cleanup.push(() => client.close());
     await client.connect();
     const publisher = await client.publish();
-    await publishFlv(publisher, looped.slice(0, firstGop), { realtime: false });
+    await publishFlv(publisher, tags.slice(0, firstGop), { realtime: false });
     await until(() => slow.state === 'live' && healthy.state === 'live', 10_000, 'both pushes live');
     proxy.stall();
-    await publishFlv(publisher, looped.slice(firstGop), { realtime: false });
+    await publishFlv(publisher, tags.slice(firstGop), { realtime: false });
+    for (let i = 1; i <= 400 && drops.length === 0; i++) {
+      const next = copy(i);
+      looped.push(...next);
+      await publishFlv(publisher, next, { realtime: false });
+    }
+    expect(drops.length).toBeGreaterThan(0);
     // The slow target was dropped at a keyframe, disconnected and connected again, while the source stays live
     // (the target refuses the new publish with BadName until it gives up the stalled one: its stale timeout).
     await until(
