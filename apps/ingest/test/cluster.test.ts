@@ -14,16 +14,14 @@ import {
   freePort,
   hasRedis,
   hasTool,
-  probePackets,
   type RunningRedis,
-  readOracle,
   run,
   sleep,
   startRedis,
   waitFor,
 } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RunningApp, startApp } from './helpers.js';
+import { expectEveryPacket, type RunningApp, startApp } from './helpers.js';
 
 const ready = hasRedis() && hasTool('ffmpeg') && hasTool('ffprobe') && hasTool('rtmpdump');
 
@@ -69,24 +67,6 @@ interface ClusterStream {
 async function clusterStreams(app: RunningApp): Promise<ClusterStream[]> {
   const body = await json(app, '/api/streams');
   return ((body.cluster as { streams: ClusterStream[] | null }).streams ?? []) as ClusterStream[];
-}
-
-/** The packets of an FLV file against the fixture's oracle: every one, with its size, timestamps and keyframe flag. */
-async function expectEveryPacket(file: string): Promise<void> {
-  const rows = (packets: { type: string; size: number; dts: number; pts: number; keyframe: boolean }[]) => ({
-    video: packets
-      .filter((p) => p.type === 'video')
-      .map(({ size, dts, pts, keyframe }) => ({ size, dts, pts, keyframe })),
-    audio: packets.filter((p) => p.type === 'audio').map(({ size, dts }) => ({ size, dts })),
-  });
-  const got = (await probePackets(file)).map((p) => ({
-    type: p.codec_type,
-    size: p.size,
-    dts: p.dts,
-    pts: p.pts,
-    keyframe: p.flags.startsWith('K'),
-  }));
-  expect(rows(got)).toEqual(rows(readOracle('small_h264_aac.packets.csv')));
 }
 
 /** Waits until `app` has a viewer of `stream` subscribed (its player's play reached the relay). */

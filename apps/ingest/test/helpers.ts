@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, sleep } from '@rtmp/testing';
+import { freePort, probePackets, readOracle, sleep } from '@rtmp/testing';
+import { expect } from 'vitest';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -93,4 +94,22 @@ export async function startApp(
       await exited;
     },
   };
+}
+
+/** The packets of an FLV file against the fixture's oracle: every one, with its size, timestamps and keyframe flag. */
+export async function expectEveryPacket(file: string): Promise<void> {
+  const rows = (packets: { type: string; size: number; dts: number; pts: number; keyframe: boolean }[]) => ({
+    video: packets
+      .filter((p) => p.type === 'video')
+      .map(({ size, dts, pts, keyframe }) => ({ size, dts, pts, keyframe })),
+    audio: packets.filter((p) => p.type === 'audio').map(({ size, dts }) => ({ size, dts })),
+  });
+  const got = (await probePackets(file)).map((p) => ({
+    type: p.codec_type,
+    size: p.size,
+    dts: p.dts,
+    pts: p.pts,
+    keyframe: p.flags.startsWith('K'),
+  }));
+  expect(rows(got)).toEqual(rows(readOracle('small_h264_aac.packets.csv')));
 }

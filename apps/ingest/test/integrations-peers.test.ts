@@ -19,8 +19,6 @@ import {
   hasTool,
   type NginxRtmp,
   probeFrames,
-  probePackets,
-  readOracle,
   run,
   selfSignedCert,
   sleep,
@@ -29,7 +27,7 @@ import {
   waitFor,
 } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { APP_DIR, type RunningApp, startApp } from './helpers.js';
+import { APP_DIR, expectEveryPacket, type RunningApp, startApp } from './helpers.js';
 
 const tools = hasTool('ffmpeg') && hasTool('ffprobe');
 const nginxReady = tools && hasNginxRtmp();
@@ -75,25 +73,6 @@ function establishedTo(port: number): number {
     }
   }
   return count;
-}
-
-/** The packets of an FLV file against the fixture's oracle: every one, with its size, timestamps and keyframe flag. */
-async function expectEveryPacket(file: string): Promise<void> {
-  const rows = (packets: { type: string; size: number; dts: number; pts: number; keyframe: boolean }[]) => ({
-    video: packets
-      .filter((p) => p.type === 'video')
-      .map(({ size, dts, pts, keyframe }) => ({ size, dts, pts, keyframe })),
-    audio: packets.filter((p) => p.type === 'audio').map(({ size, dts }) => ({ size, dts })),
-  });
-  const got = (await probePackets(file)).map((p) => ({
-    type: p.codec_type,
-    size: p.size,
-    dts: p.dts,
-    pts: p.pts,
-    keyframe: p.flags.startsWith('K'),
-  }));
-  const oracle = readOracle('small_h264_aac.packets.csv');
-  expect(rows(got)).toEqual(rows(oracle));
 }
 
 /** An FFmpeg player of `url` recording to `out`, started once it is connected to the server on `port`. */
