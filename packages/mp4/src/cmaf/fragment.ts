@@ -1,3 +1,4 @@
+import { concatBytes } from '@rtmp/flv-demux';
 import { Mp4Error } from '../errors.js';
 
 /** `sample_flags` of a sync sample: depends on no other sample (sample_depends_on 2). */
@@ -239,15 +240,7 @@ export function encodeFragment(sequenceNumber: number, runs: readonly CmafRun[])
 
 /** Joins chunks into one buffer (one copy), e.g. to write a fragment with one `write` or keep it for HTTP. */
 export function concatChunks(chunks: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const c of chunks) length += c.length;
-  const out = new Uint8Array(length);
-  let p = 0;
-  for (const c of chunks) {
-    out.set(c, p);
-    p += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 const fourcc = (s: string): number =>

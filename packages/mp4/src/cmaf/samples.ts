@@ -1,3 +1,4 @@
+import { prefixNalUnits } from '@rtmp/flv-demux';
 import { Mp4Error } from '../errors.js';
 
 /** A sample's bytes as the mdat carries them, and their total length. */
@@ -48,23 +49,15 @@ function prefixMatches(nal: Uint8Array, lengthSize: number): boolean {
 }
 
 function prefixPieces(nalus: readonly Uint8Array[], lengthSize: number): Uint8Array[] {
-  const prefixes = new Uint8Array(nalus.length * lengthSize);
+  // Checked here so that a NAL unit too long for the prefix is this package's error, not the demuxer's.
   const max = 2 ** (8 * lengthSize);
-  const out: Uint8Array[] = [];
-  for (let i = 0; i < nalus.length; i++) {
-    const nal = nalus[i]!;
+  for (const nal of nalus) {
     if (nal.length >= max) {
       throw new Mp4Error(
         'ERR_MP4_NAL_LENGTH',
         `a NAL unit of ${nal.length} bytes does not fit a ${lengthSize}-byte length prefix`,
       );
     }
-    let v = nal.length;
-    for (let j = lengthSize - 1; j >= 0; j--) {
-      prefixes[i * lengthSize + j] = v & 0xff;
-      v = Math.floor(v / 256);
-    }
-    out.push(prefixes.subarray(i * lengthSize, (i + 1) * lengthSize), nal);
   }
-  return out;
+  return prefixNalUnits(nalus, lengthSize);
 }
