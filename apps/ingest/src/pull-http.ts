@@ -16,23 +16,6 @@ export function viewerKey(segments: readonly string[], apps: readonly string[]):
   return undefined;
 }
 
-/** Resolves true once `key` is live in `relay`, false after `timeoutMs`. */
-export function liveWithin(relay: LiveRelay, key: string, timeoutMs: number): Promise<boolean> {
-  if (relay.isLive(key)) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const done = (live: boolean) => {
-      clearTimeout(timer);
-      relay.off('publish', onPublish);
-      resolve(live);
-    };
-    const onPublish = (published: string) => {
-      if (published === key) done(true);
-    };
-    const timer = setTimeout(() => done(relay.isLive(key)), timeoutMs);
-    relay.on('publish', onPublish);
-  });
-}
-
 /**
  * `--pull` for HLS viewers: the HLS muxer subscribes only to live streams, so a playlist request for a key that is
  * not live here raises no relay demand. This intercept starts the key's pull (when a `--pull` rule covers it) and
@@ -63,8 +46,9 @@ export function pullForHlsViewers(
       ip: req.socket.remoteAddress ?? '',
     });
     if (!decision.allowed) return false;
+    const live = relay.whenLive(key, waitMs);
     puller.pull(key);
-    await liveWithin(relay, key, waitMs);
+    await live;
     return false;
   };
 }

@@ -183,19 +183,10 @@ export class ClusterRelay extends EventEmitter<ClusterRelayEvents> {
       return false;
     }
     if (claim === undefined || claim.node === this.node.id || this.#closed) return this.relay.isLive(key);
-    return new Promise((resolve) => {
-      const done = (live: boolean) => {
-        clearTimeout(timer);
-        this.relay.off('publish', onPublish);
-        resolve(live);
-      };
-      const onPublish = (published: string) => {
-        if (published === key) done(true);
-      };
-      const timer = setTimeout(() => done(this.relay.isLive(key)), timeoutMs);
-      this.relay.on('publish', onPublish);
-      this.puller.pull(key);
-    });
+    // Listening first: the pull's publish cannot be missed.
+    const live = this.relay.whenLive(key, timeoutMs);
+    this.puller.pull(key);
+    return live;
   }
 
   /** Stops the pulls and stops following the relay and the node (the node itself is closed by its owner). */

@@ -127,3 +127,17 @@ describe('classify (the relay uses @rtmp/flv-demux classifyVideoTag / classifyAu
     expect(writes.map((w) => Buffer.from(w[0]!))).toEqual([2, 3, 4, 1, 5].map((i) => wire(configs[i]!)));
   });
 });
+
+describe('LiveRelay.whenLive', () => {
+  it('resolves true at once for a live key, when its publisher arrives, and false after the timeout', async () => {
+    const relay = new LiveRelay();
+    expect(await relay.whenLive('k', 10)).toBe(false);
+    const waiting = relay.whenLive('k', 5_000);
+    relay.publish('k', fakeSession(), 1);
+    expect(await waiting).toBe(true);
+    expect(await relay.whenLive('k', 0)).toBe(true);
+    expect(await relay.whenLive('other', 20)).toBe(false);
+    // No listener is left behind.
+    expect(relay.listenerCount('publish')).toBe(0);
+  });
+});

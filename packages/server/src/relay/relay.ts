@@ -86,6 +86,26 @@ export class LiveRelay extends EventEmitter<LiveRelayEvents> {
   }
 
   /**
+   * Resolves true once `key` has a live publisher (at once when it has one), false after `timeoutMs` without one.
+   * For code that starts a publisher elsewhere (a pull, a cluster's edge) and holds a request until it is live.
+   */
+  whenLive(key: string, timeoutMs: number): Promise<boolean> {
+    if (this.isLive(key)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (live: boolean) => {
+        clearTimeout(timer);
+        this.off('publish', onPublish);
+        resolve(live);
+      };
+      const onPublish = (published: string) => {
+        if (published === key) done(true);
+      };
+      const timer = setTimeout(() => done(this.isLive(key)), timeoutMs);
+      this.on('publish', onPublish);
+    });
+  }
+
+  /**
    * The key {@link LiveRelay.handler} uses for stream `name` (without `?query`) of `session`, per the `scope`
    * option: `live/abc` by default. Applications use it to look their streams up in `isLive`, `stats` and events.
    */
