@@ -13,6 +13,13 @@ const tools = hasTool('ffmpeg');
 /** How many times the flood repeats the fixture. */
 const FLOOD_LOOPS = 400;
 
+/**
+ * The flood's pace, in times real time (~15 MiB/s): far faster than the stuck viewer's 4 MiB queue can absorb, yet
+ * slow enough that the reading viewer keeps up on a CI machine whose two cores also run other suites. Unpaced, a
+ * starved reader was once dropped too.
+ */
+const FLOOD_RATE = 300;
+
 /** The app's `rtmp://.../live`. */
 let appUrl = '';
 
@@ -122,7 +129,7 @@ describe.skipIf(!tools)('HTTP-FLV under load', () => {
   });
 });
 
-/** Publishes the fixture looped {@link FLOOD_LOOPS} times to `live/<key>` as fast as FFmpeg sends it (~86 MiB). */
+/** Publishes the fixture looped {@link FLOOD_LOOPS} times to `live/<key>` at {@link FLOOD_RATE} times real time (~86 MiB). */
 async function flood(key: string): Promise<void> {
   const published = await run(
     'ffmpeg',
@@ -130,6 +137,8 @@ async function flood(key: string): Promise<void> {
       ...[
         '-hide_banner',
         '-nostdin',
+        '-readrate',
+        String(FLOOD_RATE),
         '-stream_loop',
         String(FLOOD_LOOPS - 1),
         '-i',
