@@ -1,4 +1,4 @@
-// The `rtmp-ingest` command, loaded by cli.ts once the young generation is sized.
+// The `rtmp-ingest` command, loaded by cli.ts once the garbage collector is tuned (gc-tuning.ts).
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig } from './config.js';
 import { messageOf } from './config-sources.js';

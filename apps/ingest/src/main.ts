@@ -22,6 +22,7 @@ import { exitOnSignals, shutDown } from './shutdown.js';
 import { StreamRegistry } from './streams.js';
 import { realRoot, VOD_APP } from './vod/paths.js';
 import { VodService } from './vod/service.js';
+import { appliedGcTuning } from './gc-tuning.js';
 
 /** A started ingest server; {@link IngestServer.close} stops it gracefully. */
 export interface IngestServer {
@@ -267,6 +268,9 @@ function logListening(
       webhooks: config.webhooks.urls.length || undefined,
       signedUrls: config.signing.publishSecret !== null || config.signing.playSecret !== null || undefined,
       controlApi: config.api.token !== null || undefined,
+      // What the rtmp-ingest command told V8 (gc-tuning.ts); absent when an application embeds the app.
+      gcTuning:
+        appliedGcTuning.youngGenerationCapped || appliedGcTuning.markingRoomForPayloads ? appliedGcTuning : undefined,
     },
     'rtmp-ingest listening',
   );

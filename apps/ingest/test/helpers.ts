@@ -29,17 +29,22 @@ export interface RunningApp {
 
 /**
  * Starts `node dist/cli.js` as a user would, on free ports (or the given ones, to restart an app where it was), and
- * waits until /healthz answers. `env` is added to this process's environment.
+ * waits until /healthz answers. `env` is added to this process's environment, `nodeArgs` go before the script (`node
+ * <nodeArgs> dist/cli.js`).
  */
 export async function startApp(
   extra: string[] = [],
-  options: { rtmpPort?: number; httpPort?: number; env?: Record<string, string> } = {},
+  options: { rtmpPort?: number; httpPort?: number; env?: Record<string, string>; nodeArgs?: string[] } = {},
 ): Promise<RunningApp> {
   const rtmpPort = options.rtmpPort ?? (await freePort());
   const httpPort = options.httpPort ?? (await freePort());
   const proc = spawn(
     process.execPath,
-    [CLI, '--port', String(rtmpPort), '--http-port', String(httpPort), '--host', '127.0.0.1', ...extra],
+    [
+      ...(options.nodeArgs ?? []),
+      CLI,
+      ...['--port', String(rtmpPort), '--http-port', String(httpPort), '--host', '127.0.0.1', ...extra],
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } },
   );
   const logs: Record<string, unknown>[] = [];
