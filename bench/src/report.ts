@@ -90,7 +90,7 @@ export function fanoutTable(results: readonly FanoutResult[], steps: readonly nu
     (a, b) => SERVER_NAMES.indexOf(a) - SERVER_NAMES.indexOf(b),
   );
   const ratioOf = servers.filter(
-    (s) => s === 'ours' || s === 'floor-fanout' || s === 'ingest' || s.endsWith('-base'),
+    (s) => s === 'ours' || s.startsWith('floor-fanout') || s === 'ingest' || s.endsWith('-base'),
   );
   const hasNginx = servers.includes('nginx-rtmp');
   const hasFloor = servers.includes('ours') && servers.includes('floor-fanout');
@@ -191,9 +191,9 @@ export function targetsTable(
   const fan = (server: ServerName, players: number) =>
     fanoutResults.find((r) => r.server === server && r.players === players);
   const floor200 = fan('floor-fanout', 200);
-  for (const server of ['ours', 'floor-fanout', 'ingest'] as const) {
+  for (const server of ['ours', 'floor-fanout', 'floor-fanout-nagle', 'ingest'] as const) {
     const label = SERVER_LABELS[server];
-    const floor = server === 'floor-fanout';
+    const floor = server.startsWith('floor-fanout');
     const at200 = fan(server, 200);
     const nginx200 = fan('nginx-rtmp', 200);
     if (at200 && nginx200) {

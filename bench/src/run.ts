@@ -14,7 +14,8 @@
  *   --fanout-bitrate=1M  video bitrate of the fan-out source (3M = the ingest file; see BENCHMARKS.md for why 1M)
  *   --servers=ours,floor-fanout,ingest,nginx-rtmp,node-media-server,ingest-record,nginx-rtmp-record,floor-read,
  *                        floor-decode (the default: all; the recording pair and the ingest floors take part in the
- *                        ingest only, the fan-out floor in the fan-out only)
+ *                        ingest only, the fan-out floor in the fan-out only; floor-fanout-nagle, the fan-out floor
+ *                        with Nagle on for players as nginx-rtmp has it, only when named)
  *   --no-fanout          ingest only
  *   --baseline=DIR       also run the bare server and apps/ingest of DIR (another commit, built: `pnpm install &&
  *                        pnpm turbo run build` there) in the same rounds, as ours-base and ingest-base
@@ -235,6 +236,12 @@ async function main(): Promise<void> {
     '  `socket.write` each; players get the last metadata and sequence headers when they join and start at the next',
     '  keyframe. No GOP cache, no slow-player policy, no per-player queue or state on the delivery path: what a',
     '  relay could skip only by dropping those features.',
+    ...(options.servers.includes('floor-fanout-nagle')
+      ? [
+          "  The Nagle row is the same floor with `setNoDelay(false)` on each player's socket once it plays (our",
+          '  connection core sets TCP_NODELAY; nginx-rtmp never does, so its small writes may leave in fewer segments).',
+        ]
+      : []),
     ...(process.env.RTMP_BENCH_BASELINE
       ? [
           `- Baseline rows: the bare server and apps/ingest of another checkout (\`--baseline=${process.env.RTMP_BENCH_BASELINE}\`,`,

@@ -29,8 +29,14 @@
  *   metadata, and the protocol control the connection core answers for a publisher (acknowledgements, pings):
  *   the publisher's keepalive is off, since its connection sees nothing after the takeover.
  *
- * Usage: `node src/servers/floor-fanout.mjs <port>`; prints `ready <port>` once listening, and its counts on
- * SIGTERM.
+ * Mode `nagle` (server `floor-fanout-nagle`) turns Nagle's algorithm back on for each player socket once its play
+ * starts (`setNoDelay(false)`; our connection core sets TCP_NODELAY on every socket): nginx-rtmp 1.2.2 never sets
+ * TCP_NODELAY on its connections (strace shows no setsockopt after accept), so while a player has unacknowledged
+ * data the kernel queues nginx-rtmp's small writes into fewer segments instead of sending one per write. This mode
+ * measures what that kernel difference is worth in CPU, and what it costs in latency.
+ *
+ * Usage: `node src/servers/floor-fanout.mjs <port> [nodelay|nagle]`; prints `ready <port>` once listening, and its
+ * counts on SIGTERM.
  */
 import { Buffer } from 'node:buffer';
 import { encodeMessage, MessageType } from '@rtmp/chunk';
@@ -40,6 +46,8 @@ import { RtmpServer } from '@rtmp/server';
 import { publisherDecoder, takeOverReads } from './takeover.mjs';
 
 const port = Number(process.argv[2] ?? '0');
+const mode = process.argv[3] ?? 'nodelay';
+if (mode !== 'nodelay' && mode !== 'nagle') throw new Error('mode must be nodelay or nagle');
 const counts = { reads: 0, messages: 0, media: 0, flushes: 0, writes: 0, players: 0 };
 
 /**
@@ -130,6 +138,7 @@ function join(session, streamId) {
   const connection = session.connection;
   const audience = audienceFor(streamId, connection.outChunkSize);
   const player = { session, socket: connection.socket, streamId, audience };
+  if (mode === 'nagle') player.socket.setNoDelay(false);
   if (joinState.metadata) sendTo(player, joinState.metadata, ChunkStreams.Data);
   if (joinState.audio) sendTo(player, joinState.audio, ChunkStreams.Audio);
   if (joinState.video) sendTo(player, joinState.video, ChunkStreams.Video);
