@@ -32,8 +32,8 @@
  * Mode `nagle` (server `floor-fanout-nagle`) turns Nagle's algorithm back on for each player socket once its play
  * starts (`setNoDelay(false)`; our connection core sets TCP_NODELAY on every socket): nginx-rtmp 1.2.2 never sets
  * TCP_NODELAY on its connections (strace shows no setsockopt after accept), so while a player has unacknowledged
- * data the kernel queues nginx-rtmp's small writes into fewer segments instead of sending one per write. This mode
- * measures what that kernel difference is worth in CPU, and what it costs in latency.
+ * data the kernel may queue nginx-rtmp's small writes into fewer segments instead of sending one per write. This
+ * mode measures what that kernel difference is worth in CPU (at 200 players: nothing measurable, see the README).
  *
  * Usage: `node src/servers/floor-fanout.mjs <port> [nodelay|nagle]`; prints `ready <port>` once listening, and its
  * counts on SIGTERM.
