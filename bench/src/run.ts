@@ -12,8 +12,10 @@
  *   --warmups=3          unmeasured warm-up ingests per server before them (the first is the "cold" row)
  *   --ingest-copies=5    the ingest source is this many copies of the 60 s file joined (--quick: 1)
  *   --fanout-bitrate=1M  video bitrate of the fan-out source (3M = the ingest file; see BENCHMARKS.md for why 1M)
- *   --servers=ours,ingest,nginx-rtmp,node-media-server,ingest-record,nginx-rtmp-record (the default: all; the
- *                        recording pair takes part in the ingest only)
+ *   --servers=ours,floor-fanout,ingest,nginx-rtmp,node-media-server,ingest-record,nginx-rtmp-record,floor-read,
+ *                        floor-decode (the default: all; the recording pair and the ingest floors take part in the
+ *                        ingest only, the fan-out floor in the fan-out only; floor-fanout-nagle, the fan-out floor
+ *                        with Nagle on for players as nginx-rtmp has it, only when named)
  *   --no-fanout          ingest only
  *   --baseline=DIR       also run the bare server and apps/ingest of DIR (another commit, built: `pnpm install &&
  *                        pnpm turbo run build` there) in the same rounds, as ours-base and ingest-base
@@ -30,7 +32,7 @@ import { ingestSource, sourceArgs, sourceFile } from './media.js';
 import { MICRO_PACKAGES, type MicroResult, runMicro } from './micro.js';
 import { fanoutTable, ingestTable, targetsTable } from './report.js';
 import { type FanoutResult, fanout, ingest } from './scenarios.js';
-import { DEFAULT_SERVERS, FANOUT_SERVERS, SERVER_NAMES, type ServerName } from './servers.js';
+import { DEFAULT_SERVERS, FANOUT_SERVERS, INGEST_SERVERS, SERVER_NAMES, type ServerName } from './servers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -120,7 +122,8 @@ async function main(): Promise<void> {
   console.log(
     `\ningest: ${options.warmups} warm-up + ${options.runs} measured run(s) per server, interleaved`,
   );
-  const ingestResults = await ingest(options.servers, file, options.runs, options.warmups);
+  const ingestServers = options.servers.filter((s) => INGEST_SERVERS.includes(s));
+  const ingestResults = await ingest(ingestServers, file, options.runs, options.warmups);
 
   const fanoutResults: FanoutResult[] = [];
   const failures: string[] = [];
@@ -226,7 +229,19 @@ async function main(): Promise<void> {
     "  server takes the publish, then the publisher's socket only reads into the shared read buffer and drops the",
     '  bytes ("reads"), or also decodes the chunk stream (`ChunkDecoder` with `transientInput`, every payload copied',
     '  once) and drops the messages ("chunk-decodes"): what a Node ingest server costs before it does anything with',
-    '  the media.',
+    '  the media. The fan-out floor (bench/src/servers/floor-fanout.mjs): our server admits the publisher and the',
+    "  players (statuses as for the bare server), then the publisher's reads are chunk-decoded as in the decode floor,",
+    "  the messages of each read are chunk-encoded once (the players' stream id and chunk size, the relay's chunk",
+    '  streams and timestamps) into one buffer, and that buffer is written to every player socket with one',
+    '  `socket.write` each; players get the last metadata and sequence headers when they join and start at the next',
+    '  keyframe. No GOP cache, no slow-player policy, no per-player queue or state on the delivery path: what a',
+    '  relay could skip only by dropping those features.',
+    ...(options.servers.includes('floor-fanout-nagle')
+      ? [
+          "  The Nagle row is the same floor with `setNoDelay(false)` on each player's socket once it plays (our",
+          '  connection core sets TCP_NODELAY; nginx-rtmp never does, so its small writes may leave in fewer segments).',
+        ]
+      : []),
     ...(process.env.RTMP_BENCH_BASELINE
       ? [
           `- Baseline rows: the bare server and apps/ingest of another checkout (\`--baseline=${process.env.RTMP_BENCH_BASELINE}\`,`,

@@ -14,11 +14,17 @@ import { freePort, startNginxRtmp, superviseServer } from '@rtmp/testing';
  * - `ingest-record`: apps/ingest with `--record-dir`, beside `nginx-rtmp-record`: nginx-rtmp with `record all`;
  * - `floor-read`, `floor-decode`: the floor of a Node ingest server (src/servers/floor.mjs): once the publish has
  *   started, the publisher's bytes are only read and dropped, or read and chunk-decoded (ingest only);
+ * - `floor-fanout`: the floor of a Node fan-out server (src/servers/floor-fanout.mjs): once the publish has started,
+ *   the publisher's bytes are read and chunk-decoded, and each read's messages are encoded once and written to every
+ *   player socket with one write each (fan-out only); `floor-fanout-nagle`: the same with Nagle's algorithm on
+ *   for the player sockets, as nginx-rtmp leaves it (TCP_NODELAY unset), not run unless named in `--servers`;
  * - `ours-base`, `ingest-base`: the bare server and apps/ingest of another checkout, built (`--baseline=DIR`), to
  *   compare two versions in the same interleaved rounds.
  */
 export const SERVER_NAMES = [
   'ours',
+  'floor-fanout',
+  'floor-fanout-nagle',
   'ingest',
   'nginx-rtmp',
   'node-media-server',
@@ -31,18 +37,30 @@ export const SERVER_NAMES = [
 ] as const;
 export type ServerName = (typeof SERVER_NAMES)[number];
 
-/** The servers run when `--servers` is not given (the baseline pair only with `--baseline`). */
-export const DEFAULT_SERVERS: readonly ServerName[] = SERVER_NAMES.filter((s) => !s.endsWith('-base'));
+/**
+ * The servers run when `--servers` is not given (the baseline pair only with `--baseline`; the Nagle variant of the
+ * fan-out floor only when asked for).
+ */
+export const DEFAULT_SERVERS: readonly ServerName[] = SERVER_NAMES.filter(
+  (s) => !s.endsWith('-base') && s !== 'floor-fanout-nagle',
+);
 
 /** The servers that take part in the fan-out steps (recording changes nothing for players). */
 export const FANOUT_SERVERS: readonly ServerName[] = [
   'ours',
+  'floor-fanout',
+  'floor-fanout-nagle',
   'ingest',
   'nginx-rtmp',
   'node-media-server',
   'ours-base',
   'ingest-base',
 ];
+
+/** The servers that take part in the ingest rounds (the fan-out floor relays to players, which ingest has none of). */
+export const INGEST_SERVERS: readonly ServerName[] = SERVER_NAMES.filter(
+  (s) => !s.startsWith('floor-fanout'),
+);
 
 /** What each server's figures are compared with (same run, same rounds). */
 export const REFERENCE: Readonly<Partial<Record<ServerName, ServerName>>> = {
@@ -52,6 +70,8 @@ export const REFERENCE: Readonly<Partial<Record<ServerName, ServerName>>> = {
   'ingest-record': 'nginx-rtmp-record',
   'floor-read': 'nginx-rtmp',
   'floor-decode': 'nginx-rtmp',
+  'floor-fanout': 'nginx-rtmp',
+  'floor-fanout-nagle': 'nginx-rtmp',
   'ours-base': 'nginx-rtmp',
   'ingest-base': 'nginx-rtmp',
 };
@@ -66,6 +86,8 @@ export const SERVER_LABELS: Readonly<Record<ServerName, string>> = {
   'nginx-rtmp-record': 'nginx-rtmp record all',
   'floor-read': 'floor: Node reads the socket (shared buffer), drops the bytes',
   'floor-decode': 'floor: Node reads and chunk-decodes (copies), drops the messages',
+  'floor-fanout': 'floor: Node decodes once, writes each read to every player',
+  'floor-fanout-nagle': 'floor, Nagle on for players (as nginx-rtmp)',
   'ours-base': 'baseline: bare server',
   'ingest-base': 'baseline: apps/ingest',
 };
@@ -156,6 +178,26 @@ async function startFloor(name: 'floor-read' | 'floor-decode'): Promise<RunningS
   const child = spawn(
     process.execPath,
     [...nodeArgs(), path.join(here, 'servers/floor.mjs'), String(port), mode],
+    {
+      cwd: benchRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_ENV: 'production' },
+    },
+  );
+  return supervise(name, child, port, dir);
+}
+
+/**
+ * The floor of a Node fan-out server (src/servers/floor-fanout.mjs): our server admits the publisher and the players,
+ * then relays with only the reads, the decode, one encoding per message and one write per player per read.
+ */
+async function startFanoutFloor(name: 'floor-fanout' | 'floor-fanout-nagle'): Promise<RunningServer> {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), `rtmp-bench-${name}-`));
+  const mode = name === 'floor-fanout' ? 'nodelay' : 'nagle';
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs(), path.join(here, 'servers/floor-fanout.mjs'), String(port), mode],
     {
       cwd: benchRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -259,6 +301,9 @@ export function startServer(name: ServerName): Promise<RunningServer> {
     case 'floor-read':
     case 'floor-decode':
       return startFloor(name);
+    case 'floor-fanout':
+    case 'floor-fanout-nagle':
+      return startFanoutFloor(name);
     case 'ours-base':
     case 'ingest-base':
       return startBaseline(name);

@@ -11,8 +11,8 @@
  * No acknowledgements are sent after the takeover (FFmpeg does not wait for them). Usage:
  * `node src/servers/floor.mjs <port> <mode>`; prints `ready <port>` once listening.
  */
-import { ChunkDecoder } from '@rtmp/chunk';
 import { RtmpServer } from '@rtmp/server';
+import { publisherDecoder, takeOverReads } from './takeover.mjs';
 
 const port = Number(process.argv[2] ?? '0');
 const mode = process.argv[3] ?? 'read';
@@ -21,52 +21,20 @@ if (!modes.includes(mode)) throw new Error(`mode must be one of ${modes.join(', 
 let bytes = 0;
 let messages = 0;
 
-/** The socket's `onread` callback slot, set by our connection core when it reads into the shared buffer. */
-function callbackSlot(socket) {
-  return Object.getOwnPropertySymbols(socket).find((s) => s.description === 'kBufferCb');
-}
-
 function takeOver(session) {
-  const socket = session.connection.socket;
-  const slot = callbackSlot(socket);
-  if (slot === undefined || typeof socket[slot] !== 'function') {
-    throw new Error('the connection does not read into the shared buffer');
-  }
   let onBytes;
   if (mode === 'read') {
     onBytes = (chunk) => {
       bytes += chunk.byteLength;
     };
   } else {
-    const decoder = new ChunkDecoder({ transientInput: true });
-    // The publisher announced its chunk size before publishing.
-    const size = session.connection.inChunkSize;
-    decoder.push(
-      Uint8Array.of(
-        0x02,
-        0,
-        0,
-        0,
-        0,
-        0,
-        4,
-        1,
-        0,
-        0,
-        0,
-        0,
-        size >>> 24,
-        (size >>> 16) & 255,
-        (size >>> 8) & 255,
-        size & 255,
-      ),
-    );
+    const decoder = publisherDecoder(session);
     onBytes = (chunk) => {
       bytes += chunk.byteLength;
       messages += decoder.push(chunk).length;
     };
   }
-  socket[slot] = (nread, buffer) => onBytes(buffer.subarray(0, nread));
+  takeOverReads(session, onBytes);
 }
 
 const server = new RtmpServer({
