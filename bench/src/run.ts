@@ -70,7 +70,10 @@ function parseArgs(argv: readonly string[]): Options {
   const quick = flags.has('quick');
   const baseline = flags.get('baseline');
   if (baseline !== undefined) process.env.RTMP_BENCH_BASELINE = path.resolve(baseline);
-  const defaults = baseline === undefined ? DEFAULT_SERVERS : SERVER_NAMES;
+  const defaults =
+    baseline === undefined
+      ? DEFAULT_SERVERS
+      : [...DEFAULT_SERVERS, ...SERVER_NAMES.filter((s) => s.endsWith('-base'))];
   const servers = (flags.get('servers') ?? defaults.join(',')).split(',') as ServerName[];
   for (const s of servers) if (!SERVER_NAMES.includes(s)) throw new Error(`unknown server ${s}`);
   return {
