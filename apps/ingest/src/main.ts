@@ -8,6 +8,7 @@ import type { IngestConfig } from './config.js';
 import { controlApi } from './control-api.js';
 import { Dashboard } from './dashboard.js';
 import { FlvViewers } from './flv-viewers.js';
+import { appliedGcTuning } from './gc-tuning.js';
 import { createHls } from './hls.js';
 import { IngestHttpServer } from './http.js';
 import { type Integrations, ruleUrl, startIntegrations } from './integrations.js';
@@ -22,7 +23,6 @@ import { exitOnSignals, shutDown } from './shutdown.js';
 import { StreamRegistry } from './streams.js';
 import { realRoot, VOD_APP } from './vod/paths.js';
 import { VodService } from './vod/service.js';
-import { appliedGcTuning } from './gc-tuning.js';
 
 /** A started ingest server; {@link IngestServer.close} stops it gracefully. */
 export interface IngestServer {
@@ -270,7 +270,9 @@ function logListening(
       controlApi: config.api.token !== null || undefined,
       // What the rtmp-ingest command told V8 (gc-tuning.ts); absent when an application embeds the app.
       gcTuning:
-        appliedGcTuning.youngGenerationCapped || appliedGcTuning.markingRoomForPayloads ? appliedGcTuning : undefined,
+        appliedGcTuning.youngGenerationCapped || appliedGcTuning.markingRoomForPayloads
+          ? appliedGcTuning
+          : undefined,
     },
     'rtmp-ingest listening',
   );

@@ -63,7 +63,10 @@ describe('the rtmp-ingest command tunes the garbage collector', () => {
   });
 
   it('leaves to the user what they set: node flags or NODE_OPTIONS (which takes only the semi-space size)', async () => {
-    const own = await started({ env: { NODE_OPTIONS: '--max-semi-space-size=16' }, nodeArgs: ['--no-memory-reducer'] });
+    const own = await started({
+      env: { NODE_OPTIONS: '--max-semi-space-size=16' },
+      nodeArgs: ['--no-memory-reducer'],
+    });
     expect(own.newSpace).toBeGreaterThan(2 * 1024 * 1024);
     expect(own.gcTuning).toBeUndefined();
     const marking = await started({ nodeArgs: ['--heap-growing-percent=50'] });
