@@ -1,12 +1,14 @@
 // Mark-compacts, scavenges and CPU ticks per ingest of apps/ingest (or the bare server) under several sets of Node
-// flags, many processes at once, ingests interleaved (issue 18). All processes start together; each round publishes
+// flags or of several checkouts, many processes at once, ingests interleaved (issue 18). All processes start together; each round publishes
 // the source once to each process in turn (FFmpeg `-c copy`), so a process idles while the others ingest (about 1 s
 // per other process), as servers do between publishes. Every process runs under `--trace-gc`.
 //
 // Usage (in bench/, after a build):
-//   node src/gc-variants.mjs <source.flv> <ingests> <label>|<node flags>|<app|bare> ...
-// e.g. 10 default apps against 10 with --no-incremental-marking:
+//   node src/gc-variants.mjs <source.flv> <ingests> <label>|<node flags>|<app|bare>[|<checkout>] ...
+// (<checkout>: the root of another built checkout whose app or bare server to run; default: this one)
+// e.g. 10 default apps against 10 with --no-incremental-marking, or this checkout's app against main's:
 //   args=(); for i in $(seq 10); do args+=("d$i||app" "n$i|--no-incremental-marking|app"); done
+//   args=(); for i in $(seq 10); do args+=("this$i||app" "main$i||app|/tmp/main-build"); done
 //   node src/gc-variants.mjs .cache/testsrc2-720p30-3M-aac-60s-x5.flv 4 "${args[@]}"
 // Prints one line per process (ticks, mark-compacts, scavenges per ingest; warm CPU s/GB over all but the first
 // ingest; peak RSS), then the mean per label prefix (the label without its trailing digits).
@@ -21,7 +23,9 @@ import { fileURLToPath } from 'node:url';
 const repo = resolve(fileURLToPath(import.meta.url), '../../..');
 const [source, ingests = '4', ...specs] = process.argv.slice(2);
 if (source === undefined || specs.length === 0)
-  throw new Error('usage: gc-variants.mjs <source.flv> <ingests> <label>|<node flags>|<app|bare> ...');
+  throw new Error(
+    'usage: gc-variants.mjs <source.flv> <ingests> <label>|<node flags>|<app|bare>[|<checkout>] ...',
+  );
 const bytes = statSync(source).size;
 /** utime + stime of a process, in clock ticks (1/100 s). */
 const ticks = (pid) => {
@@ -36,15 +40,15 @@ const gcCounts = (log) => {
 };
 const portBase = Number(process.env.PORTBASE ?? 34000);
 const servers = specs.map((spec, i) => {
-  const [label, flags = '', kind = 'app'] = spec.split('|');
+  const [label, flags = '', kind = 'app', root = repo] = spec.split('|');
   const port = portBase + i * 2;
   const log = join(tmpdir(), `gc-variants-${process.pid}-${label}.log`);
   const script =
     kind === 'bare'
-      ? [join(repo, 'bench/src/servers/ours.mjs'), String(port)]
-      : [join(repo, 'apps/ingest/dist/cli.js'), '--port', String(port), '--http-port', String(port + 1)];
+      ? [join(root, 'bench/src/servers/ours.mjs'), String(port)]
+      : [join(root, 'apps/ingest/dist/cli.js'), '--port', String(port), '--http-port', String(port + 1)];
   const child = spawn(process.execPath, ['--trace-gc', ...flags.split(' ').filter(Boolean), ...script], {
-    cwd: kind === 'bare' ? join(repo, 'bench') : repo,
+    cwd: kind === 'bare' ? join(root, 'bench') : root,
     stdio: ['ignore', openSync(log, 'w'), 'ignore'],
   });
   return { label, port, log, child, rows: [], seen: { mc: 0, sc: 0 } };

@@ -137,16 +137,26 @@ async function supervise(
   return server;
 }
 
-/** Ours: `RtmpServer` + `LiveRelay` in a child Node process (src/servers/ours.mjs). */
-async function startOurs(): Promise<RunningServer> {
+/**
+ * One of this folder's server scripts (src/servers/<script>) in a child Node process on a free port: `node
+ * <script> <port> [mode]`, which prints `ready <port>` once listening.
+ */
+async function startScript(name: ServerName, script: string, mode?: string): Promise<RunningServer> {
   const port = await freePort();
-  const dir = mkdtempSync(path.join(tmpdir(), 'rtmp-bench-ours-'));
-  const child = spawn(process.execPath, [...nodeArgs(), path.join(here, 'servers/ours.mjs'), String(port)], {
+  const dir = mkdtempSync(path.join(tmpdir(), `rtmp-bench-${name}-`));
+  const args = [...nodeArgs(), path.join(here, 'servers', script), String(port)];
+  if (mode !== undefined) args.push(mode);
+  const child = spawn(process.execPath, args, {
     cwd: benchRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NODE_ENV: 'production' },
   });
-  return supervise('ours', child, port, dir);
+  return supervise(name, child, port, dir);
+}
+
+/** Ours: `RtmpServer` + `LiveRelay` in a child Node process (src/servers/ours.mjs). */
+function startOurs(): Promise<RunningServer> {
+  return startScript('ours', 'ours.mjs');
 }
 
 /**
@@ -171,40 +181,16 @@ async function startIngest(name: 'ingest' | 'ingest-record'): Promise<RunningSer
 }
 
 /** The floor of a Node ingest server (src/servers/floor.mjs, mode `read` or `decode`). */
-async function startFloor(name: 'floor-read' | 'floor-decode'): Promise<RunningServer> {
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(tmpdir(), `rtmp-bench-${name}-`));
-  const mode = name === 'floor-read' ? 'read' : 'decode';
-  const child = spawn(
-    process.execPath,
-    [...nodeArgs(), path.join(here, 'servers/floor.mjs'), String(port), mode],
-    {
-      cwd: benchRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NODE_ENV: 'production' },
-    },
-  );
-  return supervise(name, child, port, dir);
+function startFloor(name: 'floor-read' | 'floor-decode'): Promise<RunningServer> {
+  return startScript(name, 'floor.mjs', name === 'floor-read' ? 'read' : 'decode');
 }
 
 /**
  * The floor of a Node fan-out server (src/servers/floor-fanout.mjs): our server admits the publisher and the players,
  * then relays with only the reads, the decode, one encoding per message and one write per player per read.
  */
-async function startFanoutFloor(name: 'floor-fanout' | 'floor-fanout-nagle'): Promise<RunningServer> {
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(tmpdir(), `rtmp-bench-${name}-`));
-  const mode = name === 'floor-fanout' ? 'nodelay' : 'nagle';
-  const child = spawn(
-    process.execPath,
-    [...nodeArgs(), path.join(here, 'servers/floor-fanout.mjs'), String(port), mode],
-    {
-      cwd: benchRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NODE_ENV: 'production' },
-    },
-  );
-  return supervise(name, child, port, dir);
+function startFanoutFloor(name: 'floor-fanout' | 'floor-fanout-nagle'): Promise<RunningServer> {
+  return startScript(name, 'floor-fanout.mjs', name === 'floor-fanout' ? 'nodelay' : 'nagle');
 }
 
 /** The checkout given with `--baseline` (run.ts puts it in RTMP_BENCH_BASELINE), built. */
