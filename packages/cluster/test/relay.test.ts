@@ -2,7 +2,7 @@
 // publisher and players.
 import { RtmpClient } from '@rtmp/client';
 import { LiveRelay, RtmpServer } from '@rtmp/server';
-import { hasRedis, type RunningRedis, sleep, startRedis, until } from '@rtmp/testing';
+import { hasRedis, type RunningRedis, sleep, startRedis, until, waitFor } from '@rtmp/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { collect, fixtureTags, mediaRows, publishFixture } from '../../restream/test/helpers.js';
 import { ClusterNode, ClusterRelay, isEdgeSession, RedisRegistry } from '../src/index.js';
@@ -71,9 +71,17 @@ describe.skipIf(!ready)('ClusterRelay', () => {
     const expected = mediaRows(fixtureTags());
     expect(mediaRows(first.tags)).toEqual(expected);
     expect(mediaRows(second.tags)).toEqual(expected);
-    // The origin's end ended the pull, and the claim is released.
+    // The origin's end ended the pull, and the claim is released. The release is a Redis command sent at unpublish,
+    // which may still be on its way when the pull is seen over (a busy CI machine delays it): wait for it, for less
+    // than a claim left to expire could take (renewed every 500 ms, 1.5 s TTL: at least 1 s after the last renewal),
+    // so only the release itself can pass.
     await until(() => b!.cluster.puller.pulls().length === 0, 5_000, 'pull over');
-    expect(await a!.node.lookup('live/cam1')).toBeUndefined();
+    const released = await waitFor(
+      async () => ((await a!.node.lookup('live/cam1')) === undefined ? true : undefined),
+      800,
+      20,
+    );
+    expect(released).toBe(true);
 
     // A longer publish: one upstream for two players, closed 300 ms after both left (not before).
     const publishing = publishFixture(`${a!.url}/cam2`, {
