@@ -12,6 +12,7 @@ import {
   run,
   sleep,
 } from '@rtmp/testing';
+import type HlsJs from 'hls.js';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from './flv-clients.js';
@@ -50,6 +51,32 @@ function playback(page: Page, dashboard = true): Promise<Playback> {
       readyState: video.readyState,
     };
   }, dashboard);
+}
+
+/**
+ * Makes the page keep every error hls.js reports, fatal or not, in `window.hlsErrors` (the dashboard shows only the
+ * fatal ones): `Hls`, when the served hls.js defines it, is replaced by a subclass that listens to its own errors.
+ */
+async function recordHlsErrors(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const errors: string[] = [];
+    (window as unknown as { hlsErrors: string[] }).hlsErrors = errors;
+    let recording: typeof HlsJs | undefined;
+    Object.defineProperty(window, 'Hls', {
+      configurable: true,
+      get: () => recording,
+      set(Hls: typeof HlsJs) {
+        recording = class extends Hls {
+          constructor(config?: ConstructorParameters<typeof HlsJs>[0]) {
+            super(config);
+            this.on(Hls.Events.ERROR, (_event, data) => {
+              errors.push(`${data.fatal ? 'fatal ' : ''}${data.details}: ${data.error?.message ?? ''}`);
+            });
+          }
+        };
+      },
+    });
+  });
 }
 
 const ready = hasChromium() && hasTool('ffmpeg') && hasFfmpegEncoder('libx264');
@@ -132,6 +159,7 @@ describe.skipIf(!ready)('the dashboard in Chromium', () => {
     const page = await chromium.context.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    await recordHlsErrors(page);
     try {
       await page.goto(`http://127.0.0.1:${app.httpPort}/`);
       // HLS is on by default (on demand): the dashboard offers its button, served hls.js plays it.
@@ -145,6 +173,8 @@ describe.skipIf(!ready)('the dashboard in Chromium', () => {
       expect(later.frames - first.frames).toBeGreaterThan(30);
       expect(later.mediaError).toBeNull();
       expect(later.playerErrors).toEqual([]);
+      // Not even a non-fatal one (bufferAppendNoProgress came from parts whose audio ended short of their time).
+      expect(await page.evaluate(() => (window as unknown as { hlsErrors: string[] }).hlsErrors)).toEqual([]);
       expect(pageErrors).toEqual([]);
       await page.screenshot({ path: resolve(OUTPUT, 'dashboard-hls.png') });
     } finally {

@@ -157,6 +157,14 @@ export class HlsSegmenter {
   private discontinuityPending = false;
   private wallAnchor: { wall: number; media: number } | null = null;
   private largestSegment = 0;
+  /**
+   * A cut decided at a reference sample (`atMs`, its decode time) and not made yet: it waits until every other
+   * track has a sample at or after it. A sample's duration is only known from the next one, so an AAC frame that
+   * starts just before the cut would otherwise wait for the next fragment, and the audio of a part or segment would
+   * end up to one frame before the time the playlist gives it (hls.js in low-latency mode then looks for the media
+   * at the buffered end, finds the same segment again and loads it over and over).
+   */
+  private pendingCut: { atMs: number; segment: boolean } | null = null;
 
   constructor(options: HlsSegmenterOptions = {}) {
     this.settings = {
@@ -244,6 +252,7 @@ export class HlsSegmenter {
   /** End of the stream: writes the last part and completes the last segment. Idempotent. */
   end(): void {
     if (this.ended) return;
+    this.makePendingCut();
     this.cut({ final: true, segment: true, atMs: null });
     this.ended = true;
   }
@@ -264,6 +273,8 @@ export class HlsSegmenter {
     this.lastTime.set(id, ms);
     this.reference ??= this.chooseReference();
     const isRef = id === this.reference;
+    // A track that lags behind delays a cut by one frame of the reference track at most.
+    if (isRef) this.makePendingCut();
     const sync = event.kind === 'audio' || event.keyframe;
     if (this.current === null) {
       // A segment starts on a sync sample of the reference track; what comes before it is not kept.
@@ -271,7 +282,10 @@ export class HlsSegmenter {
       this.startSegment(ms);
     }
     this.writer.push(event);
-    if (!isRef) return;
+    if (!isRef) {
+      this.cutWhenCovered();
+      return;
+    }
     const last = this.lastRefMs;
     this.lastRefMs = ms;
     if (last === null) return;
@@ -283,15 +297,32 @@ export class HlsSegmenter {
         ? segmentAge >= this.settings.segmentMs
         : segmentAge >= this.settings.minSegmentMs;
     if ((sync && longEnough && segmentAge > 0) || segmentAge >= this.settings.maxSegmentMs) {
-      this.cut({ final: false, segment: true, atMs: ms });
-      this.startSegment(ms);
+      this.pendingCut = { atMs: ms, segment: true };
     } else if (
       ms - this.partStartMs + this.lastInterval > this.settings.partTargetMs &&
       ms > this.partStartMs
     ) {
-      this.cut({ final: false, segment: false, atMs: ms });
-      this.partStartMs = ms;
+      this.pendingCut = { atMs: ms, segment: false };
     }
+    this.cutWhenCovered();
+  }
+
+  /** Makes the pending cut once every other track has a sample at or after it. */
+  private cutWhenCovered(): void {
+    const pending = this.pendingCut;
+    if (pending === null) return;
+    for (const [id, ms] of this.lastTime) if (id !== this.reference && ms < pending.atMs) return;
+    this.makePendingCut();
+  }
+
+  /** Makes the pending cut now: a part (and with it the segment) ends before its reference sample. */
+  private makePendingCut(): void {
+    const pending = this.pendingCut;
+    if (pending === null) return;
+    this.pendingCut = null;
+    this.cut({ final: false, segment: pending.segment, atMs: pending.atMs });
+    if (pending.segment) this.startSegment(pending.atMs);
+    else this.partStartMs = pending.atMs;
   }
 
   private codec(event: Extract<DemuxEvent, { kind: 'codec' }>): void {
@@ -300,12 +331,15 @@ export class HlsSegmenter {
     if (!this.accept(event.mediaType, event.codec) || !isCmafCodec(event.mediaType, event.codec)) {
       if (!this.refused.includes(what)) this.refused.push(what);
       this.skipped.add(id);
+      // Its samples are dropped from now on: a pending cut does not wait for them.
+      this.lastTime.delete(id);
       return;
     }
     this.skipped.delete(id);
     const result = this.writer.push(event);
     if (result === 'reconfigure') {
       // A codec change the current init segment cannot describe: finish the segment, go on with a new init.
+      this.makePendingCut();
       this.cut({ final: true, segment: true, atMs: null });
       this.writer.push(event);
       this.discontinuityPending = true;
@@ -317,6 +351,7 @@ export class HlsSegmenter {
 
   /** A timestamp jump (a new publisher of the key, a wrapped clock): a new writer and timeline. */
   private newTimeline(): void {
+    this.makePendingCut();
     this.cut({ final: true, segment: true, atMs: null });
     this.writer = new CmafWriter();
     this.writerVersion = -1;

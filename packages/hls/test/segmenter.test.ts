@@ -10,7 +10,14 @@ import {
   type HlsSegmenterOptions,
   renderMediaPlaylist,
 } from '../src/index.js';
-import { type FixtureTag, fixtureTags, loopedTags, NAMES, parseMediaPlaylist } from './helpers.js';
+import {
+  type FixtureTag,
+  fixtureSpans,
+  fixtureTags,
+  loopedTags,
+  NAMES,
+  parseMediaPlaylist,
+} from './helpers.js';
 
 function run(tags: readonly FixtureTag[], options: HlsSegmenterOptions = {}) {
   const playlists: string[] = [];
@@ -57,6 +64,51 @@ describe('HlsSegmenter', () => {
     const sequences = segments.flatMap((s) => s.parts.map((p) => p.sequence));
     expect(sequences).toEqual(sequences.map((_, i) => i));
     expect(segmenter.stats).toMatchObject({ segments: 2, skippedSamples: 0, discontinuities: 0 });
+  });
+
+  it("every part's and segment's audio runs to the end of its video: no frame is held back to the next one", () => {
+    // A sample's duration is known from the next one; the AAC frame that starts just before a cut used to wait for
+    // the next part, so the audio of each part and segment ended up to one frame (23 ms) before the time the
+    // playlist gives it, and hls.js in low-latency mode, finding the buffered end inside the segment it had just
+    // appended, loaded that segment again and again (bufferAppendNoProgress).
+    for (const tags of [fixtureTags(), fixtureTags('extended_ts_h264_aac.flv')]) {
+      const { segmenter } = run(tags);
+      const init = segmenter.init(0)!;
+      const fragments = segmenter.segments.flatMap((s) => [s, ...s.parts]);
+      expect(fragments.length).toBeGreaterThan(5);
+      for (const fragment of fragments) {
+        const bytes = 'bytes' in fragment ? fragment.bytes : concat(fragment.parts.map((p) => p.bytes));
+        const spans = fixtureSpans(init, bytes);
+        const video = spans.find((s) => s.kind === 'video')!;
+        const audio = spans.find((s) => s.kind === 'audio')!;
+        const end = fragment.startTime + fragment.duration;
+        // #EXTINF and #EXT-X-PART:DURATION are the video's decode time span...
+        expect(video.start).toBeCloseTo(fragment.startTime, 6);
+        expect(video.end).toBeCloseTo(end, 6);
+        // ...which the audio covers to its end, overrunning it by less than one AAC frame (1024 samples).
+        const frame = 1024 / audio.timescale;
+        expect(audio.end).toBeGreaterThanOrEqual(end - 1e-3);
+        expect(audio.end).toBeLessThan(end + frame);
+      }
+    }
+  });
+
+  it('a track that lags behind holds a part back by one frame of the reference track at most', () => {
+    // At each seam of the looped fixture the audio pauses (4074 ms, then 4157 ms), after the next keyframe (4100 ms).
+    const made: { end: number; at: number }[] = [];
+    let at = 0;
+    const segmenter = new HlsSegmenter({
+      listener: { part: (part) => made.push({ end: part.startTime + part.duration, at }) },
+    });
+    for (const tag of loopedTags(3)) {
+      at = tag.timestamp;
+      segmenter.push(tag.type, tag.timestamp, tag.body);
+    }
+    expect(made.length).toBeGreaterThan(40);
+    // The fixture's frames are 40 ms apart: a part is made by the first audio frame at or after its end, or else by
+    // the next video frame.
+    for (const part of made) expect(part.at - part.end * 1000).toBeLessThanOrEqual(40);
+    expect(made.some((part) => Math.abs(part.end * 1000 - 4100) < 1 && part.at === 4140)).toBe(true);
   });
 
   it('--hls-segment: a segment ends at the first keyframe at or after its duration', () => {
@@ -177,3 +229,13 @@ describe('HlsSegmenter', () => {
     expect(readme).toMatch(new RegExp(`\\| \`${code}\` \\|`));
   });
 });
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
