@@ -17,21 +17,13 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { clkTck } from '@rtmp/testing';
+import { parseFlags } from './flags.js';
 import { ingestSource } from './media.js';
 import { cpuTimes } from './proc-times.js';
 import { SERVER_NAMES, type ServerName, startServer } from './servers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const flags = new Map(
-  process.argv
-    .slice(2)
-    .filter((a) => a !== '--')
-    .map((a) => {
-      const m = /^--([^=]+)(?:=(.*))?$/.exec(a);
-      if (!m?.[1]) throw new Error(`unknown argument ${a}`);
-      return [m[1], m[2] ?? 'true'] as const;
-    }),
-);
+const flags = parseFlags(process.argv.slice(2));
 const name = (flags.get('server') ?? 'ingest') as ServerName;
 if (!SERVER_NAMES.includes(name) || name.startsWith('nginx') || name === 'node-media-server') {
   throw new Error(`--server must be one of ours, ingest, ingest-record`);

@@ -27,6 +27,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clkTck, readFlvFile, rtmpModulePath, toolAvailable } from '@rtmp/testing';
+import { parseFlags } from './flags.js';
 import { describeMachine } from './machine.js';
 import { ingestSource, sourceArgs, sourceFile } from './media.js';
 import { MICRO_PACKAGES, type MicroResult, runMicro } from './micro.js';
@@ -59,14 +60,7 @@ function positiveInteger(text: string, flag: string, min = 1): number {
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const flags = new Map<string, string>();
-  for (const arg of argv) {
-    // pnpm forwards the `--` that separates its own options from the script's.
-    if (arg === '--') continue;
-    const match = /^--([^=]+)(?:=(.*))?$/.exec(arg);
-    if (!match?.[1]) throw new Error(`unknown argument ${arg}`);
-    flags.set(match[1], match[2] ?? 'true');
-  }
+  const flags = parseFlags(argv);
   const quick = flags.has('quick');
   const baseline = flags.get('baseline');
   if (baseline !== undefined) process.env.RTMP_BENCH_BASELINE = path.resolve(baseline);

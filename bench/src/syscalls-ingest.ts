@@ -14,20 +14,12 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { memory } from '@rtmp/testing';
+import { parseFlags } from './flags.js';
 import { ingestSource } from './media.js';
 import { cpuTimes } from './proc-times.js';
 import { type RunningServer, SERVER_NAMES, type ServerName, startServer } from './servers.js';
 
-const flags = new Map(
-  process.argv
-    .slice(2)
-    .filter((a) => a !== '--')
-    .map((a) => {
-      const m = /^--([^=]+)(?:=(.*))?$/.exec(a);
-      if (!m?.[1]) throw new Error(`unknown argument ${a}`);
-      return [m[1], m[2] ?? 'true'] as const;
-    }),
-);
+const flags = parseFlags(process.argv.slice(2));
 const names = (flags.get('servers') ?? 'ours,ingest').split(',').map((s) => {
   const name = SERVER_NAMES.find((n) => n === s);
   if (name === undefined) throw new Error(`unknown server ${s}`);

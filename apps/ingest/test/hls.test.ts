@@ -37,6 +37,13 @@ async function app(extra: string[]): Promise<RunningApp & { base: string }> {
   return { ...started, base: `http://127.0.0.1:${started.httpPort}` };
 }
 
+/** FFmpeg decodes every segment of `playlist` without a word on stderr at level `error`. */
+async function expectDecodes(playlist: string): Promise<void> {
+  const decoded = await run('ffmpeg', ['-v', 'error', '-i', playlist, '-f', 'null', '-']).done;
+  expect(decoded.code).toBe(0);
+  expect(decoded.stderr).toBe('');
+}
+
 async function metric(base: string, name: string): Promise<number> {
   const text = await (await fetch(`${base}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
@@ -87,17 +94,7 @@ describe.skipIf(!hasFfmpeg)('HLS in the ingest app, read by FFmpeg and hls-parse
       expect(got).toEqual(want);
     }
     // And every segment decodes.
-    const decoded = await run('ffmpeg', [
-      '-v',
-      'error',
-      '-i',
-      `${a.base}/live/fx/index.m3u8`,
-      '-f',
-      'null',
-      '-',
-    ]).done;
-    expect(decoded.code).toBe(0);
-    expect(decoded.stderr).toBe('');
+    await expectDecodes(`${a.base}/live/fx/index.m3u8`);
   });
 
   it('on demand: the first request waits for a segment, the muxer stops --hls-idle after the last request', async () => {
@@ -207,17 +204,7 @@ describe.skipIf(!hasFfmpeg)('HLS in the ingest app, read by FFmpeg and hls-parse
           expect(Math.abs(p.pts - p.dts - (w.pts - w.dts))).toBeLessThanOrEqual(1);
         });
       }
-      const decoded = await run('ffmpeg', [
-        '-v',
-        'error',
-        '-i',
-        `${a.base}/live/hevc/index.m3u8`,
-        '-f',
-        'null',
-        '-',
-      ]).done;
-      expect(decoded.code).toBe(0);
-      expect(decoded.stderr).toBe('');
+      await expectDecodes(`${a.base}/live/hevc/index.m3u8`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
