@@ -79,6 +79,17 @@ async function recordHlsErrors(page: Page): Promise<void> {
   });
 }
 
+/**
+ * The non-fatal errors hls.js 1.7 reports when its page cannot run for a few hundred ms (a loaded CI machine): the
+ * buffer runs dry (`bufferStalledError`), and sometimes it then loads part 0 of the next segment before the last
+ * part of the current one and seeks over the hole it left (`bufferSeekOverHole`, aborting a load on the way). That
+ * is hls.js: a playlist update that lists both parts arrives while it was blocked, and its fragment lookup takes the
+ * next segment (hls.js#5028 is the same skip). A page that blocks its main thread 600 ms every 1.1 s shows it every
+ * few runs, on playlists whose parts ffprobe reads without a gap (hls.test.ts checks every sample against the
+ * oracle). Nothing else is forgiven: a media error, a fatal error or any other non-fatal one fails the test.
+ */
+const STARVED_PLAYER = /^(bufferStalledError|bufferNudgeOnStall|bufferSeekOverHole|aborted): /;
+
 const ready = hasChromium() && hasTool('ffmpeg') && hasFfmpegEncoder('libx264');
 
 describe.skipIf(!ready)('the dashboard in Chromium', () => {
@@ -155,11 +166,23 @@ describe.skipIf(!ready)('the dashboard in Chromium', () => {
     });
   }
 
-  it('plays the stream over LL-HLS with hls.js from the HLS button: time advances, frames are decoded, no error', async () => {
+  /**
+   * Opens the dashboard, presses the HLS button and watches `seconds` of playback; with `starve`, the page blocks
+   * its own main thread that many ms every 1.13 s (a slow device, a loaded machine).
+   */
+  async function watchHls(options: { seconds: number; starve?: number; screenshot?: string }) {
     const page = await chromium.context.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
     await recordHlsErrors(page);
+    if (options.starve !== undefined) {
+      await page.addInitScript((ms: number) => {
+        setInterval(() => {
+          const end = performance.now() + ms;
+          while (performance.now() < end);
+        }, 1130);
+      }, options.starve);
+    }
     try {
       await page.goto(`http://127.0.0.1:${app.httpPort}/`);
       // HLS is on by default (on demand): the dashboard offers its button, served hls.js plays it.
@@ -167,18 +190,40 @@ describe.skipIf(!ready)('the dashboard in Chromium', () => {
       await page.click('tr[data-stream="live/browser"] button[data-play="hls"]');
       await eventually(async () => (await playback(page)).frames > 0, 30_000, 'a first decoded HLS frame');
       const first = await playback(page);
-      await sleep(3_000);
+      await sleep(options.seconds * 1000);
       const later = await playback(page);
-      expect(later.currentTime - first.currentTime).toBeGreaterThan(1.5);
-      expect(later.frames - first.frames).toBeGreaterThan(30);
-      expect(later.mediaError).toBeNull();
-      expect(later.playerErrors).toEqual([]);
-      // Not even a non-fatal one (bufferAppendNoProgress came from parts whose audio ended short of their time).
-      expect(await page.evaluate(() => (window as unknown as { hlsErrors: string[] }).hlsErrors)).toEqual([]);
-      expect(pageErrors).toEqual([]);
-      await page.screenshot({ path: resolve(OUTPUT, 'dashboard-hls.png') });
+      const hlsErrors = await page.evaluate(() => (window as unknown as { hlsErrors: string[] }).hlsErrors);
+      if (options.screenshot !== undefined)
+        await page.screenshot({ path: resolve(OUTPUT, options.screenshot) });
+      return { first, later, hlsErrors, pageErrors };
     } finally {
       await page.close();
     }
+  }
+
+  it('plays the stream over LL-HLS with hls.js from the HLS button: time advances, frames are decoded, no error (a starved page aside)', async () => {
+    const { first, later, hlsErrors, pageErrors } = await watchHls({
+      seconds: 3,
+      screenshot: 'dashboard-hls.png',
+    });
+    expect(later.currentTime - first.currentTime).toBeGreaterThan(1.5);
+    expect(later.frames - first.frames).toBeGreaterThan(30);
+    expect(later.mediaError).toBeNull();
+    expect(later.playerErrors).toEqual([]);
+    // No non-fatal error either (bufferAppendNoProgress came from parts whose audio ended short of their time),
+    // except what hls.js reports when the page itself is starved of CPU (see STARVED_PLAYER).
+    expect(hlsErrors.filter((e) => !STARVED_PLAYER.test(e))).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('a starved viewer (its page blocked 600 ms of every 1.13 s) keeps playing over LL-HLS: no fatal or media error', async () => {
+    const { first, later, hlsErrors, pageErrors } = await watchHls({ seconds: 6, starve: 600 });
+    // Half the wall clock is blocked; playback still moves at about real time between the blocks.
+    expect(later.currentTime - first.currentTime).toBeGreaterThan(3);
+    expect(later.frames - first.frames).toBeGreaterThan(60);
+    expect(later.mediaError).toBeNull();
+    expect(later.playerErrors).toEqual([]);
+    expect(hlsErrors.filter((e) => !STARVED_PLAYER.test(e))).toEqual([]);
+    expect(pageErrors).toEqual([]);
   });
 });
