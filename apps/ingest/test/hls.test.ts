@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -11,6 +11,7 @@ import {
   readOracle,
   run,
   sleep,
+  waitFor,
 } from '@rtmp/testing';
 import * as HLS from 'hls-parser';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -135,9 +136,15 @@ describe.skipIf(!hasFfmpeg)('HLS in the ingest app, read by FFmpeg and hls-parse
       expect((await fetch(`${off.base}/live/k/index.m3u8`)).status).toBe(404);
       await Promise.all([one.done, two.done]);
       const folder = join(dir, 'live', 'k');
-      for (let i = 0; i < 50 && !existsSync(join(folder, 'index.m3u8')); i++) await sleep(50);
+      // The files are written one after the other, the playlist after its segments: the ended one (ENDLIST) comes
+      // after the last segment, which the app cuts when it hears the publisher leave, after FFmpeg exits.
+      const playlist = join(folder, 'index.m3u8');
+      await waitFor(
+        () =>
+          (existsSync(playlist) && readFileSync(playlist, 'utf8').includes('#EXT-X-ENDLIST')) || undefined,
+        15_000,
+      );
       const files = readdirSync(folder);
-      expect(files).toContain('index.m3u8');
       expect(files.filter((f) => f.endsWith('.m4s')).length).toBe(2);
       const packets = await probeTimedPackets(join(folder, 'index.m3u8'));
       expect(packets.length).toBe(readOracle('small_h264_aac.packets.csv').length);
