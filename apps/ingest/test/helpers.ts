@@ -67,7 +67,8 @@ export async function startApp(
     err += d.toString();
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
-    proc.once('exit', (code, signal) => res({ code, signal })),
+    // 'close', not 'exit': by then stdout is read to its end, so `logs` holds every line the app wrote.
+    proc.once('close', (code, signal) => res({ code, signal })),
   );
   const base = `http://127.0.0.1:${httpPort}`;
   let done = false;

@@ -75,12 +75,27 @@ function establishedTo(port: number): number {
   return count;
 }
 
-/** An FFmpeg player of `url` recording to `out`, started once it is connected to the server on `port`. */
-async function waitingPlayer(url: string, out: string, port: number) {
-  const before = establishedTo(port);
+/** The `rtmp_viewers{protocol="rtmp"}` gauge of an app. */
+async function rtmpViewers(server: RunningApp): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${server.httpPort}/metrics`)).text();
+  return Number(/^rtmp_viewers\{protocol="rtmp"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+}
+
+/**
+ * An FFmpeg player of `url` recording to `out`, returned once it waits for the stream: at one of our apps, once the
+ * app counts it as an RTMP viewer (its play command arrived); at nginx, which has no such count here, once it is
+ * connected and has had time to send its play command.
+ */
+async function waitingPlayer(url: string, out: string, server: RunningApp | NginxRtmp) {
+  if ('httpPort' in server) {
+    const before = await rtmpViewers(server);
+    const player = ffmpegPlay(url, out, 40_000);
+    await waitFor(async () => ((await rtmpViewers(server)) > before ? true : undefined), 20_000);
+    return player;
+  }
+  const before = establishedTo(server.port);
   const player = ffmpegPlay(url, out, 40_000);
-  await until(() => establishedTo(port) > before, 20_000, 'FFmpeg connected');
-  // Connected is not yet playing: give it the time of its play command.
+  await until(() => establishedTo(server.port) > before, 20_000, 'FFmpeg connected');
   await sleep(1_500);
   return player;
 }
@@ -95,7 +110,7 @@ describe.skipIf(!nginxReady)('push and pull with nginx-rtmp', () => {
     const target = await nginx('play_restart on;');
     const source = await app(['--push', target.url]);
     const out = join(await tmp(), 'nginx.flv');
-    const player = await waitingPlayer(`${target.url}/cam1`, out, target.port);
+    const player = await waitingPlayer(`${target.url}/cam1`, out, target);
     const publish = await ffmpegPublish(fixture('small_h264_aac.flv'), `${source.url}/cam1`, {
       realtime: true,
     }).done;
@@ -196,7 +211,7 @@ describe.skipIf(!tlsReady)('push over rtmps:// into a second app', () => {
   it('FFmpeg playing from the target gets every packet', async () => {
     const { target, source } = await pair();
     const out = join(await tmp(), 'target.flv');
-    const player = await waitingPlayer(`${target.url}/cam3`, out, target.rtmpPort);
+    const player = await waitingPlayer(`${target.url}/cam3`, out, target);
     const publish = await ffmpegPublish(fixture('small_h264_aac.flv'), `${source.url}/cam3`, {
       realtime: true,
     }).done;
@@ -210,7 +225,7 @@ describe.skipIf(!tlsReady)('push over rtmps:// into a second app', () => {
     const { target, source, restartTarget } = await pair();
     const dir = await tmp();
     const sourceOut = join(dir, 'source.flv');
-    const sourcePlayer = await waitingPlayer(`${source.url}/cam4`, sourceOut, source.rtmpPort);
+    const sourcePlayer = await waitingPlayer(`${source.url}/cam4`, sourceOut, source);
     const publish = run('ffmpeg', ffmpegTestPatternArgs(`${source.url}/cam4`, 12), 40_000);
     const pushState = async () =>
       ((await api(source, '/api/streams')).streams?.[0] as { pushes?: { state: string; connects: number }[] })
@@ -345,7 +360,7 @@ describe.skipIf(!rtmpdumpReady)('webhooks and signed URLs with FFmpeg and rtmpdu
       ...['--push', `rtmp://127.0.0.1:${await freePort()}/live`],
     ]);
     const out = join(dir, 'play.flv');
-    const player = await waitingPlayer(`${source.url}/cam6?viewer=1`, out, source.rtmpPort);
+    const player = await waitingPlayer(`${source.url}/cam6?viewer=1`, out, source);
     const publish = await ffmpegPublish(fixture('small_h264_aac.flv'), `${source.url}/cam6?token=x`, {
       realtime: true,
     }).done;
