@@ -55,7 +55,10 @@ export interface HlsServiceStats {
 interface Entry {
   key: string;
   stream: HlsStream;
+  /** When the last request arrived or was answered. */
   lastRequest: number;
+  /** Requests still waiting (a first segment, a blocking reload, a hinted part): the stream is not idle. */
+  waiting: number;
   endedAt: number | null;
 }
 
@@ -237,10 +240,24 @@ export class HlsService {
     }
     const entry = this.entries.get(key);
     if (entry === undefined) return plain(404, 'no such stream');
-    entry.lastRequest = Date.now();
     const kind = /-init\d+\.mp4$/.test(file) ? 'init' : /-p\d+\.m4s$/.test(file) ? 'part' : 'segment';
     this.counts[kind]++;
-    return entry.stream.resource(file);
+    return this.using(entry, () => entry.stream.resource(file));
+  }
+
+  /**
+   * Runs one request of a stream: the stream is in use from its arrival until its answer, however long it waits,
+   * and idle only `idleTimeout` after that.
+   */
+  private async using(entry: Entry, answer: () => Promise<HlsResponse>): Promise<HlsResponse> {
+    entry.lastRequest = Date.now();
+    entry.waiting++;
+    try {
+      return await answer();
+    } finally {
+      entry.waiting--;
+      entry.lastRequest = Date.now();
+    }
   }
 
   private async playlist(key: string, query: URLSearchParams): Promise<HlsResponse> {
@@ -254,21 +271,22 @@ export class HlsService {
       if (!this.relay.isLive(key)) return plain(404, 'stream not found (not live)');
       entry = this.start(key);
     }
-    entry.lastRequest = Date.now();
     const stream = entry.stream;
-    if (!(await stream.ready(this.firstSegmentMs))) {
-      if (stream.segmenter.refused.length > 0 && stream.segmenter.codecs.length === 0) {
-        return plain(
-          415,
-          `ERR_HLS_UNSUPPORTED_CODEC: no codec of this stream can go into HLS (${stream.segmenter.refused.join(', ')})`,
-        );
+    return this.using(entry, async () => {
+      if (!(await stream.ready(this.firstSegmentMs))) {
+        if (stream.segmenter.refused.length > 0 && stream.segmenter.codecs.length === 0) {
+          return plain(
+            415,
+            `ERR_HLS_UNSUPPORTED_CODEC: no codec of this stream can go into HLS (${stream.segmenter.refused.join(', ')})`,
+          );
+        }
+        return {
+          ...plain(503, 'no segment yet: the stream has not sent a keyframe'),
+          headers: { ...plain(503, '').headers, 'retry-after': '1' },
+        };
       }
-      return {
-        ...plain(503, 'no segment yet: the stream has not sent a keyframe'),
-        headers: { ...plain(503, '').headers, 'retry-after': '1' },
-      };
-    }
-    return stream.playlist(query);
+      return stream.playlist(query);
+    });
   }
 
   /** Starts muxing a key: a new stream subscribed to the relay. */
@@ -281,7 +299,7 @@ export class HlsService {
       ...this.streamOptions(),
       ...(directory === undefined ? {} : { directory }),
     });
-    const entry: Entry = { key, stream, lastRequest: Date.now(), endedAt: null };
+    const entry: Entry = { key, stream, lastRequest: Date.now(), waiting: 0, endedAt: null };
     this.entries.set(key, entry);
     this.started++;
     this.relay.subscribe(key, stream);
@@ -299,7 +317,7 @@ export class HlsService {
     const now = Date.now();
     for (const entry of this.entries.values()) {
       if (entry.stream.ended) entry.endedAt ??= now;
-      const idle = now - entry.lastRequest >= this.idleMs;
+      const idle = entry.waiting === 0 && now - entry.lastRequest >= this.idleMs;
       const gone = entry.endedAt !== null && now - entry.endedAt >= this.idleMs;
       if ((this.mode === 'on-demand' && idle) || gone) this.stop(entry);
     }

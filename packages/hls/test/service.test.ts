@@ -82,6 +82,24 @@ describe('HlsService (no socket)', () => {
     expect(relay.stats('live/a')?.playersByProtocol).toEqual({});
   });
 
+  it('on demand: a request that waits longer than --hls-idle keeps its muxer; idle counts from its answer', async () => {
+    vi.useFakeTimers();
+    const { relay, hls } = service({ idleTimeout: 1 });
+    const { feed } = publishing(relay, 'live/a');
+    // The first request waits for a first segment that takes 3 s to come (a slow keyframe, a long blocking reload).
+    const first = hls.respond('/live/a/index.m3u8', '');
+    await subscribed(relay, 'live/a');
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(hls.stats().streams).toBe(1);
+    feed(300);
+    expect((await first).status).toBe(200);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(hls.stats().streams).toBe(1);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(hls.stats().streams).toBe(0);
+    expect(relay.stats('live/a')?.playersByProtocol).toEqual({});
+  });
+
   it('always: every publish is muxed from its start; its end ends the playlist; a new publish gets new names', async () => {
     const { relay, hls } = service({ mode: 'always' });
     const first = publishing(relay, 'live/a');
