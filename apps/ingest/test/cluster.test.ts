@@ -185,7 +185,8 @@ describe.skipIf(!ready)('a cluster when things fail', () => {
     await doomed.done;
     // Until the claim expires a publisher on another node is still refused; then the key is free.
     await waitFor(async () => ((await clusterStreams(n2)).length === 0 ? true : undefined), 10_000, 50);
-    expect(Date.now() - killedAt).toBeLessThanOrEqual(3_000 + 1_000);
+    // Within the 3 s TTL (the last refresh came before the kill), plus room for a loaded machine's polling.
+    expect(Date.now() - killedAt).toBeLessThanOrEqual(3_000 + 2_000);
 
     // The players reconnect (to the same nodes) and wait; a new publisher on node 2 serves them all.
     const again = [join(dir, 'b2.flv'), join(dir, 'b3.flv')];
