@@ -246,7 +246,8 @@ describe('stale publishers', () => {
     await frozenPublisher(port, 'dead');
     const frozenAt = Date.now();
     await until(() => !relay.isLive('live/dead'), 3_000, 'key freed');
-    expect(Date.now() - frozenAt).toBeLessThan(800 + 600);
+    // The idle timeout, not the 60 s stale-publisher one; the slack is for a loaded machine's timers.
+    expect(Date.now() - frozenAt).toBeLessThan(800 + 1200);
     expect(errors.map((e) => e.code)).toEqual(['ERR_RTMP_PING_TIMEOUT']);
     const again = await client(port);
     await again.publish({ name: 'dead' });
