@@ -15,6 +15,7 @@ import {
 } from '@rtmp/testing';
 import * as HLS from 'hls-parser';
 import { afterEach, describe, expect, it } from 'vitest';
+import { metric } from './flv-clients.js';
 import { APP_DIR, type RunningApp, startApp } from './helpers.js';
 
 HLS.setOptions({ strictMode: true });
@@ -43,12 +44,6 @@ async function expectDecodes(playlist: string): Promise<void> {
   const decoded = await run('ffmpeg', ['-v', 'error', '-i', playlist, '-f', 'null', '-']).done;
   expect(decoded.code).toBe(0);
   expect(decoded.stderr).toBe('');
-}
-
-async function metric(base: string, name: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? Number.NaN : Number(line.split(' ')[1]);
 }
 
 describe.skipIf(!hasFfmpeg)('HLS in the ingest app, read by FFmpeg and hls-parser', () => {

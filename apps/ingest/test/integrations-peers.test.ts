@@ -27,6 +27,7 @@ import {
   waitFor,
 } from '@rtmp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { metric } from './flv-clients.js';
 import { APP_DIR, expectEveryPacket, type RunningApp, startApp } from './helpers.js';
 
 const tools = hasTool('ffmpeg') && hasTool('ffprobe');
@@ -76,10 +77,8 @@ function establishedTo(port: number): number {
 }
 
 /** The `rtmp_viewers{protocol="rtmp"}` gauge of an app. */
-async function rtmpViewers(server: RunningApp): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${server.httpPort}/metrics`)).text();
-  return Number(/^rtmp_viewers\{protocol="rtmp"\} (\d+)$/m.exec(text)?.[1] ?? 0);
-}
+const rtmpViewers = (server: RunningApp) =>
+  metric(`http://127.0.0.1:${server.httpPort}`, 'rtmp_viewers{protocol="rtmp"}');
 
 /**
  * An FFmpeg player of `url` recording to `out`, returned once it waits for the stream: at one of our apps, once the
