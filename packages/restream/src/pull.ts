@@ -51,6 +51,11 @@ export interface RelayPullEvents {
   state: [state: PullState];
   /** The first message arrived: the key is published here. */
   live: [];
+  /**
+   * A message relayed: audio, video or `onMetaData` (its `@setDataFrame` wrapper removed), as the relay got it. For
+   * an application that looks into what it pulls (codecs, bitrate) without subscribing as a viewer.
+   */
+  media: [message: RtmpMessage];
   /** An attempt failed; `retryIn` ms until the next one, undefined when none follows. */
   failure: [error: Error, retryIn: number | undefined];
   /** Over: `reason` says why (`idle`, `origin ended`, `no origin`, `published here`, `stopped`, `replaced`...). */
@@ -253,12 +258,9 @@ export class RelayPull extends EventEmitter<RelayPullEvents> implements RelayPub
     }
     this.#messagesReceived++;
     this.#bytesReceived += payload.byteLength;
-    this.#relay.push(this.key, this, {
-      type: message.type,
-      streamId: 0,
-      timestamp: message.timestamp,
-      payload,
-    });
+    const relayed: RtmpMessage = { type: message.type, streamId: 0, timestamp: message.timestamp, payload };
+    this.#relay.push(this.key, this, relayed);
+    this.emit('media', relayed);
   }
 
   /** Play.Stop, Play.UnpublishNotify or StreamEOF from the origin. */

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { RtmpMessage } from '@rtmp/chunk';
 import type { LiveRelay, RelayPublisher } from '@rtmp/server';
 import { Backoff } from './backoff.js';
 import { RestreamError } from './errors.js';
@@ -25,6 +26,8 @@ export interface PullerEvents {
   state: [pull: RelayPull, state: PullState];
   /** The origin's first message arrived: the key is published here. */
   live: [pull: RelayPull];
+  /** A message a pull relayed (audio, video, `onMetaData`): see {@link RelayPullEvents.media}. */
+  media: [pull: RelayPull, message: RtmpMessage];
   failure: [pull: RelayPull, error: Error, retryIn: number | undefined];
   /** A pull is over (`reason`: `idle`, `origin ended`, `no origin`, `published here`, `upstream failed`...). */
   stop: [pull: RelayPull, reason: string];
@@ -102,6 +105,9 @@ export class Puller extends EventEmitter<PullerEvents> {
     this.#pulls.set(key, pull);
     pull.on('state', (state) => this.emit('state', pull, state));
     pull.on('live', () => this.emit('live', pull));
+    pull.on('media', (message) => {
+      if (this.listenerCount('media') > 0) this.emit('media', pull, message);
+    });
     pull.on('failure', (error, retryIn) => this.emit('failure', pull, error, retryIn));
     pull.once('stop', (reason) => {
       if (this.#pulls.get(key) === pull) this.#pulls.delete(key);

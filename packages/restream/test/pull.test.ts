@@ -32,6 +32,11 @@ describe('Puller', () => {
     const p = puller(edge, { origin: (key) => appendStreamName(origin.url, key.split('/')[1]!) });
     const starts: string[] = [];
     p.on('start', (pull) => starts.push(pull.key));
+    const pulled: { type: number; timestamp: number; body: Uint8Array }[] = [];
+    p.on('media', (pull, m) => {
+      expect(pull.key).toBe('live/cam1');
+      pulled.push({ type: m.type, timestamp: m.timestamp, body: m.payload });
+    });
 
     const first = await collect(`${edge.url}/cam1`);
     const second = await collect(`${edge.url}/cam1`);
@@ -50,6 +55,12 @@ describe('Puller', () => {
     const expected = mediaRows(fixtureTags());
     expect(mediaRows(first.tags)).toEqual(expected);
     expect(mediaRows(second.tags)).toEqual(expected);
+    // What the pull relayed, once, as its `media` events: every message of the file, onMetaData unwrapped.
+    expect(mediaRows(pulled)).toEqual(expected);
+    expect(pulled.filter((m) => m.type === 18)).toHaveLength(1);
+    expect(Buffer.from(pulled.find((m) => m.type === 18)!.body).toString('latin1')).toMatch(
+      /^\x02\x00\x0aonMetaData/,
+    );
     expect(first.tags.some((t) => t.type === 18 && t.body.toString('latin1').includes('onMetaData'))).toBe(
       true,
     );
