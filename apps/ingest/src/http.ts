@@ -41,7 +41,7 @@ export interface StreamApiEntry {
   recording: string | null;
   /** Where the stream is pushed (`--push`, `--push-map`, control API), with each target's state. */
   pushes?: PushInfo[];
-  /** Streams pulled here (`--pull`, a cluster's edge pulls): the pull's origin and state. Their media is not probed. */
+  /** Streams pulled here (`--pull`, a cluster's edge pulls): the pull's origin and state (the rest is probed too). */
   pull?: PullInfo;
 }
 

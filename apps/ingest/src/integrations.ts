@@ -154,13 +154,26 @@ export function startIntegrations(parts: IntegrationParts): Integrations {
       integrationMetrics.pullsStarted.inc();
       pullLog.info({ stream: pull.key }, 'pull started');
     });
-    puller.on('live', (pull) => pullLog.info({ stream: pull.key, origin: pull.info().origin }, 'pull live'));
+    puller.on('live', (pull) => {
+      pullLog.info({ stream: pull.key, origin: pull.info().origin }, 'pull live');
+      registry.beginPull(pull.key, pull);
+    });
+    // Probed as a publish is (codecs, resolution, bitrate for /api/streams and the stats log), from the pull's own
+    // messages: a relay subscriber would count as a viewer and keep the pull from going idle.
+    puller.on('media', (pull, message) => {
+      const { type, timestamp, payload } = message;
+      if (type === 8 || type === 9 || type === 18)
+        registry.pulledStream(pull.key)?.media(type, timestamp, payload);
+    });
     puller.on('failure', (pull, error, retryIn) => {
       const code = pull.info().lastError?.code ?? 'unknown';
       integrationMetrics.pullFailures.inc({ code });
       pullLog.warn({ stream: pull.key, code, err: error.message, retryIn }, 'pull failed');
     });
-    puller.on('stop', (pull, reason) => pullLog.info({ stream: pull.key, reason }, 'pull stopped'));
+    puller.on('stop', (pull, reason) => {
+      registry.endPull(pull.key, pull);
+      pullLog.info({ stream: pull.key, reason }, 'pull stopped');
+    });
   }
   if (webhooks !== null) {
     const hookLog = log.child({ component: 'webhook' });

@@ -140,7 +140,9 @@ export async function startIngest(
     if (puller === null) return published;
     return [
       ...published,
-      ...pulledStreams(puller, relay, new Set(published.map((e) => `${e.app}/${e.key}`))),
+      ...pulledStreams(puller, relay, new Set(published.map((e) => `${e.app}/${e.key}`)), (key) =>
+        registry.pulledStream(key),
+      ),
     ];
   };
   const http =

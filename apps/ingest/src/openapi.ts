@@ -287,7 +287,8 @@ export const OPENAPI = {
           pushes: { type: 'array', items: { $ref: '#/components/schemas/Push' } },
           pull: {
             $ref: '#/components/schemas/Pull',
-            description: 'Streams pulled here (--pull, cluster edge pulls); their media is not probed',
+            description:
+              'Streams pulled here (--pull, cluster edge pulls): the pull; codecs and the rest are probed',
           },
         },
       },

@@ -3,6 +3,7 @@ import type { Puller } from '@rtmp/restream';
 import type { LiveRelay } from '@rtmp/server';
 import type { Authorizer } from './auth.js';
 import { type HttpIntercept, parseRequestPath, type StreamApiEntry } from './http.js';
+import type { LiveStream } from './streams.js';
 
 /** How long an HLS playlist request waits for the pull it started (at least; `--play-wait` when longer). */
 export const HLS_PULL_WAIT_MS = 5_000;
@@ -55,13 +56,14 @@ export function pullForHlsViewers(
 
 /**
  * `/api/streams` entries of the streams pulled here (`--pull`, edge pulls of a cluster) that no local publisher
- * holds: where they come from (`pull`) and who watches them. Their media is not probed (a pulled stream is relayed
- * as it arrives), so codecs, resolution and frame counts are empty.
+ * holds: where they come from (`pull`), who watches them, and what `probeOf` (the registry's probe of the pull's
+ * media, from the pull's `media` events) found: codecs, resolution, frame rate, bitrate.
  */
 export function pulledStreams(
   puller: Puller,
   relay: LiveRelay,
   local: ReadonlySet<string>,
+  probeOf: (key: string) => LiveStream | undefined = () => undefined,
 ): StreamApiEntry[] {
   const entries: StreamApiEntry[] = [];
   for (const pull of puller.pulls()) {
@@ -69,16 +71,24 @@ export function pulledStreams(
     const info = pull.info();
     const slash = pull.key.indexOf('/');
     const stats = relay.stats(pull.key);
+    const probed = probeOf(pull.key)?.toApi();
     entries.push({
       app: pull.key.slice(0, slash),
       key: pull.key.slice(slash + 1),
-      codecs: [],
-      video: { codec: null, width: null, height: null, fps: null, keyframeIntervalMs: null, frames: 0 },
-      audio: { codec: null, sampleRate: null, channels: null, frames: 0 },
-      tracks: [],
-      resolution: null,
-      fps: null,
-      bitrate: 0,
+      codecs: probed?.codecs ?? [],
+      video: probed?.video ?? {
+        codec: null,
+        width: null,
+        height: null,
+        fps: null,
+        keyframeIntervalMs: null,
+        frames: 0,
+      },
+      audio: probed?.audio ?? { codec: null, sampleRate: null, channels: null, frames: 0 },
+      tracks: probed?.tracks ?? [],
+      resolution: probed?.resolution ?? null,
+      fps: probed?.fps ?? null,
+      bitrate: probed?.bitrate ?? 0,
       uptimeSec: info.state === 'live' ? Math.round((Date.now() - Date.parse(info.since)) / 1000) : 0,
       players: stats?.players ?? 0,
       playersByProtocol: { ...stats?.playersByProtocol },

@@ -90,6 +90,8 @@ export class LiveStream {
  */
 export class StreamRegistry {
   private readonly streams = new Map<string, LiveStream>();
+  /** Streams pulled here, by relay key: probed for the API and the stats log, not publishes (no recording). */
+  private readonly pulled = new Map<string, { stream: LiveStream; owner: object }>();
   private readonly closing = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
   /** Called once each recording is finalized at the end of its publish (for the `record_done` webhook). */
@@ -118,10 +120,8 @@ export class StreamRegistry {
     return [...this.streams.values()];
   }
 
-  /** Registers a new publish and starts its recording. */
-  begin(app: string, key: string, context: Record<string, unknown> = {}): LiveStream {
-    const log = this.log.child({ app, key, ...context });
-    const stats = new StreamStats({
+  private newStats(log: Logger): StreamStats {
+    return new StreamStats({
       maxKeyframeIntervalMs: this.config.limits.maxKeyframeIntervalMs,
       hugeGopBytes: this.config.limits.hugeGopBytes,
       onWarning: (w) => {
@@ -129,7 +129,40 @@ export class StreamRegistry {
         log.warn({ warning: w.code, ...w.details }, w.message);
       },
     });
-    const stream = new LiveStream(app, key, stats, log, this.probeFactory);
+  }
+
+  /**
+   * Starts probing a stream pulled here under relay key `app/key` (`--pull`, a cluster edge) for `owner` (its
+   * pull): codecs, resolution and bitrate for `/api/streams` and the stats log. Not a publish: no recording, no
+   * publisher count, no webhook; feed it with {@link LiveStream.media}.
+   */
+  beginPull(relayKey: string, owner: object): LiveStream {
+    const slash = relayKey.indexOf('/');
+    const app = relayKey.slice(0, slash);
+    const key = relayKey.slice(slash + 1);
+    const log = this.log.child({ app, key, pulled: true });
+    const stream = new LiveStream(app, key, this.newStats(log), log, this.probeFactory);
+    this.pulled.set(relayKey, { stream, owner });
+    return stream;
+  }
+
+  /** The probe of a stream pulled here, while its pull is live. */
+  pulledStream(relayKey: string): LiveStream | undefined {
+    return this.pulled.get(relayKey)?.stream;
+  }
+
+  /** Stops probing a pulled stream (its pull is over); a newer pull of the key keeps its own. */
+  endPull(relayKey: string, owner: object): void {
+    const entry = this.pulled.get(relayKey);
+    if (entry === undefined || entry.owner !== owner) return;
+    entry.stream.ended = true;
+    this.pulled.delete(relayKey);
+  }
+
+  /** Registers a new publish and starts its recording. */
+  begin(app: string, key: string, context: Record<string, unknown> = {}): LiveStream {
+    const log = this.log.child({ app, key, ...context });
+    const stream = new LiveStream(app, key, this.newStats(log), log, this.probeFactory);
     this.streams.set(`${app}/${key}`, stream);
     this.metrics.publishers.inc();
     log.info('publish started');
@@ -210,7 +243,7 @@ export class StreamRegistry {
   }
 
   private tick(): void {
-    for (const s of this.streams.values()) {
+    for (const s of [...this.streams.values(), ...[...this.pulled.values()].map((p) => p.stream)]) {
       const bitrate = s.stats.tick();
       const snap = s.stats.snapshot();
       s.log.info(

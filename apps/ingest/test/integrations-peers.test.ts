@@ -151,7 +151,7 @@ describe.skipIf(!nginxReady)('push and pull with nginx-rtmp', () => {
 });
 
 describe.skipIf(!nginxReady)('--pull for HTTP viewers', () => {
-  it('an HLS playlist request (a signed one: an unsigned one starts nothing) pulls a stream live at nginx; /api/streams lists the pulled stream with its pull', async () => {
+  it('an HLS playlist request (a signed one: an unsigned one starts nothing) pulls a stream live at nginx; /api/streams lists the pulled stream with its pull and its probed codecs', async () => {
     const origin = await nginx();
     const edge = await app(['--pull', origin.url, '--sign-play-secret', 'pp', '--api-token', 't']);
     const publish = ffmpegPublish(fixture('small_h264_aac.flv'), `${origin.url}/cam3`, { realtime: true });
@@ -175,12 +175,19 @@ describe.skipIf(!nginxReady)('--pull for HTTP viewers', () => {
       key: string;
       players: number;
       playersByProtocol: Record<string, number>;
+      codecs: string[];
+      resolution: string | null;
+      video: { frames: number };
       pull?: { state: string; bytesReceived: number };
     }[];
     expect(streams).toHaveLength(1);
     expect(streams[0]).toMatchObject({ app: 'live', key: 'cam3', playersByProtocol: { hls: 1 } });
     expect(streams[0]!.pull?.state).toBe('live');
     expect(streams[0]!.pull!.bytesReceived).toBeGreaterThan(0);
+    // Probed from the pull's own messages, as a publish here is (the muxer's segment came after the configs).
+    expect(streams[0]!.codecs).toEqual([expect.stringMatching(/^avc1\.[0-9a-fA-F]{6}$/), 'mp4a.40.2']);
+    expect(streams[0]!.resolution).toMatch(/^\d+x\d+$/);
+    expect(streams[0]!.video.frames).toBeGreaterThan(0);
     expect((await publish.done).code).toBe(0);
   });
 });
