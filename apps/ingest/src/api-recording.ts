@@ -87,9 +87,12 @@ export class RecordingControl {
     private readonly done: (recording: RecordingDone) => void,
   ) {}
 
-  /** Starts recording the live stream `<app>/<key>`. */
+  /**
+   * Starts recording the live stream `<app>/<key>`: published here, or pulled here (`--pull`, a cluster edge; the
+   * recording, a relay subscriber, keeps the pull open until it stops).
+   */
   start(app: string, key: string): RecordingAnswer {
-    const stream = this.registry.get(app, key);
+    const stream = this.registry.get(app, key) ?? this.registry.pulledStream(`${app}/${key}`);
     if (stream === undefined || !this.relay.isLive(`${app}/${key}`)) {
       return { ok: false, status: 404, error: `${app}/${key} is not being published` };
     }

@@ -157,7 +157,8 @@ export const OPENAPI = {
     },
     '/api/streams/{app}/{key}/recording': {
       post: {
-        summary: 'Start recording a live stream (from its current keyframe, with its headers)',
+        summary:
+          'Start recording a live stream, published or pulled here (from its current keyframe, with its headers)',
         security: [{ bearer: [] }],
         parameters: streamPath,
         responses: {

@@ -151,7 +151,7 @@ describe.skipIf(!nginxReady)('push and pull with nginx-rtmp', () => {
 });
 
 describe.skipIf(!nginxReady)('--pull for HTTP viewers', () => {
-  it('an HLS playlist request (a signed one: an unsigned one starts nothing) pulls a stream live at nginx; /api/streams lists the pulled stream with its pull and its probed codecs', async () => {
+  it('an HLS playlist request (a signed one: an unsigned one starts nothing) pulls a stream live at nginx; /api/streams lists the pulled stream with its pull and its probed codecs; the control API records it', async () => {
     const origin = await nginx();
     const edge = await app(['--pull', origin.url, '--sign-play-secret', 'pp', '--api-token', 't']);
     const publish = ffmpegPublish(fixture('small_h264_aac.flv'), `${origin.url}/cam3`, { realtime: true });
@@ -188,7 +188,22 @@ describe.skipIf(!nginxReady)('--pull for HTTP viewers', () => {
     expect(streams[0]!.codecs).toEqual([expect.stringMatching(/^avc1\.[0-9a-fA-F]{6}$/), 'mp4a.40.2']);
     expect(streams[0]!.resolution).toMatch(/^\d+x\d+$/);
     expect(streams[0]!.video.frames).toBeGreaterThan(0);
+    // The control API records a pulled stream too, from now until the pull ends with the origin's stream.
+    const recording = await fetch(`http://127.0.0.1:${edge.httpPort}/api/streams/live/cam3/recording`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer t' },
+    });
+    expect(recording.status).toBe(201);
+    const { path } = (await recording.json()) as { path: string };
     expect((await publish.done).code).toBe(0);
+    await until(
+      () => edge.logs.some((l) => l.msg === 'recording finalized (control API)'),
+      10_000,
+      'recording',
+    );
+    const frames = probeFrames(path);
+    expect(frames.video).toBeGreaterThan(10);
+    expect(frames.audio).toBeGreaterThan(10);
   });
 });
 
