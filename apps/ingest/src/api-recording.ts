@@ -119,6 +119,11 @@ export class RecordingControl {
     return { ok: true, path: recorder.path, bytes: 0 };
   }
 
+  /** The file of the control API's recording of `<app>/<key>` in progress, if any (for `/api/streams`). */
+  pathOf(app: string, key: string): string | null {
+    return this.#recordings.get(`${app}/${key}`)?.recording.recorder.path ?? null;
+  }
+
   /** Stops the recording of `<app>/<key>`, whoever started it; resolves once the file is complete. */
   async stop(app: string, key: string): Promise<RecordingAnswer> {
     const ours = this.#recordings.get(`${app}/${key}`);

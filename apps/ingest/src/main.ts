@@ -136,14 +136,15 @@ export async function startIngest(
     const published = registry
       .api()
       .map((entry) => ({ ...entry, pushes: integrations.pushesOf(entry.app, entry.key) }));
-    const { puller } = integrations;
-    if (puller === null) return published;
-    return [
-      ...published,
-      ...pulledStreams(puller, relay, new Set(published.map((e) => `${e.app}/${e.key}`)), (key) =>
-        registry.pulledStream(key),
-      ),
-    ];
+    const { puller, recordings } = integrations;
+    const local = new Set(published.map((e) => `${e.app}/${e.key}`));
+    const pulled =
+      puller === null ? [] : pulledStreams(puller, relay, local, (key) => registry.pulledStream(key));
+    // A recording started through the control API is the stream's recording too.
+    return [...published, ...pulled].map((entry) => ({
+      ...entry,
+      recording: entry.recording ?? recordings.pathOf(entry.app, entry.key),
+    }));
   };
   const http =
     config.httpPort === 0

@@ -195,6 +195,7 @@ describe.skipIf(!nginxReady)('--pull for HTTP viewers', () => {
     });
     expect(recording.status).toBe(201);
     const { path } = (await recording.json()) as { path: string };
+    expect(((await api(edge, '/api/streams')).streams?.[0] as { recording?: string })?.recording).toBe(path);
     expect((await publish.done).code).toBe(0);
     await until(
       () => edge.logs.some((l) => l.msg === 'recording finalized (control API)'),

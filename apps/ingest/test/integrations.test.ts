@@ -152,6 +152,8 @@ describe('control API', () => {
     });
     expect(started.status).toBe(201);
     expect(started.body.path).toMatch(/cam1-\d{8}-\d{6}\.flv$/);
+    const listed = await api(app.http, '/api/streams', { token: 'right' });
+    expect(listed.body.streams[0].recording).toBe(started.body.path);
     expect(
       (await api(app.http, '/api/streams/live/cam1/recording', { method: 'POST', token: 'right' })).status,
     ).toBe(409);
