@@ -153,7 +153,11 @@ describe.skipIf(!nginxReady)('push and pull with nginx-rtmp', () => {
 describe.skipIf(!nginxReady)('--pull for HTTP viewers', () => {
   it('an HLS playlist request (a signed one: an unsigned one starts nothing) pulls a stream live at nginx; /api/streams lists the pulled stream with its pull and its probed codecs; the control API records it', async () => {
     const origin = await nginx();
-    const edge = await app(['--pull', origin.url, '--sign-play-secret', 'pp', '--api-token', 't']);
+    const records = await tmp();
+    const edge = await app([
+      ...['--pull', origin.url, '--sign-play-secret', 'pp', '--api-token', 't'],
+      ...['--record-dir', records],
+    ]);
     const publish = ffmpegPublish(fixture('small_h264_aac.flv'), `${origin.url}/cam3`, { realtime: true });
     // Nothing watches at the edge yet: the stream is live at nginx only.
     await sleep(1_500);
@@ -195,6 +199,7 @@ describe.skipIf(!nginxReady)('--pull for HTTP viewers', () => {
     });
     expect(recording.status).toBe(201);
     const { path } = (await recording.json()) as { path: string };
+    expect(path.startsWith(records)).toBe(true);
     expect(((await api(edge, '/api/streams')).streams?.[0] as { recording?: string })?.recording).toBe(path);
     expect((await publish.done).code).toBe(0);
     await until(
