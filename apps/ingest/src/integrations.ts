@@ -156,7 +156,16 @@ export function startIntegrations(parts: IntegrationParts): Integrations {
     });
     puller.on('live', (pull) => {
       pullLog.info({ stream: pull.key, origin: pull.info().origin }, 'pull live');
-      registry.beginPull(pull.key, pull);
+      const stream = registry.beginPull(pull.key, pull);
+      const relayStats = () => relay.stats(pull.key);
+      stream.io = {
+        bytesIn: () => pull.info().bytesReceived,
+        // Not metered for pulled streams (their players' bytes are in the node's totals in /metrics).
+        bytesOut: () => 0,
+        players: () => relayStats()?.players ?? 0,
+        playersByProtocol: () => ({ ...relayStats()?.playersByProtocol }),
+        droppedFrames: () => relayStats()?.droppedMessages ?? 0,
+      };
     });
     // Probed as a publish is (codecs, resolution, bitrate for /api/streams and the stats log), from the pull's own
     // messages: a relay subscriber would count as a viewer and keep the pull from going idle.

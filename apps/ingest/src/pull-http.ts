@@ -56,49 +56,21 @@ export function pullForHlsViewers(
 
 /**
  * `/api/streams` entries of the streams pulled here (`--pull`, edge pulls of a cluster) that no local publisher
- * holds: where they come from (`pull`), who watches them, and what `probeOf` (the registry's probe of the pull's
- * media, from the pull's `media` events) found: codecs, resolution, frame rate, bitrate.
+ * holds: the registry's probe of each live pull (`probeOf`: its media, viewers and bytes) and where the stream comes
+ * from (`pull`).
  */
 export function pulledStreams(
   puller: Puller,
   relay: LiveRelay,
   local: ReadonlySet<string>,
-  probeOf: (key: string) => LiveStream | undefined = () => undefined,
+  probeOf: (key: string) => LiveStream | undefined,
 ): StreamApiEntry[] {
   const entries: StreamApiEntry[] = [];
   for (const pull of puller.pulls()) {
-    if (local.has(pull.key) || !relay.isLive(pull.key)) continue;
-    const info = pull.info();
-    const slash = pull.key.indexOf('/');
-    const stats = relay.stats(pull.key);
-    const probed = probeOf(pull.key)?.toApi();
-    entries.push({
-      app: pull.key.slice(0, slash),
-      key: pull.key.slice(slash + 1),
-      codecs: probed?.codecs ?? [],
-      video: probed?.video ?? {
-        codec: null,
-        width: null,
-        height: null,
-        fps: null,
-        keyframeIntervalMs: null,
-        frames: 0,
-      },
-      audio: probed?.audio ?? { codec: null, sampleRate: null, channels: null, frames: 0 },
-      tracks: probed?.tracks ?? [],
-      resolution: probed?.resolution ?? null,
-      fps: probed?.fps ?? null,
-      bitrate: probed?.bitrate ?? 0,
-      uptimeSec: info.state === 'live' ? Math.round((Date.now() - Date.parse(info.since)) / 1000) : 0,
-      players: stats?.players ?? 0,
-      playersByProtocol: { ...stats?.playersByProtocol },
-      bytesIn: info.bytesReceived,
-      // Not metered for pulled streams (their players' bytes are in the node's totals in /metrics).
-      bytesOut: 0,
-      droppedFrames: stats?.droppedMessages ?? 0,
-      recording: null,
-      pull: info,
-    });
+    // A pull has a probe from the moment it publishes (its `live` event) until it stops.
+    const probe = probeOf(pull.key);
+    if (probe === undefined || local.has(pull.key) || !relay.isLive(pull.key)) continue;
+    entries.push({ ...probe.toApi(), pull: pull.info() });
   }
   return entries;
 }

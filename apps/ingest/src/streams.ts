@@ -243,21 +243,24 @@ export class StreamRegistry {
   }
 
   private tick(): void {
-    for (const s of [...this.streams.values(), ...[...this.pulled.values()].map((p) => p.stream)]) {
-      const bitrate = s.stats.tick();
-      const snap = s.stats.snapshot();
-      s.log.info(
-        {
-          bitrateKbps: Math.round(bitrate / 1000),
-          fps: snap.video.fps,
-          keyframeIntervalMs: snap.video.keyframeIntervalMs,
-          players: s.io?.players() ?? s.players,
-          playersByProtocol: s.io?.playersByProtocol?.(),
-          videoFrames: snap.video.frames,
-          audioFrames: snap.audio.frames,
-        },
-        'stream stats',
-      );
-    }
+    for (const s of this.streams.values()) this.logStats(s);
+    for (const { stream } of this.pulled.values()) this.logStats(stream);
+  }
+
+  private logStats(s: LiveStream): void {
+    const bitrate = s.stats.tick();
+    const snap = s.stats.snapshot();
+    s.log.info(
+      {
+        bitrateKbps: Math.round(bitrate / 1000),
+        fps: snap.video.fps,
+        keyframeIntervalMs: snap.video.keyframeIntervalMs,
+        players: s.io?.players() ?? s.players,
+        playersByProtocol: s.io?.playersByProtocol?.(),
+        videoFrames: snap.video.frames,
+        audioFrames: snap.audio.frames,
+      },
+      'stream stats',
+    );
   }
 }
